@@ -1,0 +1,1 @@
+"""Reproducible benchmarks; `make bench` (python -m benchmarks) writes JSON under var/bench/."""

@@ -1,0 +1,80 @@
+"""All environment configuration in one pydantic-settings class.
+
+Precedence: process environment, then ``var/services.env`` (written by ``fitness services up``),
+then the defaults below. ``REDIS_URL`` wins over ``REDIS_HOST``/``REDIS_PORT``.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def var_dir() -> Path:
+    """The writable state folder: ``$FITNESS_VAR_DIR`` or ``./var`` of the working directory."""
+    return Path(os.environ.get("FITNESS_VAR_DIR", "var")).resolve()
+
+
+def services_env_file() -> Path:
+    return var_dir() / "services.env"
+
+
+class Settings(BaseSettings):
+    """Every knob the platform reads from the environment."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    redis_url: str | None = Field(default=None, description="Full Redis URL; wins over host/port")
+    redis_host: str = Field(default="127.0.0.1", description="Redis host when REDIS_URL is unset")
+    redis_port: int = Field(default=6379, ge=1, le=65535, description="Redis port when REDIS_URL is unset")
+    mongo_uri: str = Field(default="mongodb://127.0.0.1:27017", description="MongoDB connection URI")
+    mongo_db: str = Field(default="fitness_tracker", description="MongoDB database name")
+    ollama_api: str = Field(default="http://127.0.0.1:11434", description="Ollama base URL")
+    ollama_model: str = Field(default="ollama/llama3.2:latest", description="litellm model string")
+    port: int = Field(default=8000, ge=1, le=65535, description="API port")
+    artifacts_dir: Path = Field(default=Path("var/artifacts"), description="Artifact store folder")
+    stream_maxlen: int = Field(default=2_000_000, ge=1000, description="Approximate MAXLEN per stream")
+    log_level: str = Field(default="INFO", description="Logging level")
+
+    @field_validator("mongo_db")
+    @classmethod
+    def _db_name(cls, value: str) -> str:
+        if not value or any(c in value for c in '/\\. "$'):
+            raise ValueError(f"MONGO_DB {value!r} is not a valid MongoDB database name")
+        return value
+
+    @cached_property
+    def redis_dsn(self) -> str:
+        return self.redis_url or f"redis://{self.redis_host}:{self.redis_port}/0"
+
+    @classmethod
+    def load(cls, **overrides: object) -> Settings:
+        """Settings from the environment, filling gaps from ``var/services.env`` when present."""
+        env_file = services_env_file()
+        values: dict[str, object] = {}
+        if env_file.exists():
+            redis_in_env = any(k in os.environ for k in ("REDIS_URL", "REDIS_HOST", "REDIS_PORT"))
+            for key, value in read_env_file(env_file).items():
+                if key in os.environ or (key.startswith("REDIS_") and redis_in_env):
+                    continue
+                values[key.lower()] = value
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Parse a KEY=VALUE file (comments and blank lines ignored)."""
+    result: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        result[key.strip()] = value.strip().strip('"').strip("'")
+    return result

@@ -1,0 +1,1 @@
+"""fitness_streaming."""
