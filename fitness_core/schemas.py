@@ -180,7 +180,7 @@ class FitnessEvent(TimedRecord):
     hr_zone_s: list[Annotated[float, Field(ge=0)]] | None = Field(
         default=None, min_length=5, max_length=5, description="seconds in HR zones 1-5 (%HRmax 50/60/70/80/90)"
     )
-    calories_burned: float = Field(default=0, ge=0, le=10_000)
+    calories_burned: float = Field(default=0.0, ge=0, le=10_000)
     step_increment: int = Field(default=0, ge=0, le=200_000)
     distance_m: float | None = Field(default=None, ge=0, le=500_000)
     perceived_exertion: int | None = Field(default=None, ge=1, le=10, description="session RPE, CR-10")
@@ -210,7 +210,7 @@ class SleepStages(BaseModel):
     light: float = Field(ge=0, le=1440)
     deep: float = Field(ge=0, le=1440)
     rem: float = Field(ge=0, le=1440)
-    awake: float = Field(default=0, ge=0, le=1440)
+    awake: float = Field(default=0.0, ge=0, le=1440)
 
     @property
     def asleep(self) -> float:
@@ -268,9 +268,9 @@ class NutritionLog(TimedRecord):
     meal_type: MealType
     log_ts: Timestamp
     calories: float = Field(ge=0, le=10_000)
-    protein_g: float = Field(default=0, ge=0, le=1_000)
-    carbs_g: float = Field(default=0, ge=0, le=2_000)
-    fat_g: float = Field(default=0, ge=0, le=1_000)
+    protein_g: float = Field(default=0.0, ge=0, le=1_000)
+    carbs_g: float = Field(default=0.0, ge=0, le=2_000)
+    fat_g: float = Field(default=0.0, ge=0, le=1_000)
     description: str | None = Field(default=None, max_length=200)
 
 
