@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint bench clean services-down
+.PHONY: install system-deps demo test lint bench clean services-down
 
 install: $(STAMP)
 
@@ -20,7 +20,20 @@ demo: install
 lint: install
 	$(BIN)/ruff check .
 
-test: lint
+# Debian tools the tests drive: the docker-compose client (compose validation) and headless
+# Chromium (report screenshots). Installed when missing and when we may (root, apt-get present).
+system-deps:
+	@missing=""; \
+	command -v docker-compose >/dev/null || missing="$$missing docker-compose"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing$$missing"; \
+	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "note: missing$$missing (tests that need them are skipped)"; fi; \
+	fi
+
+test: lint system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install
