@@ -40,6 +40,8 @@ MedicalFlag = Literal[
 ]
 
 def _to_millisecond(value: datetime) -> datetime:
+    if value.microsecond % 1000 == 0:  # already at millisecond precision (the common case): no copy
+        return value
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 

@@ -117,5 +117,306 @@ def services_status(as_json: bool) -> None:
         click.echo(f"{e['name']}: {e['url']} pid {e['pid']} {'up' if e['alive'] else 'DOWN'}")
 
 
+# --- storage writer ------------------------------------------------------------------------
+
+
+def _writer_settings() -> Settings:
+    from pydantic import ValidationError
+
+    try:
+        return Settings.load()
+    except ValidationError as exc:
+        raise UserError(f"invalid configuration: {exc.errors()[0]['msg']}") from exc
+
+
+@main.command("write")
+@click.option("--batch", default=500, show_default=True, type=click.IntRange(1, 100_000),
+              help="Entries read per stream in one batch.")
+@click.option("--block-ms", default=2000, show_default=True, type=click.IntRange(0, 600_000),
+              help="How long one read waits for new entries (0: return at once).")
+@click.option("--claim-idle-ms", default=30_000, show_default=True, type=click.IntRange(1, 86_400_000),
+              help="Reclaim entries another consumer left pending for this long.")
+@click.option("--max-deliveries", default=5, show_default=True, type=click.IntRange(1, 1000),
+              help="An entry delivered more often than this goes to the DLQ as a poison message.")
+@click.option("--drain", is_flag=True, help="Exit 0 once every stream's group lag and pending count are zero.")
+@click.option("--progress/--no-progress", default=None,
+              help="Count stored entries on a progress line (default: on a terminal with --drain).")
+def write(batch: int, block_ms: int, claim_idle_ms: int, max_deliveries: int, drain: bool,
+          progress: bool | None) -> None:
+    """Store the stream records in MongoDB (consumer group storage-writer); SIGTERM/Ctrl-C stops."""
+    from tqdm import tqdm
+
+    from fitness_streaming.writer import WriterConfig, run_writer
+
+    settings = _writer_settings()
+    config = WriterConfig(batch=batch, block_ms=block_ms, claim_idle_ms=claim_idle_ms,
+                          max_deliveries=max_deliveries, drain=drain)
+    show = progress if progress is not None else (drain and sys.stderr.isatty())
+    with tqdm(desc="writing", unit=" entries", disable=not show) as bar:
+        stats = run_writer(settings, config, on_batch=bar.update)
+    click.echo(
+        f"{stats.entries} entries: {stats.stored_total} stored, {stats.already_stored} already stored, "
+        f"{stats.dead_lettered} dead-lettered ({stats.seconds:.1f} s"
+        f"{', drained' if stats.drained else ''})"
+    )
+
+
+@main.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(as_json: bool) -> None:
+    """Per stream its length, writer lag and pending count; DLQ length; documents per collection."""
+    from fitness_streaming.writer import status_report
+    from fitness_streaming.writer_status import format_status
+
+    report = status_report(_writer_settings())
+    click.echo(json.dumps(report, indent=2) if as_json else format_status(report))
+
+
+# --- plans API -----------------------------------------------------------------------------
+
+
+@main.command("api")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (0.0.0.0: all).")
+@click.option("--port", default=None, type=click.IntRange(1, 65535), help="Port (default: PORT, else 8000).")
+def api(host: str, port: int | None) -> None:
+    """Serve the plans API with uvicorn (one worker, uvloop + httptools); Ctrl-C stops."""
+    import importlib
+
+    app = importlib.import_module("fitness_api.app")
+    settings = Settings.load()
+    click.echo(f"plans API on http://{host}:{port or settings.port} (OpenAPI at /docs)", err=True)
+    app.serve(settings, host=host, port=port)
+
+
+@main.group()
+def apikey() -> None:
+    """API keys of the plans API (stored as SHA-256 hashes, shown once)."""
+
+
+@apikey.command("create")
+@click.option("--user-id", default=None, help="Bind the key to this one user's data.")
+@click.option("--admin", is_flag=True, help="An admin key: every user's data.")
+@click.option("--label", default=None, help="A note kept with the key, e.g. who holds it.")
+def apikey_create(user_id: str | None, admin: bool, label: str | None) -> None:
+    """Create a key and print it on stdout; only its hash is stored, so keep it now."""
+    import importlib
+
+    if admin == (user_id is not None):
+        raise UserError("give exactly one of --user-id U or --admin")
+    auth = importlib.import_module("fitness_api.auth")
+    try:
+        key = auth.create_api_key_in(Settings.load(), user_id=user_id, admin=admin, label=label)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    click.echo(key)
+    click.echo(f"created {'an admin key' if admin else f'a key for user {user_id}'}; it is not shown again", err=True)
+
+
+# --- weekly reports ------------------------------------------------------------------------
+
+
+@main.command("report")
+@click.option("--user-id", required=True, help="The user whose weekly report to render.")
+@click.option("--week", default=None, metavar="YYYY-MM-DD",
+              help="Monday of the week (default: the user's latest week with stored features).")
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
+              help="Folder for <user_id>.html (default: ARTIFACTS_DIR/reports/<week>/).")
+def report(user_id: str, week: str | None, out_dir: str | None) -> None:
+    """Render one user's weekly HTML report from the stored features (one self-contained file)."""
+    import importlib
+    from pathlib import Path
+
+    publish = importlib.import_module("fitness_assets.reporting.publish")
+    try:
+        path, rendered = publish.write_user_report(Settings.load(), user_id, week, out_dir and Path(out_dir))
+    except ValueError as exc:  # unknown user or week, malformed week key or stored document
+        raise UserError(str(exc).splitlines()[0]) from exc
+    click.echo(f"wrote {path} (week {rendered.week}): {rendered.status}")
+
+
+# --- publish and demo ------------------------------------------------------------------------
+
+_SHARE = click.FloatRange(0.0, 1.0)
+
+
+@main.command("publish")
+@click.option("--users", type=click.IntRange(1, 1_000_000), default=200, show_default=True,
+              help="Simulated users.")
+@click.option("--days", type=click.IntRange(1, 3660), default=56, show_default=True,
+              help="Days of history ending at --end.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Random seed: the same seed and window give the same records.")
+@click.option("--end", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Last simulated local day, YYYY-MM-DD (default today).")
+@click.option("--live", is_flag=True, help="After the backfill, keep publishing until SIGINT/SIGTERM.")
+@click.option("--speed", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Live clock speed, simulated seconds per real second (default 60).")
+@click.option("--duplicates", type=_SHARE, default=0.0, show_default=True,
+              help="Share of timed records delivered twice (same natural id).")
+@click.option("--late", type=_SHARE, default=0.0, show_default=True,
+              help="Share of user-days whose device data syncs late (lognormal, median 30 min, p95 2 days).")
+@click.option("--nonwear", is_flag=True, help="Simulate non-wear days, charging gaps and nights off.")
+@click.option("--clock-skew", type=_SHARE, default=0.0, show_default=True,
+              help="Share of devices whose clock is off by up to +-2 min.")
+@click.option("--workers", type=click.IntRange(0, 64), default=None,
+              help="Simulation worker processes (default: by size and cores; 0 = in this process).")
+@click.option("--batch-size", type=click.IntRange(1, 100_000), default=2000, show_default=True,
+              help="XADDs per pipeline round trip.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+def publish(users: int, days: int, seed: int, end, live: bool, speed: float | None, duplicates: float,
+            late: float, nonwear: bool, clock_skew: float, workers: int | None, batch_size: int,
+            progress: bool | None) -> None:
+    """Simulate a population and publish it into the Redis Streams (users and devices first)."""
+    import threading
+
+    from fitness_streaming import publisher
+    from fitness_streaming.simulator import SimulationConfig
+    from fitness_streaming.simulator.production import ProductionError
+
+    if speed is not None and not live:
+        raise UserError("--speed only applies with --live")
+    options = {"end": end.date()} if end is not None else {}
+    config = SimulationConfig(users=users, days=days, seed=seed, duplicate_rate=duplicates, late_delivery=late,
+                              nonwear=nonwear, clock_skew=clock_skew, **options)
+    settings = Settings.load()
+    stop = threading.Event()
+    try:
+        with publisher.stop_on_signals(stop):
+            stats = publisher.publish_simulation(
+                config, settings.redis_dsn, maxlen=settings.stream_maxlen, stop=stop,
+                live_speed=(speed or 60.0) if live else None, workers=workers, batch_size=batch_size,
+                progress=progress,
+            )
+    except (publisher.StreamFullError, ProductionError) as exc:
+        raise UserError(str(exc)) from exc
+    click.echo(stats.summary())
+    if stop.is_set() and not live:
+        click.echo("fitness: stopped before the end of the window", err=True)
+        sys.exit(130)
+
+
+@main.command("demo")
+@click.option("--users", type=click.IntRange(1, 1_000_000), default=200, show_default=True,
+              help="Simulated users.")
+@click.option("--weeks", type=click.IntRange(1, 520), default=8, show_default=True,
+              help="Weeks of history ending today.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Random seed.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+def demo(users: int, weeks: int, seed: int, progress: bool | None) -> None:
+    """Start the embedded services (unless REDIS_URL and MONGO_URI are set) and publish a population."""
+    import threading
+
+    from fitness_streaming import publisher
+    from fitness_streaming.demo import run_demo
+
+    stop = threading.Event()
+    try:
+        with publisher.stop_on_signals(stop):
+            result = run_demo(users, weeks, seed, progress=progress, stop=stop)
+    except publisher.StreamFullError as exc:
+        raise UserError(str(exc)) from exc
+    for line in result.lines():
+        click.echo(line)
+    if stop.is_set():
+        sys.exit(130)
+
+
+# --- importing and exporting data ----------------------------------------------------------
+
+
+@main.command("import")
+@click.argument("path", type=click.Path())
+@click.option("--user-id", default=None,
+              help="Whose data it is (required, except for --format tables, whose rows name their users).")
+@click.option("--format", "fmt", default="auto", show_default=True,
+              type=click.Choice(["auto", "apple", "fit", "gpx", "tcx", "fitbit", "tables"]),
+              help="Format of the files (auto: detected per file).")
+@click.option("--timezone", default=None,
+              help="IANA timezone for times without offset and for local days (default: the user's, else UTC).")
+@click.option("--hr-max", type=click.FloatRange(100, 240), default=None,
+              help="HRmax for time in HR zones (default: the file's, else the stored profile's).")
+@click.option("--dry-run", is_flag=True, help="Convert and report, publish nothing.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+def import_data(path: str, user_id: str | None, fmt: str, timezone: str | None, hr_max: float | None,
+                dry_run: bool, progress: bool | None) -> None:
+    """Import a file, folder or zip (Apple Health, FIT, GPX, TCX, Fitbit, tables) into the streams."""
+    from functools import partial
+    from pathlib import Path
+
+    from fitness_streaming.importers import InputError, import_path, summary_lines
+    from fitness_streaming.importers.runner import stored_user
+
+    settings = _writer_settings()
+    publish = None
+    if not dry_run:
+        import redis
+
+        from fitness_streaming.publisher import publish_records
+
+        client = redis.Redis.from_url(settings.redis_dsn)
+        client.ping()  # fail before reading anything when Redis is unreachable
+        publish = partial(publish_records, client, maxlen=settings.stream_maxlen)
+    try:
+        report = import_path(
+            Path(path), user_id, fmt=fmt, timezone=timezone, hr_max_bpm=hr_max,
+            lookup_user=partial(stored_user, settings.mongo_uri, settings.mongo_db), publish=publish,
+            progress=progress if progress is not None else sys.stderr.isatty(),
+        )
+    except InputError as exc:
+        raise UserError(str(exc)) from exc
+    for line in summary_lines(report):
+        click.echo(line)
+    if report.rejected:
+        raise UserError(f"{len(report.rejected)} file(s) rejected (listed above); everything else was imported")
+
+
+@main.command("export")
+@click.argument("directory", type=click.Path())
+@click.option("--format", "fmt", default="csv", show_default=True, type=click.Choice(["csv", "parquet"]),
+              help="Table file format.")
+@click.option("--user-id", default=None, help="Only this user's records (default: everyone's).")
+def export_data(directory: str, fmt: str, user_id: str | None) -> None:
+    """Write the raw collections as tables (one file per collection) that `import --format tables` reads."""
+    from pathlib import Path
+
+    import pymongo
+
+    from fitness_streaming.exporter import export_tables
+
+    out = Path(directory)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out} exists and is not a folder")
+    settings = _writer_settings()
+    with pymongo.MongoClient(settings.mongo_uri, tz_aware=True, serverSelectionTimeoutMS=5000) as client:
+        report = export_tables(client[settings.mongo_db], out, fmt, user_id)
+    rows = ", ".join(f"{name} {count}" for name, count in report.rows.items())
+    click.echo(f"wrote {sum(report.rows.values())} rows to {directory} as {fmt} ({rows})")
+    if report.invalid:
+        click.echo(f"left out {sum(report.invalid.values())} invalid document(s): {dict(report.invalid)}")
+
+
+# --- Dagster UI ------------------------------------------------------------------------------
+
+
+@main.command("ui")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface the web UI listens on.")
+@click.option("--port", default=3000, show_default=True, type=click.IntRange(1, 65535), help="Web UI port.")
+def ui(host: str, port: int) -> None:
+    """Open the Dagster UI (`dagster dev`) on the local instance in var/dagster; Ctrl-C stops."""
+    import importlib
+    import os
+    import shutil
+    from pathlib import Path
+
+    dagster_home = importlib.import_module("fitness_assets.dagster_home")
+    env = dagster_home.dagster_environment()
+    local = Path(sys.executable).with_name("dagster")
+    executable = str(local) if local.exists() else shutil.which("dagster")
+    if executable is None:
+        raise UserError("the `dagster` command is not installed (pip install -e '.[dev]')")
+    click.echo(f"Dagster UI on http://{host}:{port} (instance {env['DAGSTER_HOME']})", err=True)
+    os.execve(executable, [executable, "dev", "-m", "fitness_assets.definitions", "-h", host, "-p", str(port)], env)
+
+
 if __name__ == "__main__":
     main()

@@ -1,25 +1,220 @@
-"""Publishing records into the Redis Streams (pipelined XADD with approximate MAXLEN)."""
+"""Publishing records into the Redis Streams: pipelined XADD with approximate MAXLEN and backpressure.
+
+Streams are capped with ``MAXLEN ~`` but the cap must never trim entries the ``storage-writer``
+consumer group has not read (or has read and not yet acknowledged). Before a stream can reach its
+cap, :class:`StreamCapGuard` asks Redis how many entries the group still needs and waits (bounded,
+logged) rather than let XADD trim them. ``backfill`` publishes a simulated history; ``live`` keeps
+going on an accelerated clock until stopped.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import heapq
+import logging
+import signal
+import sys
+import threading
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from itertools import count
 
 import redis
 
-from fitness_core.schemas import Record, encode
+from fitness_core.schemas import Record
+from fitness_streaming.simulator.config import SimulationConfig
+from fitness_streaming.simulator.production import Message, Production, default_workers, encode_messages
+
+log = logging.getLogger(__name__)
+
+WRITER_GROUP = "storage-writer"
+DEFAULT_BATCH = 2000
+MAX_WAIT_S = 300.0
+POLL_S = 0.5
+COUNT_PAGE = 10_000
+
+
+class StreamFullError(RuntimeError):
+    """A stream stayed at its cap with unread entries for longer than the publisher may wait."""
 
 
 @dataclass
 class PublishStats:
+    """What a publish did: messages per stream, elapsed seconds, backpressure waits, simulation counts."""
+
     per_stream: Counter = field(default_factory=Counter)
     seconds: float = 0.0
+    waited_s: float = 0.0
+    simulation: Counter = field(default_factory=Counter)
 
     @property
     def total(self) -> int:
         return sum(self.per_stream.values())
+
+    @property
+    def rate(self) -> float:
+        """Messages per second over the whole run."""
+        return self.total / self.seconds if self.seconds > 0 else 0.0
+
+    def summary(self) -> str:
+        """One line: total, time, rate, then records per stream and any dirty-data counts."""
+        streams = " ".join(f"{name.split(':', 1)[-1]}={n:,}" for name, n in sorted(self.per_stream.items()))
+        line = f"published {self.total:,} records in {self.seconds:.1f} s ({self.rate:,.0f}/s): {streams or 'nothing'}"
+        extras = [f"{key} {self.simulation[key]:,}" for key in ("duplicates", "lost", "pending", "invalid")
+                  if self.simulation.get(key)]
+        if self.waited_s >= 0.05:
+            extras.append(f"waited {self.waited_s:.1f} s for the {WRITER_GROUP} group")
+        return line + (f" ({', '.join(extras)})" if extras else "")
+
+
+def connect(url: str) -> redis.Redis:
+    """A Redis client that fails fast when the server is unreachable."""
+    client = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=60)
+    client.ping()
+    return client
+
+
+# --- backpressure ----------------------------------------------------------------------------
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _count_after(client: redis.Redis, stream: str, last_id: str, limit: int) -> int:
+    """Entries after ``last_id`` (Redis < 7 reports no lag), counting at most ``limit``."""
+    total, start = 0, f"({last_id}"
+    while total < limit:
+        page = client.xrange(stream, min=start, max="+", count=min(COUNT_PAGE, limit - total))
+        if not page:
+            break
+        total += len(page)
+        start = f"({_text(page[-1][0])}"
+    return total
+
+
+def unread_entries(client: redis.Redis, stream: str, group: str = WRITER_GROUP, limit: int = 10**9) -> int | None:
+    """Entries the group still needs: not yet delivered (lag) plus delivered but unacknowledged.
+
+    None when the group does not exist. Uses Redis 7's ``lag`` when known, else counts entries
+    after the group's last-delivered id (at most ``limit``).
+    """
+    try:
+        groups = client.xinfo_groups(stream)
+    except redis.ResponseError:
+        return None  # no such stream
+    for info in groups:
+        if _text(info["name"]) == group:
+            lag = info.get("lag")
+            if lag is None:
+                lag = _count_after(client, stream, _text(info["last-delivered-id"]), limit)
+            return int(lag) + int(info["pending"])
+    return None
+
+
+class StreamCapGuard:
+    """Admits XADDs only while the approximate MAXLEN trim cannot remove entries the group needs.
+
+    Adding ``n`` entries to a stream at its cap trims its ``n`` oldest entries, which is safe when
+    ``n <= maxlen - unread``. Without a group every entry counts as unread. The guard remembers the
+    room it measured, so it only talks to Redis again when that room is used up.
+    """
+
+    def __init__(self, client: redis.Redis, maxlen: int, group: str = WRITER_GROUP,
+                 max_wait_s: float = MAX_WAIT_S, poll_s: float = POLL_S) -> None:
+        self.client, self.maxlen, self.group = client, maxlen, group
+        self.max_wait_s, self.poll_s = max_wait_s, poll_s
+        self.room: dict[str, int] = {}
+        self.waited_s = 0.0
+
+    def measure(self, stream: str, n: int) -> int:
+        """Entries that can be added to ``stream`` now without trimming anything the group needs."""
+        length = int(self.client.xlen(stream))
+        if length + n <= self.maxlen:
+            return self.maxlen - length
+        unread = unread_entries(self.client, stream, self.group, limit=self.maxlen + 1)
+        return self.maxlen - (length if unread is None else min(unread, length))
+
+    def admit(self, stream: str, n: int) -> None:
+        """Return once ``n`` entries can be added to ``stream`` safely; wait (bounded) otherwise."""
+        room = self.room.get(stream, -1)
+        if room < n:
+            room = self.measure(stream, n)
+            started = time.monotonic()
+            next_log = started
+            while room < n:
+                waited = time.monotonic() - started
+                if waited >= self.max_wait_s:
+                    self.waited_s += waited
+                    raise StreamFullError(
+                        f"{stream} is at its cap of {self.maxlen:,} entries, {self.maxlen - room:,} of them not yet "
+                        f"read by the {self.group} group after waiting {waited:.0f} s: start the storage writer "
+                        "or raise STREAM_MAXLEN"
+                    )
+                if time.monotonic() >= next_log:
+                    log.warning("stream at its cap, waiting for the consumer group", extra={
+                        "stream": stream, "group": self.group, "maxlen": self.maxlen,
+                        "room": room, "needed": n, "waited_s": round(waited, 1)})
+                    next_log += 10.0
+                time.sleep(self.poll_s)
+                room = self.measure(stream, n)
+            self.waited_s += time.monotonic() - started
+        self.room[stream] = room - n
+
+
+# --- publishing -------------------------------------------------------------------------------
+
+
+def xadd_pipelined(client: redis.Redis, messages: Sequence[Message], maxlen: int | None) -> None:
+    """XADD messages in one pipeline round trip (no transaction)."""
+    pipe = client.pipeline(transaction=False)
+    if maxlen is None:
+        for stream, schema, data, _ in messages:
+            pipe.execute_command("XADD", stream, "*", "schema", schema, "data", data)
+    else:
+        cap = str(maxlen)
+        for stream, schema, data, _ in messages:
+            pipe.execute_command("XADD", stream, "MAXLEN", "~", cap, "*", "schema", schema, "data", data)
+    pipe.execute()
+
+
+class StreamPublisher:
+    """Pipelined XADD in batches, guarded against trimming what the writer has not read."""
+
+    def __init__(self, client: redis.Redis, *, maxlen: int | None, batch_size: int = DEFAULT_BATCH,
+                 group: str = WRITER_GROUP, max_wait_s: float = MAX_WAIT_S) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self.client, self.maxlen = client, maxlen
+        self.batch_size = batch_size if maxlen is None else min(batch_size, maxlen)
+        self.guard = StreamCapGuard(client, maxlen, group, max_wait_s) if maxlen is not None else None
+        self.stats = PublishStats()
+
+    def publish(self, messages: Sequence[Message]) -> None:
+        for start in range(0, len(messages), self.batch_size):
+            chunk = messages[start : start + self.batch_size]
+            per_stream = Counter(m[0] for m in chunk)
+            if self.guard is not None:
+                for stream, n in per_stream.items():
+                    self.guard.admit(stream, n)
+            xadd_pipelined(self.client, chunk, self.maxlen)
+            self.stats.per_stream.update(per_stream)
+        if self.guard is not None:
+            self.stats.waited_s = self.guard.waited_s
+
+
+def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    chunk: list[Record] = []
+    for record in records:
+        chunk.append(record)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def publish_records(
@@ -27,21 +222,176 @@ def publish_records(
     records: Iterable[Record],
     *,
     maxlen: int | None = 2_000_000,
-    batch_size: int = 2000,
+    batch_size: int = DEFAULT_BATCH,
+    group: str = WRITER_GROUP,
+    max_wait_s: float = MAX_WAIT_S,
 ) -> PublishStats:
-    """XADD every record to its stream in pipelined batches; returns counts per stream."""
-    stats = PublishStats()
+    """XADD every record to its stream in pipelined batches; returns counts per stream.
+
+    Records are pydantic models, so each one was validated when it was built. With a ``maxlen``,
+    publishing waits rather than trim entries the ``group`` still needs (see StreamCapGuard).
+    """
     started = time.perf_counter()
-    pipe = client.pipeline(transaction=False)
-    pending = 0
-    for record in records:
-        pipe.xadd(record.STREAM, encode(record), maxlen=maxlen, approximate=True)
-        stats.per_stream[record.STREAM] += 1
-        pending += 1
-        if pending >= batch_size:
-            pipe.execute()
-            pending = 0
-    if pending:
-        pipe.execute()
+    publisher = StreamPublisher(client, maxlen=maxlen, batch_size=batch_size, group=group, max_wait_s=max_wait_s)
+    for chunk in _chunks(records, batch_size):
+        publisher.publish(encode_messages(chunk))
+    publisher.stats.seconds = time.perf_counter() - started
+    return publisher.stats
+
+
+# --- simulated populations --------------------------------------------------------------------
+
+
+def _progress_bar(total: int | None, enabled: bool | None, desc: str):
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        return contextlib.nullcontext(None)
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="day", file=sys.stderr, dynamic_ncols=True)
+
+
+def backfill(
+    config: SimulationConfig,
+    client: redis.Redis,
+    *,
+    maxlen: int | None,
+    workers: int | None = None,
+    batch_size: int = DEFAULT_BATCH,
+    progress: bool | None = None,
+    stop: threading.Event | None = None,
+    max_wait_s: float = MAX_WAIT_S,
+) -> PublishStats:
+    """Simulate the configured window and publish it day by day (users and devices first).
+
+    ``workers`` None picks a number for the machine; ``stop`` ends the run after the current day.
+    """
+    started = time.perf_counter()
+    publisher = StreamPublisher(client, maxlen=maxlen, batch_size=batch_size, max_wait_s=max_wait_s)
+    n_workers = default_workers(config) if workers is None else workers
+    with Production(config, n_workers) as production, _progress_bar(config.days + 1, progress, "publish") as bar:
+        for batch in production:
+            publisher.publish(batch.messages)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(records=f"{publisher.stats.total:,}", refresh=False)
+            if stop is not None and stop.is_set():
+                break
+        stats = publisher.stats
+        stats.simulation = production.counts
     stats.seconds = time.perf_counter() - started
+    log.info("backfill published", extra={"records": stats.total, "seconds": round(stats.seconds, 2),
+                                          "users": config.users, "days": config.days, "seed": config.seed,
+                                          "workers": n_workers})
     return stats
+
+
+def _utc_midnight_ms(day: date) -> int:
+    return (day - date(1970, 1, 1)).days * 86_400_000
+
+
+def live(
+    config: SimulationConfig,
+    client: redis.Redis,
+    *,
+    speed: float,
+    stop: threading.Event,
+    maxlen: int | None,
+    workers: int | None = None,
+    batch_size: int = DEFAULT_BATCH,
+    progress: bool | None = None,
+    tick_s: float = 0.2,
+    max_wait_s: float = MAX_WAIT_S,
+) -> PublishStats:
+    """Backfill the window, then keep simulating day after day at ``speed`` x real time until ``stop``.
+
+    After the backfill, each record is published when the accelerated clock passes its arrival
+    time (``ingest_ts``); the clock starts at the first arrival after the window.
+    """
+    if speed <= 0:
+        raise ValueError(f"speed must be positive, got {speed}")
+    started = time.perf_counter()
+    progress = sys.stderr.isatty() if progress is None else progress
+    publisher = StreamPublisher(client, maxlen=maxlen, batch_size=batch_size, max_wait_s=max_wait_s)
+    n_workers = default_workers(config) if workers is None else workers
+    due: list[tuple[int, int, Message]] = []
+    order = count()
+    with Production(config, n_workers, extra_days=None, timed=True) as production:
+        batches = iter(production)
+        for batch in batches:  # the backfill part, as fast as possible
+            publisher.publish(batch.messages)
+            if (batch.day is not None and batch.day >= config.end) or stop.is_set():
+                break
+        log.info("live publishing started", extra={"speed": speed, "from_day": str(config.end + timedelta(days=1))})
+        loaded_until_ms = _utc_midnight_ms(config.end + timedelta(days=1))
+        clock_start_ms: float | None = None
+        real_start = time.monotonic()
+        published_live = 0
+        while not stop.is_set():
+            now_ms = (clock_start_ms or 0) + (time.monotonic() - real_start) * speed * 1000
+            while clock_start_ms is None or loaded_until_ms < now_ms + 2 * 86_400_000:
+                batch = next(batches)
+                for message in batch.messages:
+                    heapq.heappush(due, (message[3], next(order), message))
+                assert batch.day is not None
+                loaded_until_ms = _utc_midnight_ms(batch.day + timedelta(days=1))
+                if clock_start_ms is None and due:
+                    clock_start_ms = float(due[0][0])
+                    real_start = time.monotonic()
+                    now_ms = clock_start_ms
+            ready = []
+            while due and due[0][0] <= now_ms:
+                ready.append(heapq.heappop(due)[2])
+            if ready:
+                publisher.publish(ready)
+                published_live += len(ready)
+            if progress:
+                print(f"\rlive: {published_live:,} records, simulated clock "
+                      f"{datetime.fromtimestamp(now_ms / 1000, UTC):%Y-%m-%d %H:%M} UTC",
+                      end="", file=sys.stderr, flush=True)
+            stop.wait(tick_s)
+        stats = publisher.stats
+        stats.simulation = production.counts
+    if progress:
+        print(file=sys.stderr)
+    stats.seconds = time.perf_counter() - started
+    log.info("live publishing stopped", extra={"records": stats.total, "live_records": published_live})
+    return stats
+
+
+def publish_simulation(
+    config: SimulationConfig,
+    redis_url: str,
+    *,
+    maxlen: int | None,
+    stop: threading.Event,
+    live_speed: float | None = None,
+    workers: int | None = None,
+    batch_size: int = DEFAULT_BATCH,
+    progress: bool | None = None,
+) -> PublishStats:
+    """Connect to Redis and publish the simulation: a backfill, then live at ``live_speed`` if given."""
+    client = connect(redis_url)
+    options = {"maxlen": maxlen, "workers": workers, "batch_size": batch_size, "progress": progress}
+    if live_speed is None:
+        return backfill(config, client, stop=stop, **options)
+    return live(config, client, speed=live_speed, stop=stop, **options)
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[threading.Event]:
+    """Set ``stop`` on SIGINT/SIGTERM (the run then finishes its current step and returns)."""
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def handle(signum: int, _frame: object) -> None:
+        log.info("stop requested", extra={"signal": signal.Signals(signum).name})
+        stop.set()
+
+    for sig in previous:
+        signal.signal(sig, handle)
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

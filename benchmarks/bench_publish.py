@@ -1,0 +1,72 @@
+"""Publishing throughput: the XADD ceiling vs simulate + validate + encode + XADD end to end.
+
+(a) ceiling: pipelined XADD (the publisher's own ``xadd_pipelined``, same batch size and MAXLEN)
+of messages already encoded by the simulator, so they have exactly the sizes (b) publishes;
+(b) ``fitness publish`` end to end: ``publisher.backfill`` of a fresh population, simulation
+workers included. Both run against a private embedded Redis started for the run, and the ceiling
+is measured before and after (b); the ratio uses the faster ceiling. Targets: b/a >= 0.5 and
+1,000 users x 28 days in under 60 s.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import redis
+
+from fitness_streaming import services
+from fitness_streaming.publisher import DEFAULT_BATCH, backfill, xadd_pipelined
+from fitness_streaming.simulator import SimulationConfig
+from fitness_streaming.simulator.production import Production, default_workers
+
+MAXLEN = 2_000_000
+END = date(2024, 6, 30)
+
+
+def ceiling(client: redis.Redis, messages: list, batch_size: int = DEFAULT_BATCH) -> float:
+    """Messages per second for pipelined XADD of pre-encoded messages."""
+    client.flushdb()
+    started = time.perf_counter()
+    for start in range(0, len(messages), batch_size):
+        xadd_pipelined(client, messages[start : start + batch_size], MAXLEN)
+    return len(messages) / (time.perf_counter() - started)
+
+
+def end_to_end(client: redis.Redis, config: SimulationConfig, workers: int | None = None) -> dict:
+    client.flushdb()
+    stats = backfill(config, client, maxlen=MAXLEN, workers=workers, progress=False)
+    return {"records": stats.total, "seconds": round(stats.seconds, 2), "records_per_s": round(stats.rate)}
+
+
+def run(quick: bool) -> dict:
+    config = SimulationConfig(users=200 if quick else 1000, days=14 if quick else 28, seed=7, end=END)
+    sample = SimulationConfig(users=100 if quick else 300, days=config.days, seed=8, end=END)
+    messages = [m for batch in Production(sample) for m in batch.messages]
+    with tempfile.TemporaryDirectory(prefix="bench-redis-") as folder:
+        proc, info = services.start_redis(Path(folder), persist=False)
+        try:
+            client = redis.Redis.from_url(info.url)
+            before = ceiling(client, messages)
+            publish = end_to_end(client, config)
+            after = ceiling(client, messages)
+            inline = end_to_end(client, config, workers=0)
+            server = client.info("server")["redis_version"]
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    best = max(before, after)
+    return {
+        "redis_version": server,
+        "message_bytes_mean": round(sum(len(m[2]) for m in messages) / len(messages)),
+        "ceiling": {"messages": len(messages), "records_per_s_before": round(before),
+                    "records_per_s_after": round(after)},
+        "publish": {"users": config.users, "days": config.days, "workers": default_workers(config), **publish},
+        "publish_in_process": {"workers": 0, **inline},
+        "ratio_publish_to_ceiling": round(publish["records_per_s"] / best, 3),
+        "ratio_in_process_to_ceiling": round(inline["records_per_s"] / best, 3),
+        "target_ratio_met": publish["records_per_s"] / best >= 0.5,
+        "target_1000x28_under_60s": None if quick else publish["seconds"] < 60,
+    }

@@ -1,0 +1,98 @@
+"""The FastAPI application: ``create_app(settings)`` and ``serve`` (uvicorn, uvloop, httptools).
+
+The API only serves what the asset graph materialized, plus feedback into the stream. One MongoDB
+client and one Redis pool per process, opened in the lifespan and closed at shutdown.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pymongo.errors
+import redis.asyncio as aioredis
+import redis.exceptions
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse
+from pymongo import AsyncMongoClient
+
+from fitness_api.deps import AppState
+from fitness_api.limits import MAX_BODY_BYTES, BodySizeLimit
+from fitness_api.routes import feedback, meta, plans, reports, users
+from fitness_core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+STORE_TIMEOUT_MS = 2000
+TITLE = "AI Fitness & Nutrition API"
+
+
+def open_state(settings: Settings) -> AppState:
+    """The process-wide clients, with short timeouts so an outage answers 503 rather than hangs."""
+    mongo: AsyncMongoClient = AsyncMongoClient(
+        settings.mongo_uri,
+        tz_aware=True,
+        serverSelectionTimeoutMS=STORE_TIMEOUT_MS,
+        connectTimeoutMS=STORE_TIMEOUT_MS,
+        appname="fitness-api",
+    )
+    redis_client = aioredis.Redis.from_url(
+        settings.redis_dsn, socket_timeout=STORE_TIMEOUT_MS / 1000, socket_connect_timeout=STORE_TIMEOUT_MS / 1000
+    )
+    return AppState(settings=settings, mongo=mongo, redis=redis_client)
+
+
+async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    store = "MongoDB" if isinstance(exc, pymongo.errors.PyMongoError) else "Redis"
+    log.warning("store unavailable", extra={"store": store, "path": request.url.path, "error": type(exc).__name__})
+    return JSONResponse({"detail": f"{store} is unavailable, try again shortly"}, status.HTTP_503_SERVICE_UNAVAILABLE)
+
+
+def create_app(settings: Settings | None = None, *, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
+    """A new application bound to ``settings`` (default: from the environment)."""
+    settings = settings or Settings.load()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.fitness = open_state(settings)
+        try:
+            yield
+        finally:
+            await app.state.fitness.redis.aclose()
+            await app.state.fitness.mongo.close()
+
+    app = FastAPI(
+        title=TITLE,
+        version="1.0.0",
+        summary="Materialized workout and nutrition plans, weekly reports, feedback, data export and deletion.",
+        lifespan=lifespan,
+    )
+    for error in (pymongo.errors.ConnectionFailure, redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+        app.add_exception_handler(error, _store_unavailable)
+    for module in (meta, plans, reports, feedback, users):
+        app.include_router(module.router)
+    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory fitness_api.app:app_from_env``."""
+    return create_app(Settings.load())
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int | None = None, access_log: bool = False) -> None:
+    """Run the API with uvicorn (one worker; run more processes behind a proxy to scale)."""
+    import uvicorn
+
+    log.info("api starting", extra={"host": host, "port": port or settings.port})
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port or settings.port,
+        loop="uvloop",
+        http="httptools",
+        access_log=access_log,
+        log_config=None,
+        server_header=False,
+    )

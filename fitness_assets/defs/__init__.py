@@ -1,0 +1,1 @@
+"""Dagster objects only, one folder per domain; loaded by ``fitness_assets.definitions``."""

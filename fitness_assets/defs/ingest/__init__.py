@@ -1,0 +1,1 @@
+"""The raw collections as observable source assets, and their observation schedule."""

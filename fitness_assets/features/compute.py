@@ -1,0 +1,80 @@
+"""Compute and store one week's ``weekly_features``: read (aggregate or pull), build, write."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Literal
+
+from fitness_assets.features.documents import WriteSummary, read_profiles, replace_week
+from fitness_assets.features.frames import pull_week_inputs
+from fitness_assets.features.inputs import UserWeekInputs
+from fitness_assets.features.models import WeeklyFeatures
+from fitness_assets.features.pipelines import aggregate_week_inputs
+from fitness_assets.features.weekly import CHRONIC_WEEKS, build_weekly_features
+from fitness_assets.features.weeks import parse_week, previous_weeks
+from fitness_core import store
+
+if TYPE_CHECKING:
+    from pymongo.database import Database
+
+Strategy = Literal["aggregate", "pull"]
+STRATEGIES: tuple[Strategy, ...] = ("aggregate", "pull")
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WeekResult:
+    """The documents of a week, what writing them did, and where the time went."""
+
+    week: str
+    documents: list = field(default_factory=list)
+    write: WriteSummary = field(default_factory=WriteSummary)
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+
+def read_week_inputs(db: Database, week: str, strategy: Strategy = "aggregate") -> dict[str, UserWeekInputs]:
+    """The reduced inputs of every user with data in ``week`` (profiles attached)."""
+    parse_week(week)
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r} (expected one of {', '.join(STRATEGIES)})")
+    reader = aggregate_week_inputs if strategy == "aggregate" else pull_week_inputs
+    users = reader(db, week, previous_weeks(week, CHRONIC_WEEKS))
+    for user_id, profile in read_profiles(db, sorted(users)).items():
+        users[user_id].profile = profile
+    return users
+
+
+def weekly_features_for(
+    db: Database, week: str, strategy: Strategy = "aggregate", now: datetime | None = None
+) -> list[WeeklyFeatures]:
+    """The ``weekly_features`` documents of ``week``, one per user with data, sorted by user."""
+    created_at = now or datetime.now(UTC)
+    users = read_week_inputs(db, week, strategy)
+    return [build_weekly_features(users[u], week, created_at) for u in sorted(users)]
+
+
+def materialize_weekly_features(db: Database, week: str, strategy: Strategy = "aggregate") -> WeekResult:
+    """Compute ``week``'s features and replace the week in ``weekly_features`` (idempotent)."""
+    parse_week(week)
+    result = WeekResult(week=week)
+    started = time.perf_counter()
+    store.ensure_indexes(db)
+    users = read_week_inputs(db, week, strategy)
+    read_done = time.perf_counter()
+    created_at = datetime.now(UTC)
+    result.documents = [build_weekly_features(users[u], week, created_at) for u in sorted(users)]
+    built = time.perf_counter()
+    result.write = replace_week(db[store.WEEKLY_FEATURES], week, result.documents)
+    finished = time.perf_counter()
+    result.timings_s = {
+        "read": round(read_done - started, 3),
+        "build": round(built - read_done, 3),
+        "write": round(finished - built, 3),
+        "total": round(finished - started, 3),
+    }
+    log.info("weekly features stored", extra={"week": week, "users": len(result.documents),
+                                               "strategy": strategy, **vars(result.write), "seconds": result.timings_s["total"]})
+    return result

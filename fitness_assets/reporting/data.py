@@ -1,0 +1,210 @@
+"""The report's input model: one user's ``weekly_features``, the weeks it is compared with, plans.
+
+:func:`headline` reduces any ``weekly_features`` document to the numbers of the header cards, so
+this week, last week and the 4-week baseline are read by the same function and compared like with
+like; the feature math itself stays in :mod:`fitness_assets.features`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta
+from statistics import fmean
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from fitness_assets.features.models import WeeklyFeatures
+from fitness_core import guidelines
+
+#: Coverage streams in display order (days with at least one record, 0-7).
+COVERAGE_STREAMS: tuple[str, ...] = ("activity", "sleep", "nutrition", "feedback", "any")
+NOTES_MAX = 5
+#: Age assumed for age-dependent targets when the profile has no birth year (an adult under 60).
+DEFAULT_AGE = 30
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Profile(_Model):
+    """What the report needs to know about the person (no name, no contact details)."""
+
+    age: int | None = None
+    sex: str | None = None
+    weight_kg: float | None = None
+    height_cm: float | None = None
+    goal: str = "health"
+    diet_preference: str | None = None
+    allergies: tuple[str, ...] = ()
+    steps_goal: int | None = None
+    hr_max_bpm: float | None = None
+    hr_max_method: str | None = None
+    hr_rest_bpm: float | None = None
+    bmr_kcal: float | None = None
+
+
+class Headline(_Model):
+    """The header-card numbers of one week (or the mean of several weeks); None = no data."""
+
+    steps_per_day: float | None = None
+    active_minutes: float | None = Field(default=None, description="WHO moderate-equivalent minutes")
+    moderate_min: float | None = None
+    vigorous_min: float | None = None
+    workouts: float | None = None
+    workout_minutes: float | None = None
+    strength_days: float | None = None
+    training_load: float | None = None
+    acwr: float | None = None
+    sleep_h: float | None = None
+    sleep_efficiency: float | None = None
+    sleep_quality: float | None = None
+    resting_hr_bpm: float | None = None
+    hrv_ms: float | None = None
+    calories_in: float | None = None
+    calories_out: float | None = None
+    protein_g: float | None = None
+    mood: float | None = None
+    energy: float | None = None
+    exertion: float | None = None
+
+
+class PlanSummary(_Model):
+    """The latest stored plan, reduced to what a reader scans: a title, key numbers, day lines."""
+
+    plan_type: str
+    week: str
+    source: str
+    version: int = 1
+    created_at: datetime | None = None
+    summary: str = ""
+    calories_target: float | None = None
+    protein_g_range: tuple[float, float] | None = None
+    facts: tuple[tuple[str, str], ...] = ()
+    lines: tuple[str, ...] = ()
+
+
+class ReportData(_Model):
+    """Everything one weekly report shows, ready to render without further lookups."""
+
+    user_id: str
+    week: date
+    profile: Profile
+    features: WeeklyFeatures
+    current: Headline
+    previous: Headline | None = None
+    baseline: Headline | None = None
+    baseline_weeks: int = 0
+    notes: tuple[str, ...] = Field(default=(), description="the week's latest feedback notes, as written")
+    workout_plan: PlanSummary | None = None
+    nutrition_plan: PlanSummary | None = None
+
+    @property
+    def days(self) -> list[date]:
+        """The seven local dates of the week, Monday first."""
+        return [self.week + timedelta(days=i) for i in range(7)]
+
+
+def _mean(values: Iterable[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return fmean(present) if present else None
+
+
+def headline(features: WeeklyFeatures) -> Headline:
+    """The header numbers of a week; activity numbers are None when no activity was recorded."""
+    moved = features.coverage.activity > 0
+
+    def activity(value: float) -> float | None:
+        return float(value) if moved else None
+
+    sleep = features.sleep
+    return Headline(
+        steps_per_day=activity(features.steps.mean_per_day),
+        active_minutes=activity(features.active_minutes.moderate_equivalent),
+        moderate_min=activity(features.active_minutes.moderate),
+        vigorous_min=activity(features.active_minutes.vigorous),
+        workouts=activity(features.workouts.count),
+        workout_minutes=activity(features.workouts.minutes),
+        strength_days=activity(features.workouts.strength_days),
+        training_load=activity(features.load.total),
+        acwr=features.load.acwr,
+        sleep_h=None if sleep.mean_asleep_min is None else sleep.mean_asleep_min / 60,
+        sleep_efficiency=sleep.mean_efficiency,
+        sleep_quality=sleep.mean_quality,
+        resting_hr_bpm=sleep.resting_hr_bpm,
+        hrv_ms=sleep.hrv_rmssd_ms,
+        calories_in=features.energy.mean_in,
+        calories_out=features.energy.mean_out,
+        protein_g=features.macros.protein_g,
+        mood=features.feedback.mood,
+        energy=features.feedback.energy,
+        exertion=features.feedback.perceived_exertion,
+    )
+
+
+def baseline(headlines: Sequence[Headline]) -> Headline | None:
+    """The mean of each header number over the given weeks (weeks without the number are skipped)."""
+    if not headlines:
+        return None
+    return Headline(**{name: _mean(getattr(h, name) for h in headlines) for name in Headline.model_fields})
+
+
+def profile_of(features: WeeklyFeatures, person: Mapping[str, Any] | None) -> Profile:
+    """The report's profile: numbers from the features' physiology, preferences from ``person``.
+
+    ``person`` is the ``user_contexts`` profile when there is one, else the ``users`` document.
+    """
+    person = person or {}
+    phys = features.physiology
+    return Profile(
+        age=phys.age, sex=phys.sex, weight_kg=phys.weight_kg, height_cm=phys.height_cm,
+        goal=person.get("goal") or "health",
+        diet_preference=person.get("diet_preference"),
+        allergies=tuple(str(a) for a in person.get("allergies") or ()),
+        steps_goal=features.steps.goal or person.get("steps_goal"),
+        hr_max_bpm=phys.hr_max_bpm, hr_max_method=phys.hr_max_method, hr_rest_bpm=phys.hr_rest_bpm,
+        bmr_kcal=phys.bmr_kcal,
+    )
+
+
+def report_data(
+    features: WeeklyFeatures,
+    earlier: Sequence[WeeklyFeatures] = (),
+    *,
+    person: Mapping[str, Any] | None = None,
+    notes: Sequence[str] = (),
+    workout_plan: PlanSummary | None = None,
+    nutrition_plan: PlanSummary | None = None,
+) -> ReportData:
+    """Assemble a report's input from this week's features and up to 4 earlier weeks' features."""
+    monday = date.fromisoformat(features.week)
+    window = {(monday - timedelta(weeks=k)).isoformat() for k in range(1, 5)}
+    before = sorted((f for f in earlier if f.week in window), key=lambda f: f.week)
+    last_week = (monday - timedelta(weeks=1)).isoformat()
+    headlines = [headline(f) for f in before]
+    return ReportData(
+        user_id=features.user_id,
+        week=monday,
+        profile=profile_of(features, person),
+        features=features,
+        current=headline(features),
+        previous=next((h for f, h in zip(before, headlines, strict=True) if f.week == last_week), None),
+        baseline=baseline(headlines),
+        baseline_weeks=len(headlines),
+        notes=tuple(notes)[:NOTES_MAX],
+        workout_plan=workout_plan,
+        nutrition_plan=nutrition_plan,
+    )
+
+
+def protein_target_g(profile: Profile) -> tuple[float, float] | None:
+    """Daily protein range in grams for the profile's goal, age and weight."""
+    if profile.weight_kg is None:
+        return None
+    return guidelines.protein_range_g(profile.weight_kg, profile.goal, profile.age or DEFAULT_AGE)
+
+
+def sleep_target_h(profile: Profile) -> tuple[float, float]:
+    """Recommended nightly sleep for the profile's age (adult range when unknown)."""
+    return guidelines.sleep_range_h(profile.age or DEFAULT_AGE)

@@ -1,0 +1,142 @@
+"""Render one user's week into a self-contained HTML page (inline CSS and SVG, no scripts).
+
+The jinja2 environment (autoescaping on) is built once per process and its templates compiled once,
+so rendering a whole partition costs only the per-user work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+
+from fitness_assets.reporting import rules, sections
+from fitness_assets.reporting.charts import format_number
+from fitness_assets.reporting.data import ReportData
+from fitness_core import guidelines
+from fitness_core.plans import Recommendation, ReportDocument
+from fitness_core.schemas import stable_id
+
+TEMPLATES = Path(__file__).parent / "templates"
+#: Bump when the layout or the rules change, so stored reports say which logic produced them.
+CODE_VERSION = "reports-1"
+_SAFE_ID = re.compile(r"[A-Za-z0-9_.:\-]+")
+
+
+def _number(value: float | None, digits: int = 0, suffix: str = "") -> str:
+    return format_number(value, digits) + (suffix if value is not None else "")
+
+
+def _percent(value: float | None) -> str:
+    return format_number(None) if value is None else f"{value:.0%}"
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """The report templates' environment: autoescaped, strict about undefined names, cached."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["number"] = _number
+    env.filters["percent"] = _percent
+    return env
+
+
+@lru_cache(maxsize=4)
+def template(name: str) -> jinja2.Template:
+    """A compiled template, compiled once per process."""
+    return environment().get_template(name)
+
+
+@dataclass(frozen=True)
+class RenderedReport:
+    """A rendered report and what the index and the ``reports`` collection need from it."""
+
+    user_id: str
+    week: str
+    html: str
+    recommendations: list[Recommendation]
+    status: str
+    inputs_hash: str
+
+
+def week_label(monday: date) -> str:
+    """"Mon 3 Mar - Sun 9 Mar 2025" for the week starting on ``monday``."""
+    end = monday + timedelta(days=6)
+    return f"{monday:%a} {monday.day} {monday:%b} - {end:%a} {end.day} {end:%b %Y}"
+
+
+def inputs_hash(data: ReportData) -> str:
+    """A digest of everything the report shows, to tell whether a re-render would change it."""
+    return hashlib.blake2b(data.model_dump_json().encode(), digest_size=16).hexdigest()
+
+
+def render_report(data: ReportData, *, generated_at: datetime | None = None) -> RenderedReport:
+    """Evaluate the rules and render the page."""
+    recommendations = rules.evaluate(data)
+    charts = {
+        **sections.activity_charts(data),
+        **sections.training_charts(data),
+        **sections.sleep_charts(data),
+        **sections.nutrition_charts(data),
+        "feeling": sections.feeling_chart(data),
+    }
+    html = template("report.html.j2").render(
+        user_id=data.user_id,
+        week_label=week_label(data.week),
+        profile=data.profile,
+        features=data.features,
+        generated_at=f"{generated_at:%Y-%m-%d %H:%M} UTC" if generated_at else None,
+        coverage=sections.coverage_rows(data),
+        cards=sections.headline_cards(data),
+        baseline_weeks=data.baseline_weeks,
+        recommendations=recommendations,
+        charts=charts,
+        workout_types=sorted(data.features.workouts.by_type.items(), key=lambda item: (-item[1].count, item[0])),
+        nights=sorted(data.features.sleep.nights, key=lambda n: (n.date, n.onset_local)),
+        short_sleep_h=guidelines.SHORT_SLEEP_H,
+        macro_shares=sections.macro_shares(data),
+        nutrition_plan=data.nutrition_plan,
+        notes=data.notes,
+        plans=[p for p in (data.workout_plan, data.nutrition_plan) if p is not None],
+    )
+    return RenderedReport(
+        user_id=data.user_id,
+        week=data.week.isoformat(),
+        html=html,
+        recommendations=recommendations,
+        status=rules.status_line(recommendations),
+        inputs_hash=inputs_hash(data),
+    )
+
+
+def report_path(week: str, user_id: str) -> str:
+    """Where a report lives in the artifact store: ``reports/<week>/<user_id>.html``."""
+    if not _SAFE_ID.fullmatch(user_id) or user_id in (".", ".."):
+        raise ValueError(f"user id {user_id!r} cannot be used as a file name")
+    return f"reports/{week}/{user_id}.html"
+
+
+def report_document(report: RenderedReport, *, created_at: datetime,
+                    code_version: str = CODE_VERSION) -> ReportDocument:
+    """The ``reports`` collection document: one version per (user, week, inputs, code)."""
+    return ReportDocument(
+        _id=stable_id("report", report.user_id, report.week, report.inputs_hash, code_version),
+        user_id=report.user_id,
+        week=report.week,
+        path=report_path(report.week, report.user_id),
+        status=report.status,
+        recommendations=report.recommendations,
+        inputs_hash=report.inputs_hash,
+        code_version=code_version,
+        created_at=created_at,
+    )

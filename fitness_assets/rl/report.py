@@ -1,0 +1,129 @@
+"""The evaluation table (policies x metrics on the same held-out users), the paired comparisons of
+PPO with the baselines, the promotion gate, and the table as Markdown and JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from fitness_assets.rl.cohort import Cohort, SimConfig
+from fitness_assets.rl.env import RewardWeights
+from fitness_assets.rl.evaluate import TEST_SEED, held_out_cohort, paired_bootstrap, rollout, summary
+
+HEURISTICS = ("B0", "B1", "B2", "B3")  # the closed-loop and constant heuristics of the goal
+BASELINES = (*HEURISTICS, "B4")
+LEARNED = "PPO"
+SAFETY_MARGIN_PP = 1.0  # injury and dropout may be at most this many points worse
+
+COLUMNS = (
+    ("mean_return", "mean return", "{:.2f}"),
+    ("fitness_gain_pct", "VO2max gain %", "{:.2f}"),
+    ("test_gain_pct", "test-day gain %", "{:.2f}"),
+    ("injury_pct", "injury %", "{:.1f}"),
+    ("dropout_pct", "dropout %", "{:.1f}"),
+    ("worst_decile_return", "worst-decile return", "{:.2f}"),
+    ("mean_weekly_minutes", "min/week", "{:.0f}"),
+)
+
+
+def evaluation_table(policies: dict[str, object], cohort: Cohort, config: SimConfig | None = None,
+                     weights: RewardWeights | None = None, seed: int = TEST_SEED) -> dict:
+    """Every policy on the same users and noise; paired comparisons when ``PPO`` is present."""
+    stats = {key: rollout(policy, cohort, config, weights) for key, policy in policies.items()}
+    table = {
+        "users": len(cohort),
+        "seed": seed,
+        "rows": {key: {"policy": policies[key].name, **summary(s)} for key, s in stats.items()},
+        "comparisons": {},
+    }
+    if LEARNED not in stats:
+        return table
+    rows = table["rows"]
+    groups = {
+        "best_of_B0_B3": [k for k in HEURISTICS if k in rows],
+        "B4": [k for k in ("B4",) if k in rows],
+        "best_baseline": [k for k in BASELINES if k in rows],
+    }
+    for label, keys in groups.items():
+        if not keys:
+            continue
+        best = max(keys, key=lambda k: rows[k]["mean_return"])
+        diff = paired_bootstrap(stats[LEARNED].returns, stats[best].returns)
+        reference = rows[best]["mean_return"]
+        table["comparisons"][label] = {
+            "baseline": best,
+            "baseline_return": reference,
+            "difference": diff["mean"],
+            "ci_low": diff["ci_low"],
+            "ci_high": diff["ci_high"],
+            "relative": diff["mean"] / abs(reference) if abs(reference) > 1e-9 else math.inf,
+            "injury_pp": rows[LEARNED]["injury_pct"] - rows[best]["injury_pct"],
+            "dropout_pp": rows[LEARNED]["dropout_pct"] - rows[best]["dropout_pct"],
+        }
+    return table
+
+
+def beats_baseline(table: dict, min_relative: float = 0.0, safety_margin_pp: float = SAFETY_MARGIN_PP) -> bool:
+    """Promotion gate: PPO's paired 95% CI over the best baseline is above zero, the gain is at
+    least ``min_relative`` of that baseline's |return|, and injury and dropout are no more than
+    ``safety_margin_pp`` points worse."""
+    comparison = table.get("comparisons", {}).get("best_baseline")
+    if comparison is None:
+        return False
+    return (
+        comparison["ci_low"] > 0.0
+        and comparison["relative"] >= min_relative
+        and comparison["injury_pp"] <= safety_margin_pp
+        and comparison["dropout_pp"] <= safety_margin_pp
+    )
+
+
+def goal_status(table: dict) -> dict[str, bool]:
+    """The issue's goal, criterion by criterion (>= +10% over the best of B0-B3 with CI > 0,
+    safety within 1 point, and above B4)."""
+    heuristics = table["comparisons"].get("best_of_B0_B3", {})
+    b4 = table["comparisons"].get("B4", {})
+    return {
+        "relative_gain_10pct": bool(heuristics) and heuristics["relative"] >= 0.10,
+        "ci_above_zero": bool(heuristics) and heuristics["ci_low"] > 0.0,
+        "injury_within_1pp": bool(heuristics) and heuristics["injury_pp"] <= SAFETY_MARGIN_PP,
+        "dropout_within_1pp": bool(heuristics) and heuristics["dropout_pp"] <= SAFETY_MARGIN_PP,
+        "above_B4": bool(b4) and b4["difference"] > 0.0,
+    }
+
+
+def to_markdown(table: dict) -> str:
+    """The table and the paired comparisons as Markdown."""
+    header = "| policy | " + " | ".join(label for _, label, _ in COLUMNS) + " |"
+    lines = [header, "|" + "---|" * (len(COLUMNS) + 1)]
+    for row in table["rows"].values():
+        cells = [fmt.format(row[key]) for key, _, fmt in COLUMNS]
+        lines.append(f"| {row['policy']} | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append(f"{table['users']} held-out users (seed {table['seed']}), common random numbers for every policy.")
+    for label, c in table["comparisons"].items():
+        lines.append(
+            f"- PPO minus {label.replace('_', ' ')} ({c['baseline']}): {c['difference']:+.2f} "
+            f"(95% paired bootstrap CI {c['ci_low']:+.2f} to {c['ci_high']:+.2f}; relative {c['relative']:+.1%} "
+            f"of |{c['baseline_return']:.2f}|), injury {c['injury_pp']:+.1f} pp, dropout {c['dropout_pp']:+.1f} pp"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_report(table: dict, out_dir: str | Path, name: str = "evaluation") -> tuple[Path, Path]:
+    """Write ``<name>.md`` and ``<name>.json``; returns both paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    md, js = out / f"{name}.md", out / f"{name}.json"
+    md.write_text(to_markdown(table))
+    js.write_text(json.dumps(table, indent=2, default=float))
+    return md, js
+
+
+def evaluate(policies: dict[str, object], n_users: int = 1000, seed: int = TEST_SEED,
+             config: SimConfig | None = None, weights: RewardWeights | None = None) -> dict:
+    """The evaluation table of ``policies`` on ``n_users`` held-out test users."""
+    config = config or SimConfig()
+    return evaluation_table(policies, held_out_cohort(n_users, "test", seed, config), config, weights, seed)

@@ -1,0 +1,222 @@
+"""The platform's own tables: CSV/Parquet files named after the collections, in and out.
+
+Layout (what ``fitness export`` writes and ``--format tables`` reads): one file per collection
+(``users``, ``devices``, ``fitness_events``, ``sleep_sessions``, ``nutrition_logs``,
+``feedback_events``), one column per record field in schema order. A nested field is flattened to
+dotted columns (``sleep_stage_breakdown.light`` ... ``.awake``); a list field (``hr_zone_s``,
+``allergies``, ``medical_flags``) is one JSON-array column; timestamps are ISO 8601 in UTC with
+an offset in CSV and ``timestamp[ms, UTC]`` in Parquet; an empty cell is a missing value.
+
+Reading also accepts older variants: ``sleep_quality_score`` (0-100) for ``quality``, a nested
+field as one JSON column or as ``field_sub`` columns, numbers written as strings (``"72"``,
+``"72.0"``), and timestamps without offset (read in the row's ``timezone``, else ``--timezone``).
+A row without its id gets one derived from its content; ``source`` defaults to ``tables``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pydantic import ValidationError
+
+from fitness_core.schemas import BY_COLLECTION, Record, describe_validation_error, stable_id
+
+from .common import Entry, ImportContext, RejectedFile
+
+SOURCE = "tables"
+COLLECTIONS: tuple[str, ...] = tuple(BY_COLLECTION)
+ID_PREFIX = {"users": "usr", "devices": "dev", "fitness_events": "evt", "sleep_sessions": "slp",
+             "nutrition_logs": "nut", "feedback_events": "fbk"}
+DERIVED = frozenset({"_id", "local_date", "week"})
+_INTEGRAL = re.compile(r"-?\d+(\.0*)?")
+ARROW_TYPES = {"str": pa.string(), "float": pa.float64(), "int": pa.int64(), "bool": pa.bool_(),
+               "json": pa.string(), "ts": pa.timestamp("ms", tz="UTC")}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One table column: its name (dotted for a nested field) and its kind (str/float/int/bool/json/ts)."""
+
+    name: str
+    kind: str
+
+
+def _kind(prop: dict[str, Any]) -> str:
+    if prop.get("type") == "array":
+        return "json"
+    if prop.get("format") == "date-time":
+        return "ts"
+    return {"number": "float", "integer": "int", "boolean": "bool"}.get(prop.get("type", ""), "str")
+
+
+@cache
+def columns(cls: type[Record]) -> list[Column]:
+    """The table layout of a record type, from its JSON schema (schema order)."""
+    schema = cls.model_json_schema()
+    result = []
+    for name, prop in schema["properties"].items():
+        options = [p for p in prop.get("anyOf", [prop]) if p.get("type") != "null"]
+        prop = options[0] if options else prop
+        if "$ref" in prop:
+            nested = schema["$defs"][prop["$ref"].rsplit("/", 1)[-1]]["properties"]
+            result.extend(Column(f"{name}.{sub}", _kind(p)) for sub, p in nested.items())
+        else:
+            result.append(Column(name, _kind(prop)))
+    return result
+
+
+def arrow_schema(cls: type[Record]) -> pa.Schema:
+    return pa.schema([pa.field(c.name, ARROW_TYPES[c.kind]) for c in columns(cls)])
+
+
+def flatten(record: Record, for_csv: bool) -> dict[str, Any]:
+    """A record as one table row (see the module docstring for the layout)."""
+    dump = record.model_dump(mode="python")
+    row: dict[str, Any] = {}
+    for column in columns(type(record)):
+        head, _, sub = column.name.partition(".")
+        value = dump.get(head)
+        if sub:
+            value = value.get(sub) if isinstance(value, dict) else None
+        if column.kind == "json" and value is not None:
+            value = json.dumps(value)
+        elif column.kind == "ts" and for_csv and value is not None:
+            value = value.isoformat(timespec="milliseconds")
+        row[column.name] = value
+    return row
+
+
+def collection_of(entry: Entry) -> str | None:
+    """The collection a table file holds, from its name (``fitness_events.csv``, ``users-2.parquet``)."""
+    if entry.suffix not in (".csv", ".parquet"):
+        return None
+    stem = entry.basename[: -len(entry.suffix)].lower()
+    for name in COLLECTIONS:
+        if stem == name or stem.startswith(f"{name}-"):
+            return name
+    return None
+
+
+def convert(entries: list[Entry], ctx: ImportContext) -> Iterator[Record]:
+    """Records from every table file; each file is checked whole before its rows are used."""
+    for entry in entries:
+        collection = collection_of(entry)
+        if collection is None:
+            ctx.reject(entry, "not a table of the platform (name it after a collection: "
+                              + ", ".join(COLLECTIONS) + ")")
+            continue
+        rows: Iterator[dict[str, Any]] = iter(())
+        with ctx.file(entry):
+            rows = _rows(entry, ctx)
+        yield from _records(collection, rows, ctx)
+
+
+def _rows(entry: Entry, ctx: ImportContext) -> Iterator[dict[str, Any]]:
+    data = ctx.read(entry)
+    if entry.suffix == ".parquet":
+        try:
+            table = pq.ParquetFile(io.BytesIO(data))
+        except (pa.ArrowException, OSError) as exc:
+            raise RejectedFile(f"unreadable Parquet file ({exc})") from exc
+        return (row for batch in table.iter_batches(batch_size=5000) for row in batch.to_pylist())
+    try:
+        text = data.decode("utf-8-sig")
+        header = next(csv.reader(io.StringIO(text)), None)
+        for _ in csv.reader(io.StringIO(text)):
+            pass
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise RejectedFile(f"unreadable CSV file ({exc})") from exc
+    if not header:
+        raise RejectedFile("empty CSV file (no header row)")
+    return iter(csv.DictReader(io.StringIO(text)))
+
+
+def _records(collection: str, rows: Iterator[dict[str, Any]], ctx: ImportContext) -> Iterator[Record]:
+    cls = BY_COLLECTION[collection]
+    kinds = {c.name: c.kind for c in columns(cls)}
+    nested = {name.split(".", 1)[0] for name in kinds if "." in name}
+    unknown: set[str] = set()
+    for row in rows:
+        data = _row_data(row, kinds, nested, unknown)
+        user = data.get("user_id") or ctx.user_id
+        if ctx.user_id is not None and user != ctx.user_id:
+            ctx.skipped.add(f"{collection} rows of other users (not {ctx.user_id})")
+            continue
+        data["user_id"] = user
+        try:
+            record = cls.model_validate(_complete(data, cls, kinds, ctx))
+        except (ValidationError, ValueError, KeyError) as exc:
+            reason = describe_validation_error(exc, 1) if isinstance(exc, ValidationError) else f"{exc}"
+            ctx.skipped.add(f"{collection} rows rejected by validation ({reason})")
+            continue
+        yield record
+    for name in sorted(unknown):
+        ctx.skipped.add(f"unknown column {name!r} in {collection} (ignored)")
+
+
+def _row_data(row: dict[str, Any], kinds: dict[str, str], nested: set[str], unknown: set[str]) -> dict[str, Any]:
+    """Cell values by field, with empty cells dropped and the older column variants mapped."""
+    data: dict[str, Any] = {}
+    parts: dict[str, dict[str, Any]] = {}
+    for raw_key, raw in row.items():
+        key, value = (raw_key or "").strip(), _cell(raw)
+        if value is None or key in DERIVED:
+            continue
+        head = next((h for h in nested if key.startswith((f"{h}.", f"{h}_"))), None)
+        if key == "sleep_quality_score":
+            data.setdefault("quality", float(value) / 100)
+        elif head is not None:
+            parts.setdefault(head, {})[key[len(head) + 1:]] = value
+        elif key in kinds or key in nested:
+            data[key] = value
+        else:
+            unknown.add(key)
+    for head, values in parts.items():
+        data.setdefault(head, values)
+    return data
+
+
+def _cell(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+def _complete(data: dict[str, Any], cls: type[Record], kinds: dict[str, str], ctx: ImportContext) -> dict[str, Any]:
+    """Types from text, a timezone for naive timestamps, defaults for source, timezone and id."""
+    if "timezone" in cls.model_fields:
+        data.setdefault("timezone", ctx.timezone)
+    zone = ZoneInfo(str(data.get("timezone", ctx.timezone)))
+    for key, value in list(data.items()):
+        kind = kinds.get(key, "nested")
+        if isinstance(value, str):
+            if kind in ("json", "nested"):
+                value = json.loads(value)
+            elif kind == "int" and _INTEGRAL.fullmatch(value):
+                value = int(float(value))
+            elif kind == "ts":
+                value = datetime.fromisoformat(value)
+        if kind == "ts" and isinstance(value, datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=zone)
+        data[key] = value
+    data.setdefault("source", SOURCE)
+    data.setdefault("ingest_ts", ctx.ingest_ts)
+    if not data.get(cls.ID_FIELD):
+        content = json.dumps({k: str(v) for k, v in sorted(data.items()) if k != "ingest_ts"})
+        data[cls.ID_FIELD] = stable_id(ID_PREFIX[cls.COLLECTION], data["user_id"], SOURCE, content)
+    return data

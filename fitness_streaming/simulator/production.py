@@ -1,0 +1,173 @@
+"""Encoded stream messages of a simulation, produced in-process or by worker processes.
+
+Validation and JSON encoding cost about twice as much as XADD-ing the result, so a publisher that
+wants to keep up with Redis spreads the cohorts over worker processes. Each worker simulates a
+contiguous range of cohorts and sends each day's encoded messages over a bounded queue; the
+batches are merged in cohort order, so the output is identical whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import queue
+import signal
+import threading
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from itertools import count
+
+from fitness_core.schemas import Record, encode
+from fitness_streaming.simulator.config import SimulationConfig
+from fitness_streaming.simulator.engine import Simulation
+
+#: A stream message ready for XADD: (stream, schema, data JSON, ingest time in epoch ms).
+Message = tuple[str, str, str, int]
+
+QUEUE_DEPTH = 4  # day batches a worker may run ahead of the publisher
+POLL_S = 0.5
+
+
+class ProductionError(RuntimeError):
+    """A simulation worker failed; the message says why."""
+
+
+@dataclass
+class EncodedBatch:
+    """One step of the simulation as messages: the profiles (``day`` None), then one per day."""
+
+    day: date | None
+    messages: list[Message]
+
+
+def encode_messages(records: Sequence[Record], timed: bool = False) -> list[Message]:
+    """Stream messages for records (the schema's own ``encode``); ``timed`` keeps each arrival time."""
+    messages: list[Message] = []
+    for record in records:
+        fields = encode(record)
+        ingest = record.ingest_ts if timed else None
+        ms = int(ingest.timestamp() * 1000) if ingest is not None else 0
+        messages.append((record.STREAM, fields["schema"], fields["data"], ms))
+    return messages
+
+
+def _days(simulation: Simulation, extra_days: int | None, timed: bool) -> Iterator[EncodedBatch]:
+    yield EncodedBatch(None, encode_messages(simulation.profile_records(), timed))
+    for batch in simulation.backfill():
+        yield EncodedBatch(batch.day, encode_messages(batch.records, timed))
+    for _ in count() if extra_days is None else range(extra_days):
+        batch = simulation.step()
+        yield EncodedBatch(batch.day, encode_messages(batch.records, timed))
+
+
+def split_cohorts(cohorts: int, workers: int) -> list[range]:
+    """Contiguous, nearly equal cohort ranges, one per worker."""
+    workers = max(1, min(workers, cohorts))
+    bounds = [round(i * cohorts / workers) for i in range(workers + 1)]
+    return [range(bounds[i], bounds[i + 1]) for i in range(workers)]
+
+
+def default_workers(config: SimulationConfig) -> int:
+    """Worker processes worth starting: none for small runs, else one per core (no more than cohorts)."""
+    if config.cohorts < 2 or config.users * config.days < 20_000:
+        return 0
+    return min(os.cpu_count() or 1, config.cohorts)
+
+
+def _worker(config: SimulationConfig, cohorts: range, extra_days: int | None, timed: bool,
+            out: multiprocessing.Queue) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    simulation = Simulation(config, cohorts)
+    try:
+        for batch in _days(simulation, extra_days, timed):
+            out.put(("batch", batch))
+        out.put(("done", simulation.counts))
+    except Exception as exc:  # reported to the parent, which raises it
+        out.put(("error", f"{type(exc).__name__}: {exc}"))
+
+
+class Production:
+    """Iterate :class:`EncodedBatch` es of a simulation; ``counts`` holds the totals once exhausted.
+
+    ``workers`` 0 simulates in this process. ``extra_days`` continues after the configured window
+    (None: forever, for live publishing); ``timed`` fills each message's arrival time (epoch ms).
+    Call :meth:`close` to stop early.
+    """
+
+    def __init__(self, config: SimulationConfig, workers: int = 0, extra_days: int | None = 0,
+                 timed: bool = False) -> None:
+        self.config = config
+        self.extra_days = extra_days
+        self.timed = timed
+        self.counts: Counter = Counter()
+        self._processes: list[multiprocessing.Process] = []
+        self._queues: list[multiprocessing.Queue] = []
+        self._simulation: Simulation | None = None
+        if workers <= 0:
+            self._simulation = Simulation(config)
+            return
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1 else "spawn"
+        context = multiprocessing.get_context(method)
+        for cohorts in split_cohorts(config.cohorts, workers):
+            out = context.Queue(maxsize=QUEUE_DEPTH)
+            process = context.Process(target=_worker, args=(config, cohorts, extra_days, timed, out), daemon=True)
+            process.start()
+            self._queues.append(out)
+            self._processes.append(process)
+
+    @property
+    def workers(self) -> int:
+        return len(self._processes)
+
+    def __iter__(self) -> Iterator[EncodedBatch]:
+        if self._simulation is not None:
+            yield from _days(self._simulation, self.extra_days, self.timed)
+            self.counts = self._simulation.counts
+            return
+        while True:
+            parts = [self._receive(i) for i in range(len(self._queues))]
+            if all(kind == "done" for kind, _ in parts):
+                for _, counts in parts:
+                    self.counts.update(counts)
+                return
+            batches = [payload for kind, payload in parts]
+            if any(kind != "batch" for kind, _ in parts):
+                raise ProductionError("simulation workers fell out of step")
+            messages = [m for batch in batches for m in batch.messages]
+            yield EncodedBatch(batches[0].day, messages)
+
+    def _receive(self, index: int) -> tuple[str, object]:
+        out, process = self._queues[index], self._processes[index]
+        while True:
+            try:
+                kind, payload = out.get(timeout=POLL_S)
+            except queue.Empty:
+                if not process.is_alive():
+                    raise ProductionError(f"simulation worker {index} exited with code {process.exitcode}") from None
+                continue
+            if kind == "error":
+                raise ProductionError(f"simulation worker {index} failed: {payload}")
+            return kind, payload
+
+    def close(self) -> None:
+        """Stop the workers (they hold no state worth keeping)."""
+        for process in self._processes:
+            if process.is_alive():
+                process.terminate()
+        for process in self._processes:
+            process.join(5)
+        for out in self._queues:
+            with contextlib.suppress(Exception):
+                out.close()
+                out.cancel_join_thread()
+        self._processes.clear()
+
+    def __enter__(self) -> Production:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+

@@ -1,0 +1,319 @@
+"""The storage writer: Redis Streams into MongoDB through the consumer group ``storage-writer``.
+
+A small loop around the pure :func:`~fitness_streaming.writer_batch.transform`: read a batch
+(``XREADGROUP``, or ``XAUTOCLAIM`` of entries a dead consumer left pending), validate it, write
+each collection with one unordered bulk write, then, in one MULTI/EXEC, add the batch's dead
+letters to ``fitness:dlq`` and ``XACK`` every entry. Nothing is acknowledged before MongoDB
+acknowledged the write, and every write is idempotent (keyed on the natural id), so at-least-once
+delivery stores each record exactly once. Any number of writers can run side by side.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import pymongo
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from fitness_core.schemas import STREAMS
+from fitness_core.settings import Settings
+from fitness_core.store import ensure_indexes
+from fitness_streaming.writer_batch import Entry, WriteBatch, dead_letter, transform
+from fitness_streaming.writer_group import GroupConsumer
+from fitness_streaming.writer_retry import Outage, Stopping, retry
+from fitness_streaming.writer_status import GROUP, storage_status
+from fitness_streaming.writer_store import DocumentStore, MongoDocumentStore, WriteOutcome
+
+__all__ = ["GROUP", "StorageWriter", "WriterConfig", "WriterStats", "consumer_name", "run_writer", "status_report"]
+
+log = logging.getLogger("fitness.writer")
+
+
+@dataclass(frozen=True)
+class WriterConfig:
+    """The writer's knobs (``fitness write --help`` explains each)."""
+
+    batch: int = 500
+    block_ms: int = 2000
+    claim_idle_ms: int = 30_000
+    max_deliveries: int = 5
+    drain: bool = False
+    backoff_base_s: float = 0.1
+    backoff_cap_s: float = 5.0
+
+
+@dataclass
+class WriterStats:
+    """What one writer process did."""
+
+    consumer: str = ""
+    batches: int = 0
+    entries: int = 0
+    stored: Counter = field(default_factory=Counter)
+    already_stored: int = 0
+    dead_lettered: int = 0
+    reclaimed: int = 0
+    outages: int = 0
+    drained: bool = False
+    seconds: float = 0.0
+
+    @property
+    def stored_total(self) -> int:
+        return sum(self.stored.values())
+
+
+def consumer_name() -> str:
+    """This process's consumer name in the group: host and pid."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class StorageWriter:
+    """One consumer of the ``storage-writer`` group: read, validate, store, acknowledge.
+
+    Storing is pipelined: while one batch is written to MongoDB (in a store thread), the next one is
+    read and validated; a batch is acknowledged only after its write returned, in order.
+    """
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        store: DocumentStore,
+        config: WriterConfig | None = None,
+        *,
+        consumer: str | None = None,
+        stop: threading.Event | None = None,
+        streams: tuple[str, ...] = STREAMS,
+        on_batch: Callable[[int], object] | None = None,
+    ) -> None:
+        self.config = config or WriterConfig()
+        self.consumer = consumer or consumer_name()
+        self.group = GroupConsumer(client, self.consumer, streams=streams, batch=self.config.batch,
+                                   block_ms=self.config.block_ms, claim_idle_ms=self.config.claim_idle_ms)
+        self.store = store
+        self.stop = stop or threading.Event()
+        self.on_batch = on_batch
+        self.stats = WriterStats(consumer=self.consumer)
+        self.redis_outage = Outage("redis", base_s=self.config.backoff_base_s, cap_s=self.config.backoff_cap_s)
+        self.store_outage = Outage("mongodb", base_s=self.config.backoff_base_s, cap_s=self.config.backoff_cap_s)
+        self._store_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="storage-writer")
+        self._in_flight: tuple[WriteBatch, Future] | None = None
+        self._held: list[WriteBatch] = []
+
+    def run(self) -> WriterStats:
+        """Consume until stopped (or, with ``drain``, until nothing is left); returns the stats."""
+        started = time.monotonic()
+        log.info("storage writer started", extra={"consumer": self.consumer, "group": GROUP})
+        try:
+            self._redis(self.group.ensure_groups)
+            while not self.stop.is_set():
+                if self.step() == 0 and self.config.drain and self.drained():
+                    self.stats.drained = True
+                    break
+            self._settle()
+        except Stopping:
+            log.warning("stopped while a service was unavailable; unacknowledged entries stay pending",
+                        extra={"consumer": self.consumer})
+        finally:
+            self.close()
+            self.stats.seconds = time.monotonic() - started
+        log.info("storage writer stopped", extra=summary(self.stats))
+        return self.stats
+
+    def step(self) -> int:
+        """One iteration: reclaim stale entries when due, else read new ones; hand them to the store.
+
+        With no new entries, the batch in flight is finished and acknowledged.
+        """
+        try:
+            entries = self._redis(self._claim_stale) if self.group.claim_due() else []
+            if not entries:
+                entries = self._redis(lambda: self.group.read_new(block=self._in_flight is None))
+        except redis.ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            log.warning("consumer group missing, recreating it", extra={"group": GROUP})
+            self._redis(self.group.ensure_groups)
+            return 0
+        if entries:
+            self._submit(transform(entries, consumer=self.consumer, max_deliveries=self.config.max_deliveries))
+        else:
+            self._settle()
+        return len(entries)
+
+    def drained(self) -> bool:
+        """True when nothing is in flight here and every stream's group lag and pending are zero."""
+        return self._in_flight is None and self._redis(self.group.drained)
+
+    def close(self) -> None:
+        """Stop the store thread and leave the group (only if this consumer holds nothing)."""
+        self._store_thread.shutdown(wait=True)
+        self.stats.outages = self.redis_outage.outages + self.store_outage.outages
+        self.group.retire()
+
+    # --- pipeline -------------------------------------------------------------------------
+
+    def _submit(self, batch: WriteBatch) -> None:
+        """Start writing ``batch`` in the store thread, then finish the batch before it."""
+        previous = self._in_flight
+        self._held.append(batch)
+        self._in_flight = (batch, self._store_thread.submit(self._write, batch))
+        if previous is not None:
+            self._finish(*previous)
+
+    def _settle(self) -> None:
+        """Finish the batch in flight, if any."""
+        if self._in_flight is not None:
+            previous, self._in_flight = self._in_flight, None
+            self._finish(*previous)
+
+    def _finish(self, batch: WriteBatch, written: Future) -> None:
+        """Once MongoDB acknowledged the write: dead-letter rejections, acknowledge, count."""
+        outcomes = written.result()
+        self._reject(batch, outcomes)
+        self._redis(lambda: self.group.acknowledge(batch))
+        self._held.remove(batch)
+        self._count(batch, outcomes)
+
+    def _write(self, batch: WriteBatch) -> dict[str, WriteOutcome]:
+        """All collections of a batch, retried as a whole while MongoDB is unavailable (store thread)."""
+        def write_all() -> dict[str, WriteOutcome]:
+            return {
+                collection: self.store.write(collection, docs, mutable=collection in batch.mutable)
+                for collection, docs in batch.documents.items()
+            }
+
+        return retry(write_all, self.store_outage, self.stop,
+                     while_waiting=lambda: self.group.keep_claimed(list(self._held)))
+
+    def _claim_stale(self) -> list[Entry]:
+        """Entries dead consumers left pending; never the ones this writer holds in its pipeline."""
+        self.group.keep_claimed(self._held, force=True)
+        held = {(e.stream, e.entry_id) for batch in self._held for e in batch.entries}
+        entries = [e for e in self.group.claim_stale() if (e.stream, e.entry_id) not in held]
+        self.stats.reclaimed += len(entries)
+        return entries
+
+    def _redis(self, call: Callable[[], Any]) -> Any:
+        return retry(call, self.redis_outage, self.stop)
+
+    def _reject(self, batch: WriteBatch, outcomes: dict[str, WriteOutcome]) -> None:
+        """Documents the store refused become dead letters (nothing is dropped silently)."""
+        for collection, outcome in outcomes.items():
+            for index, reason in outcome.rejected.items():
+                entry = batch.sources[collection][index]
+                batch.dead_letters.append(dead_letter(entry, reason, consumer=self.consumer, now=batch.failed_ts))
+
+    def _count(self, batch: WriteBatch, outcomes: dict[str, WriteOutcome]) -> None:
+        stats = self.stats
+        stats.batches += 1
+        stats.entries += len(batch.entries)
+        already = batch.superseded + sum(o.already_stored for o in outcomes.values())
+        for collection, outcome in outcomes.items():
+            stats.stored[collection] += outcome.stored
+        stats.already_stored += already
+        stats.dead_lettered += len(batch.dead_letters)
+        if batch.dead_letters:
+            log.warning("dead-lettered entries", extra={"count": len(batch.dead_letters),
+                                                        "first_entry": batch.dead_letters[0].entry_id})
+        log.debug("batch written", extra={
+            "entries": len(batch.entries), "stored": sum(o.stored for o in outcomes.values()),
+            "already_stored": already, "dead_lettered": len(batch.dead_letters),
+        })
+        if self.on_batch is not None:
+            self.on_batch(len(batch.entries))
+
+
+def redis_client(settings: Settings, block_ms: int = 0) -> redis.Redis:
+    """A Redis client whose failures surface at once (the writer does its own backoff)."""
+    return redis.Redis.from_url(
+        settings.redis_dsn,
+        socket_connect_timeout=3,
+        socket_timeout=block_ms / 1000 + 30,
+        retry=Retry(NoBackoff(), 1),
+    )
+
+
+def mongo_client(settings: Settings) -> pymongo.MongoClient:
+    """A MongoDB client that reports an unreachable server within seconds, not half a minute."""
+    return pymongo.MongoClient(
+        settings.mongo_uri, tz_aware=True, serverSelectionTimeoutMS=3000, connectTimeoutMS=3000,
+        socketTimeoutMS=120_000,
+    )
+
+
+def run_writer(
+    settings: Settings, config: WriterConfig, *, on_batch: Callable[[int], object] | None = None
+) -> WriterStats:
+    """Run one storage writer process against the configured Redis and MongoDB until stopped."""
+    stop = threading.Event()
+    restore = install_stop_signals(stop) if threading.current_thread() is threading.main_thread() else None
+    client = redis_client(settings, config.block_ms)
+    mongo = mongo_client(settings)
+    db = mongo[settings.mongo_db]
+    try:
+        writer = StorageWriter(client, MongoDocumentStore(db), config, stop=stop, on_batch=on_batch)
+        try:
+            retry(lambda: ensure_indexes(db), writer.store_outage, stop)
+        except Stopping:
+            return writer.stats
+        return writer.run()
+    finally:
+        if restore is not None:
+            restore()
+        mongo.close()
+        client.close()
+
+
+def status_report(settings: Settings) -> dict[str, Any]:
+    """Streams, DLQ and collections as `fitness status` shows them (fails fast when unreachable)."""
+    client = redis_client(settings)
+    mongo = mongo_client(settings)
+    try:
+        return storage_status(client, mongo[settings.mongo_db])
+    finally:
+        mongo.close()
+        client.close()
+
+
+def summary(stats: WriterStats) -> dict[str, Any]:
+    """The stats as flat log/CLI fields."""
+    return {
+        "consumer": stats.consumer,
+        "entries": stats.entries,
+        "stored": stats.stored_total,
+        "already_stored": stats.already_stored,
+        "dead_lettered": stats.dead_lettered,
+        "reclaimed": stats.reclaimed,
+        "outages": stats.outages,
+        "seconds": round(stats.seconds, 2),
+    }
+
+
+def install_stop_signals(stop: threading.Event) -> Callable[[], None]:
+    """SIGTERM/SIGINT set ``stop`` (finish the batch, then exit); returns a function restoring them."""
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def request_stop(signum: int, _frame: object) -> None:
+        log.info("stop requested, finishing the current batch", extra={"signal": signal.Signals(signum).name})
+        stop.set()
+
+    for sig in previous:
+        signal.signal(sig, request_stop)
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    return restore

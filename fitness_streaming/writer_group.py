@@ -1,0 +1,153 @@
+"""The Redis side of the storage writer: one consumer of the group ``storage-writer``.
+
+Reads new entries (``XREADGROUP``), reclaims entries other consumers left pending too long
+(``XAUTOCLAIM``, with delivery counts from ``XPENDING``), and acknowledges a stored batch together
+with its dead letters in one MULTI/EXEC. Works with Redis 6.2 and 7.x.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import redis
+
+from fitness_core.schemas import DLQ_STREAM, STREAMS, encode
+from fitness_streaming.writer_batch import Entry, WriteBatch
+from fitness_streaming.writer_retry import UNAVAILABLE
+from fitness_streaming.writer_status import GROUP, backlog, is_drained
+
+log = logging.getLogger("fitness.writer")
+
+
+class GroupConsumer:
+    """Stream operations of one named consumer; every method may raise Redis errors."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        consumer: str,
+        *,
+        streams: tuple[str, ...] = STREAMS,
+        batch: int = 500,
+        block_ms: int = 2000,
+        claim_idle_ms: int = 30_000,
+    ) -> None:
+        self.client = client
+        self.consumer = consumer
+        self.streams = streams
+        self.batch = batch
+        self.block_ms = block_ms
+        self.claim_idle_ms = claim_idle_ms
+        self.claim_every_s = min(max(claim_idle_ms / 2000, 0.2), 10.0)
+        self._claim_cursor = dict.fromkeys(streams, "0-0")
+        self._next_claim = 0.0
+        self._last_keepalive = 0.0
+
+    def ensure_groups(self) -> None:
+        """Create the consumer group on every stream (and the stream itself) if missing."""
+        for stream in self.streams:
+            try:
+                self.client.xgroup_create(stream, GROUP, id="0", mkstream=True)
+            except redis.ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+
+    def drained(self) -> bool:
+        """True when every stream's group lag and pending count are zero."""
+        return is_drained(backlog(self.client, self.streams, GROUP))
+
+    def claim_due(self) -> bool:
+        return time.monotonic() >= self._next_claim
+
+    def read_new(self, *, block: bool) -> list[Entry]:
+        """Up to ``batch`` never-delivered entries per stream, waiting up to ``block_ms`` if asked."""
+        response = self.client.xreadgroup(GROUP, self.consumer, dict.fromkeys(self.streams, ">"),
+                                          count=self.batch, block=(self.block_ms or None) if block else None)
+        entries = []
+        for stream, items in _stream_items(response):
+            name = _text(stream)
+            entries.extend(Entry(name, _text(entry_id), fields) for entry_id, fields in items)
+        return entries
+
+    def claim_stale(self) -> list[Entry]:
+        """Entries idle longer than the threshold in any consumer's pending list, now ours."""
+        pipe = self.client.pipeline(transaction=False)
+        for stream in self.streams:
+            pipe.xautoclaim(stream, GROUP, self.consumer, min_idle_time=self.claim_idle_ms,
+                            start_id=self._claim_cursor[stream], count=self.batch)
+        entries: list[Entry] = []
+        for stream, result in zip(self.streams, pipe.execute(), strict=True):
+            self._claim_cursor[stream] = _text(result[0])
+            claimed, deleted = result[1], (result[2] if len(result) > 2 else [])
+            if claimed or deleted:
+                entries.extend(self._with_deliveries(stream, claimed, [_text(d) for d in deleted]))
+        more = entries or any(cursor != "0-0" for cursor in self._claim_cursor.values())
+        self._next_claim = time.monotonic() + (0 if more else self.claim_every_s)
+        if entries:
+            log.info("reclaimed stale entries", extra={"count": len(entries), "consumer": self.consumer})
+        return entries
+
+    def _with_deliveries(self, stream: str, claimed: list, deleted: list[str]) -> list[Entry]:
+        """Claimed entries with their delivery counts; trimmed ones (no fields) are kept as such."""
+        pending = self.client.xpending_range(stream, GROUP, min="-", max="+",
+                                             count=2 * (len(claimed) + len(deleted)) + 10,
+                                             consumername=self.consumer)
+        deliveries = {_text(p["message_id"]): int(p["times_delivered"]) for p in pending}
+        entries = [Entry(stream, _text(eid), fields, deliveries.get(_text(eid), 1))
+                   for eid, fields in claimed if eid is not None]
+        if len(entries) < len(claimed):  # Redis 6.2 answers None for entries trimmed meanwhile
+            present = {e.entry_id for e in entries}
+            entries += [Entry(stream, eid, None, n) for eid, n in deliveries.items() if eid not in present]
+        entries += [Entry(stream, eid, None, deliveries.get(eid, 1)) for eid in deleted]
+        return entries
+
+    def acknowledge(self, batch: WriteBatch) -> None:
+        """Dead letters in, every entry acknowledged: atomically, so the DLQ never gets one twice."""
+        pipe = self.client.pipeline(transaction=True)
+        for letter in batch.dead_letters:
+            pipe.xadd(DLQ_STREAM, encode(letter))
+        for stream, ids in batch.acks().items():
+            pipe.xack(stream, GROUP, *ids)
+        pipe.execute()
+
+    def keep_claimed(self, batches: Iterable[WriteBatch], *, force: bool = False) -> None:
+        """Reset the idle time of entries this consumer holds, so that no writer reclaims them.
+
+        Throttled to a third of the idle threshold unless ``force``. ``XCLAIM ... JUSTID`` does not
+        count as a delivery; failures are ignored (Redis may be down too).
+        """
+        now = time.monotonic()
+        if not force and now - self._last_keepalive < self.claim_idle_ms / 3000:
+            return
+        self._last_keepalive = now
+        try:
+            for batch in batches:
+                for stream, ids in batch.acks().items():
+                    self.client.xclaim(stream, GROUP, self.consumer, min_idle_time=0, message_ids=ids,
+                                       justid=True)
+        except UNAVAILABLE:
+            pass
+
+    def retire(self) -> None:
+        """Leave the group tidy: remove this consumer when it holds no pending entries."""
+        try:
+            for stream in self.streams:
+                if self.client.xpending_range(stream, GROUP, "-", "+", 1, consumername=self.consumer):
+                    return
+            for stream in self.streams:
+                self.client.xgroup_delconsumer(stream, GROUP, self.consumer)
+        except (*UNAVAILABLE, redis.ResponseError):
+            pass
+
+
+def _stream_items(response: Any) -> list[tuple[Any, list]]:
+    if not response:
+        return []
+    return list(response.items()) if isinstance(response, dict) else [(s, items) for s, items in response]
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

