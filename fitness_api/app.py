@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 from pymongo import AsyncMongoClient
 
+from fitness_api.cache import PLAN_MEMO_TTL_S, PlanMemo
 from fitness_api.deps import AppState
 from fitness_api.limits import MAX_BODY_BYTES, BodySizeLimit
 from fitness_api.routes import feedback, meta, plans, reports, users
@@ -28,7 +29,7 @@ STORE_TIMEOUT_MS = 2000
 TITLE = "AI Fitness & Nutrition API"
 
 
-def open_state(settings: Settings) -> AppState:
+def open_state(settings: Settings, plan_memo_ttl_s: float = PLAN_MEMO_TTL_S) -> AppState:
     """The process-wide clients, with short timeouts so an outage answers 503 rather than hangs."""
     mongo: AsyncMongoClient = AsyncMongoClient(
         settings.mongo_uri,
@@ -40,7 +41,7 @@ def open_state(settings: Settings) -> AppState:
     redis_client = aioredis.Redis.from_url(
         settings.redis_dsn, socket_timeout=STORE_TIMEOUT_MS / 1000, socket_connect_timeout=STORE_TIMEOUT_MS / 1000
     )
-    return AppState(settings=settings, mongo=mongo, redis=redis_client)
+    return AppState(settings=settings, mongo=mongo, redis=redis_client, plans=PlanMemo(plan_memo_ttl_s))
 
 
 async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
@@ -49,13 +50,17 @@ async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": f"{store} is unavailable, try again shortly"}, status.HTTP_503_SERVICE_UNAVAILABLE)
 
 
-def create_app(settings: Settings | None = None, *, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
-    """A new application bound to ``settings`` (default: from the environment)."""
+def create_app(settings: Settings | None = None, *, max_body_bytes: int = MAX_BODY_BYTES,
+               plan_memo_ttl_s: float = PLAN_MEMO_TTL_S) -> FastAPI:
+    """A new application bound to ``settings`` (default: from the environment).
+
+    ``plan_memo_ttl_s`` bounds how long this process serves a plan from memory (0: always Redis).
+    """
     settings = settings or Settings.load()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.fitness = open_state(settings)
+        app.state.fitness = open_state(settings, plan_memo_ttl_s)
         try:
             yield
         finally:
@@ -81,13 +86,14 @@ def app_from_env() -> FastAPI:
     return create_app(Settings.load())
 
 
-def serve(settings: Settings, host: str = "127.0.0.1", port: int | None = None, access_log: bool = False) -> None:
+def serve(settings: Settings, host: str = "127.0.0.1", port: int | None = None, *,
+          plan_memo_ttl_s: float = PLAN_MEMO_TTL_S, access_log: bool = False) -> None:
     """Run the API with uvicorn (one worker; run more processes behind a proxy to scale)."""
     import uvicorn
 
-    log.info("api starting", extra={"host": host, "port": port or settings.port})
+    log.info("api starting", extra={"host": host, "port": port or settings.port, "plan_memo_s": plan_memo_ttl_s})
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, plan_memo_ttl_s=plan_memo_ttl_s),
         host=host,
         port=port or settings.port,
         loop="uvloop",

@@ -11,11 +11,11 @@ import hashlib
 import logging
 import re
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from fitness_api.memo import TtlCache
 from fitness_core.store import API_KEYS
 
 if TYPE_CHECKING:
@@ -84,29 +84,15 @@ def create_api_key_in(settings: Settings, *, user_id: str | None = None, admin: 
         client.close()
 
 
-class KeyCache:
-    """Identities of recently seen valid keys, by key hash, for ``ttl_s`` seconds."""
+class KeyCache(TtlCache[str, Identity]):
+    """Identities of recently seen valid keys, by key hash."""
 
     def __init__(self, ttl_s: float = KEY_CACHE_TTL_S, max_entries: int = KEY_CACHE_MAX) -> None:
-        self.ttl_s = ttl_s
-        self.max_entries = max_entries
-        self._entries: dict[str, tuple[Identity, float]] = {}
+        super().__init__(ttl_s, max_entries)
 
-    def get(self, key_hash: str) -> Identity | None:
-        entry = self._entries.get(key_hash)
-        if entry is None or entry[1] < time.monotonic():
-            return None
-        return entry[0]
-
-    def put(self, key_hash: str, identity: Identity) -> None:
-        if len(self._entries) >= self.max_entries:
-            self._entries.clear()
-        self._entries[key_hash] = (identity, time.monotonic() + self.ttl_s)
-
-    def forget_user(self, user_id: str) -> None:
+    def forget_user(self, user_id: str) -> int:
         """Drop every cached key of ``user_id`` (after the user's keys were deleted)."""
-        for key_hash in [h for h, (ident, _) in self._entries.items() if ident.user_id == user_id]:
-            del self._entries[key_hash]
+        return self.discard_where(lambda _, identity: identity.user_id == user_id)
 
 
 async def identify(db: AsyncDatabase, cache: KeyCache, key: str) -> Identity | None:

@@ -1,4 +1,10 @@
-"""The API's read path over the plan cache (fitness_core.plan_cache) and conditional requests."""
+"""The API's read path for plans and conditional requests.
+
+A lookup tries, in order: this process's memo (:class:`PlanMemo`, a few seconds), the shared Redis
+cache (``fitness_core.plan_cache``, filled by the asset graph), MongoDB (the source of truth, which
+then fills Redis). The memo saves the Redis round trip on the hot path; a plan refreshed in Redis
+reaches every API process within ``PLAN_MEMO_TTL_S``.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from fastapi import HTTPException, Response, status
 from pydantic import ValidationError
 from pymongo.asynchronous.database import AsyncDatabase
 
+from fitness_api.memo import TtlCache
 from fitness_core.plan_cache import (
     LATEST_FIRST,
     PLAN_CACHE_TTL_S,
@@ -23,12 +30,24 @@ from fitness_core.store import PLANS
 log = logging.getLogger(__name__)
 
 JSON = "application/json"
+PLAN_MEMO_TTL_S = 60.0  # as long as an API key stays cached (auth.KEY_CACHE_TTL_S)
+PLAN_MEMO_MAX = 20_000
+
+
+class PlanMemo(TtlCache[tuple[str, str], CachedPlan]):
+    """Recently served plans of this process, by (plan_type, user_id)."""
+
+    def __init__(self, ttl_s: float = PLAN_MEMO_TTL_S, max_entries: int = PLAN_MEMO_MAX) -> None:
+        super().__init__(ttl_s, max_entries)
+
+    def forget_user(self, user_id: str) -> int:
+        return self.discard_where(lambda key, _: key[1] == user_id)
 
 
 async def read_cached_plan(redis: aioredis.Redis, plan_type: str, user_id: str) -> CachedPlan | None:
     """The cached latest plan, or None on a miss."""
     etag, body = await redis.hmget(plan_cache_key(plan_type, user_id), ["etag", "body"])
-    if etag is None or body is None:
+    if not isinstance(etag, bytes) or not isinstance(body, bytes):
         return None
     return CachedPlan(body=body, etag=etag.decode())
 
@@ -45,8 +64,8 @@ async def load_latest_plan(db: AsyncDatabase, plan_type: str, user_id: str) -> C
         raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, "the stored plan is not a valid plan document") from exc
 
 
-async def latest_plan(db: AsyncDatabase, redis: aioredis.Redis, plan_type: str, user_id: str) -> CachedPlan | None:
-    """Cache first; on a miss read MongoDB and fill the cache for the next request."""
+async def shared_latest_plan(db: AsyncDatabase, redis: aioredis.Redis, plan_type: str, user_id: str) -> CachedPlan | None:
+    """Redis first; on a miss read MongoDB and fill Redis for every API process."""
     cached = await read_cached_plan(redis, plan_type, user_id)
     if cached is not None:
         return cached
@@ -54,8 +73,21 @@ async def latest_plan(db: AsyncDatabase, redis: aioredis.Redis, plan_type: str, 
     if loaded is not None:
         key = plan_cache_key(plan_type, user_id)
         async with redis.pipeline(transaction=True) as pipe:
-            await pipe.hset(key, mapping=cache_fields(loaded)).expire(key, PLAN_CACHE_TTL_S).execute()
+            pipe.hset(key, mapping=cache_fields(loaded))
+            pipe.expire(key, PLAN_CACHE_TTL_S)
+            await pipe.execute()
     return loaded
+
+
+async def latest_plan(memo: PlanMemo, db: AsyncDatabase, redis: aioredis.Redis, plan_type: str,
+                      user_id: str) -> CachedPlan | None:
+    """The user's latest plan of that type: memo, then Redis, then MongoDB; None when there is none."""
+    plan = memo.get((plan_type, user_id))
+    if plan is None:
+        plan = await shared_latest_plan(db, redis, plan_type, user_id)
+        if plan is not None:
+            memo.put((plan_type, user_id), plan)
+    return plan
 
 
 async def drop_user_plans(redis: aioredis.Redis, user_id: str) -> int:

@@ -6,12 +6,13 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 import redis.asyncio as aioredis
-from fastapi import Depends, HTTPException, Request, Security, status
+from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPBearer
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from fitness_api.auth import Identity, KeyCache, identify
+from fitness_api.cache import PlanMemo
 from fitness_api.models import ErrorDetail
 from fitness_core.settings import Settings
 
@@ -24,6 +25,7 @@ class AppState:
     mongo: AsyncMongoClient
     redis: aioredis.Redis
     keys: KeyCache = field(default_factory=KeyCache)
+    plans: PlanMemo = field(default_factory=PlanMemo)
     db: AsyncDatabase = field(init=False)
 
     def __post_init__(self) -> None:
@@ -65,7 +67,7 @@ class UserAccess(HTTPBearer):
 
 #: Declare on every endpoint with a ``{user_id}`` path (next to ``user_id: UserId``).
 UserAllowed = Annotated[
-    Identity, Security(UserAccess(auto_error=False, scheme_name="ApiKey", description="An API key: `Authorization: Bearer <key>`"))
+    Identity, Depends(UserAccess(auto_error=False, scheme_name="ApiKey", description="An API key: `Authorization: Bearer <key>`"))
 ]
 
 _ERROR = {"model": ErrorDetail}

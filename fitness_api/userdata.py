@@ -82,7 +82,7 @@ def export_zip(export: dict[str, Any], artifacts_dir: Path) -> bytes:
     return buffer.getvalue()
 
 
-def entry_user_id(fields: dict[bytes, bytes]) -> str | None:
+def entry_user_id(fields: dict[Any, Any]) -> str | None:
     """The user a stream entry belongs to (for dead letters: of the original message), else None."""
     try:
         data = json.loads(fields.get(b"data", b"null"))
@@ -104,11 +104,16 @@ async def purge_stream_entries(redis: aioredis.Redis, user_id: str) -> int:
             batch = await redis.xrange(stream, min=start, max="+", count=SCAN_BATCH)
             if not batch:
                 break
-            doomed = [eid for eid, fields in batch if needle in fields.get(b"data", b"") and entry_user_id(fields) == user_id]
+            doomed = [eid for eid, fields in batch
+                      if fields and needle in fields.get(b"data", b"") and entry_user_id(fields) == user_id]
             if doomed:
                 removed += int(await redis.xdel(stream, *doomed))
-            start = "(" + batch[-1][0].decode()
+            start = "(" + _text(batch[-1][0])
     return removed
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 async def delete_user(db: AsyncDatabase, redis: aioredis.Redis, artifacts_dir: Path, user_id: str) -> dict[str, int]:

@@ -51,7 +51,7 @@ def serialize_plan(document: dict[str, Any]) -> CachedPlan:
     return CachedPlan(body=body, etag=etag_of(body))
 
 
-def cache_fields(entry: CachedPlan) -> dict[str, bytes]:
+def cache_fields(entry: CachedPlan) -> dict[Any, bytes]:
     """The Redis hash fields of a cache entry (read back with HMGET etag body)."""
     return {"etag": entry.etag.encode(), "body": entry.body}
 

@@ -178,14 +178,16 @@ def status(as_json: bool) -> None:
 @main.command("api")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (0.0.0.0: all).")
 @click.option("--port", default=None, type=click.IntRange(1, 65535), help="Port (default: PORT, else 8000).")
-def api(host: str, port: int | None) -> None:
+@click.option("--plan-memo-s", default=60.0, show_default=True, type=click.FloatRange(0, 3600),
+              help="Serve a plan from process memory this long before asking Redis again (0: always Redis).")
+def api(host: str, port: int | None, plan_memo_s: float) -> None:
     """Serve the plans API with uvicorn (one worker, uvloop + httptools); Ctrl-C stops."""
     import importlib
 
     app = importlib.import_module("fitness_api.app")
-    settings = Settings.load()
+    settings = _writer_settings()
     click.echo(f"plans API on http://{host}:{port or settings.port} (OpenAPI at /docs)", err=True)
-    app.serve(settings, host=host, port=port)
+    app.serve(settings, host=host, port=port, plan_memo_ttl_s=plan_memo_s)
 
 
 @main.group()
@@ -205,7 +207,7 @@ def apikey_create(user_id: str | None, admin: bool, label: str | None) -> None:
         raise UserError("give exactly one of --user-id U or --admin")
     auth = importlib.import_module("fitness_api.auth")
     try:
-        key = auth.create_api_key_in(Settings.load(), user_id=user_id, admin=admin, label=label)
+        key = auth.create_api_key_in(_writer_settings(), user_id=user_id, admin=admin, label=label)
     except ValueError as exc:
         raise UserError(str(exc)) from exc
     click.echo(key)
@@ -416,6 +418,37 @@ def ui(host: str, port: int) -> None:
         raise UserError("the `dagster` command is not installed (pip install -e '.[dev]')")
     click.echo(f"Dagster UI on http://{host}:{port} (instance {env['DAGSTER_HOME']})", err=True)
     os.execve(executable, [executable, "dev", "-m", "fitness_assets.definitions", "-h", host, "-p", str(port)], env)
+
+
+# --- training-load policy -----------------------------------------------------------------------
+
+
+@main.command("train")
+@click.option("--preset", type=click.Choice(["seed", "tuned"]), default="seed", show_default=True,
+              help="PPO hyperparameter preset (see docs/readme/policy.md).")
+@click.option("--timesteps", type=click.IntRange(min=1), default=None,
+              help="Environment steps (simulated user-weeks); default from the preset.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed of the PPO run and of the training users.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Output folder (default var/rl/<preset>-seed<seed>).")
+@click.option("--test-users", type=click.IntRange(min=10), default=1000, show_default=True,
+              help="Held-out simulated users of the evaluation.")
+@click.option("--validation-users", type=click.IntRange(min=10), default=1000, show_default=True,
+              help="Validation users for baseline tuning and checkpoint selection.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: only on a terminal).")
+def train_policy(preset: str, timesteps: int | None, seed: int, out_dir: str | None, test_users: int,
+                 validation_users: int, progress: bool | None) -> None:
+    """Train the PPO training-load policy and evaluate it against the baselines B0-B4."""
+    import importlib
+
+    training = importlib.import_module("fitness_assets.rl.train")
+    try:
+        outcome = training.train_and_evaluate(preset, timesteps, seed, out_dir, test_users, progress,
+                                              validation_users=validation_users)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    click.echo(training.summary_line(outcome))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 from datetime import date
 
-from fitness_core.settings import Settings
+from fitness_core.settings import Settings, var_dir
 from fitness_streaming import services
 from fitness_streaming.publisher import PublishStats, backfill, connect
 from fitness_streaming.simulator import SimulationConfig
@@ -32,7 +32,8 @@ class DemoResult:
     embedded: bool
 
     def lines(self) -> list[str]:
-        origin = "embedded, under ./var; stop with `fitness services down`" if self.embedded else "from the environment"
+        origin = (f"embedded, under {var_dir()}; stop with `fitness services down`" if self.embedded
+                  else "from the environment")
         c = self.config
         return [
             f"services ({origin}): REDIS_URL={self.redis_url} MONGO_URI={self.mongo_uri}",

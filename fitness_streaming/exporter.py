@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import logging
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,7 +47,7 @@ def export_tables(db: Any, out_dir: Path, fmt: str = "csv", user_id: str | None 
         cursor = db[collection].find({"user_id": user_id} if user_id else {}).sort("_id", 1).batch_size(BATCH)
         records = _records(cursor, BY_COLLECTION[collection], report.invalid, collection)
         path = out_dir / f"{collection}.{fmt}"
-        writer = _write_csv if fmt == "csv" else _write_parquet
+        writer = write_csv_table if fmt == "csv" else write_parquet_table
         report.rows[collection] = writer(path, BY_COLLECTION[collection], records)
         report.files.append(path)
     log.info("export finished", extra={"rows": sum(report.rows.values()), "invalid": sum(report.invalid.values()),
@@ -63,7 +63,8 @@ def _records(documents: Any, cls: type[Record], invalid: Counter[str], collectio
             invalid[collection] += 1
 
 
-def _write_csv(path: Path, cls: type[Record], records: Iterator[Record]) -> int:
+def write_csv_table(path: Path, cls: type[Record], records: Iterable[Record]) -> int:
+    """Write records as one CSV table; the number of rows."""
     names = [c.name for c in columns(cls)]
     count = 0
     with path.open("w", newline="", encoding="utf-8") as handle:
@@ -75,7 +76,8 @@ def _write_csv(path: Path, cls: type[Record], records: Iterator[Record]) -> int:
     return count
 
 
-def _write_parquet(path: Path, cls: type[Record], records: Iterator[Record]) -> int:
+def write_parquet_table(path: Path, cls: type[Record], records: Iterable[Record]) -> int:
+    """Write records as one Parquet table (batches of 5000 rows); the number of rows."""
     schema = arrow_schema(cls)
     count = 0
     with pq.ParquetWriter(path, schema) as writer:

@@ -27,10 +27,10 @@ import redis
 from fitness_core.schemas import Record
 from fitness_streaming.simulator.config import SimulationConfig
 from fitness_streaming.simulator.production import Message, Production, default_workers, encode_messages
+from fitness_streaming.writer_status import GROUP as WRITER_GROUP
 
 log = logging.getLogger(__name__)
 
-WRITER_GROUP = "storage-writer"
 DEFAULT_BATCH = 2000
 MAX_WAIT_S = 300.0
 POLL_S = 0.5
@@ -100,7 +100,8 @@ def unread_entries(client: redis.Redis, stream: str, group: str = WRITER_GROUP, 
     """Entries the group still needs: not yet delivered (lag) plus delivered but unacknowledged.
 
     None when the group does not exist. Uses Redis 7's ``lag`` when known, else counts entries
-    after the group's last-delivered id (at most ``limit``).
+    after the group's last-delivered id exactly, up to ``limit`` (the writer's status report can
+    make do with a bounded estimate; deciding what may be trimmed cannot).
     """
     try:
         groups = client.xinfo_groups(stream)

@@ -21,7 +21,7 @@ CURSOR_PATTERN = r"^[0-9]{1,14}-(?:[0-9a-f]{2}){1,200}$"
 
 
 async def _plan_response(state: AppState, plan_type: str, user_id: str, if_none_match: str | None) -> Response:
-    plan = await latest_plan(state.db, state.redis, plan_type, user_id)
+    plan = await latest_plan(state.plans, state.db, state.redis, plan_type, user_id)
     if plan is None:
         known = await state.db[USERS].find_one({"_id": user_id}, {"_id": 1}) is not None
         reason = f"no {plan_type} plan for user {user_id!r} yet" if known else f"unknown user {user_id!r}: no profile and no plan"

@@ -51,4 +51,5 @@ async def remove_user(state: State, user_id: UserId, _access: UserAllowed) -> De
     """All collections, report files, pending stream entries and cached plans of the user."""
     removed = await delete_user(state.db, state.redis, state.settings.artifacts_dir, user_id)
     state.keys.forget_user(user_id)
+    state.plans.forget_user(user_id)
     return DeletionReport(user_id=user_id, removed=removed)

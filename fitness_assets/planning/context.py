@@ -66,10 +66,9 @@ def planning_context(doc: UserContext | Mapping[str, Any], plan_week: date | Non
     uc = doc if isinstance(doc, UserContext) else UserContext.model_validate(dict(doc))
     p = uc.profile
     plan_week = week_start(plan_week) if plan_week else date.fromisoformat(uc.week) + timedelta(days=7)
-    complete = None not in (p.age, p.sex, p.weight_kg, p.height_cm)
     bmr = p.bmr_kcal
-    if bmr is None and complete:
-        bmr = float(physiology.bmr_mifflin(p.weight_kg, p.height_cm, p.age, p.sex == "female"))  # type: ignore[arg-type]
+    if bmr is None and p.age is not None and p.sex is not None and p.weight_kg is not None and p.height_cm is not None:
+        bmr = float(physiology.bmr_mifflin(p.weight_kg, p.height_cm, float(p.age), p.sex == "female"))
     tdee = p.tdee_kcal if p.tdee_kcal is not None else (float(physiology.tdee(bmr)) if bmr is not None else None)
     last = uc.recent_weeks[-1] if uc.recent_weeks else None
     latest = uc.latest_feedback

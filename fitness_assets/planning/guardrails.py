@@ -67,12 +67,12 @@ def zones_karvonen(plan: WorkoutPlan, t: WorkoutTargets) -> list[str]:
             found.append(f"zone {zone.name!r} {zone.low_bpm}-{zone.high_bpm} bpm is not inside {t.hr_rest_bpm}-{t.hr_max_bpm}")
     by_name = {z.name.strip().lower(): z for z in plan.zones}
     for expected in t.zones:
-        zone = by_name.get(expected.name)
-        if zone is None:
+        stated = by_name.get(expected.name)
+        if stated is None:
             found.append(f"zone {expected.name!r} is missing")
-        elif abs(zone.low_bpm - expected.low_bpm) > BPM_TOLERANCE or abs(zone.high_bpm - expected.high_bpm) > BPM_TOLERANCE:
+        elif abs(stated.low_bpm - expected.low_bpm) > BPM_TOLERANCE or abs(stated.high_bpm - expected.high_bpm) > BPM_TOLERANCE:
             found.append(
-                f"zone {expected.name!r} is {zone.low_bpm}-{zone.high_bpm} bpm, Karvonen gives "
+                f"zone {expected.name!r} is {stated.low_bpm}-{stated.high_bpm} bpm, Karvonen gives "
                 f"{expected.low_bpm}-{expected.high_bpm}"
             )
     return found

@@ -106,7 +106,7 @@ REPAIR = (
 
 
 def _profile(ctx: PlanningContext) -> dict[str, Any]:
-    return {"age": ctx.age, "sex": ctx.sex, "goal": ctx.goal, "weight_kg": round(ctx.weight_kg, 1)}
+    return {"age": ctx.age, "sex": ctx.sex, "goal": ctx.goal, "weight_kg": ctx.weight_kg}
 
 
 def workout_facts(ctx: PlanningContext, t: WorkoutTargets) -> dict[str, Any]:

@@ -58,43 +58,47 @@ def split_minutes(total: float, parts: int) -> list[int]:
     return [whole // parts + (1 if i < whole % parts else 0) for i in range(parts)]
 
 
+def strength_session(ctx: PlanningContext, band: str, minutes: int) -> WorkoutSession:
+    """A full-body session (strength and balance from 65), no heart-rate target."""
+    level = "light" if band == "light" else "moderate"
+    return WorkoutSession(
+        activity_type="strength",
+        title="Strength and balance" if (ctx.age or 0) >= 65 else "Full-body strength",
+        duration_min=minutes,
+        intensity=level,  # type: ignore[arg-type]
+        rpe_target=RPE_BY_BAND[level],
+        description="Major muscle groups: 2-3 sets of 8-12 reps, stop 2-3 reps short of failure.",
+    )
+
+
+def cardio_session(activity: str, title: str, t: WorkoutTargets, minutes: int) -> WorkoutSession:
+    """An aerobic session at the week's target heart-rate range."""
+    low, high = t.session_hr_bpm
+    return WorkoutSession(
+        activity_type=activity,  # type: ignore[arg-type]
+        title=title,
+        duration_min=minutes,
+        intensity=t.intensity,  # type: ignore[arg-type]
+        target_hr_low_bpm=low,
+        target_hr_high_bpm=high,
+        rpe_target=RPE_BY_BAND[t.intensity],
+        description=f"Keep heart rate at {low}-{high} bpm ({t.target_hrr:.0%} of heart-rate reserve).",
+    )
+
+
 def workout_sessions(ctx: PlanningContext, t: WorkoutTargets) -> list[WorkoutSession]:
     """The week's sessions in order, each within the cap, together on the weekly target."""
-    band = t.intensity
     minutes = split_minutes(t.weekly_minutes, t.training_days) if t.training_days else []
     strength = strength_days(ctx, t.training_days) if t.referral is None else 0
     strength_at = {t.training_days - 1 - i for i in spread(strength, t.training_days)}  # the week opens with cardio
-    rotation = CARDIO[ctx.goal][band] if t.referral is None else (("walk", "Easy walk"),)
-    sessions, cardio_index = [], 0
+    rotation = CARDIO[ctx.goal][t.intensity] if t.referral is None else (("walk", "Easy walk"),)
+    sessions: list[WorkoutSession] = []
     for i, duration in enumerate(minutes):
         if i in strength_at:
-            title = "Strength and balance" if (ctx.age or 0) >= 65 else "Full-body strength"
-            sessions.append(
-                WorkoutSession(
-                    activity_type="strength",
-                    title=title,
-                    duration_min=duration,
-                    intensity="moderate" if band != "light" else "light",
-                    rpe_target=RPE_BY_BAND["moderate" if band != "light" else "light"],
-                    description="Major muscle groups: 2-3 sets of 8-12 reps, stop 2-3 reps short of failure.",
-                )
-            )
-            continue
-        activity, title = rotation[cardio_index % len(rotation)]
-        cardio_index += 1
-        low, high = t.session_hr_bpm
-        sessions.append(
-            WorkoutSession(
-                activity_type=activity,  # type: ignore[arg-type]
-                title=title,
-                duration_min=duration,
-                intensity=band,  # type: ignore[arg-type]
-                target_hr_low_bpm=low,
-                target_hr_high_bpm=high,
-                rpe_target=RPE_BY_BAND[band],
-                description=f"Keep heart rate at {low}-{high} bpm ({t.target_hrr:.0%} of heart-rate reserve).",
-            )
-        )
+            sessions.append(strength_session(ctx, t.intensity, duration))
+        else:
+            activity, title = rotation[(i - sum(1 for j in strength_at if j < i)) % len(rotation)]
+            sessions.append(cardio_session(activity, title, t, duration))
     return sessions
 
 

@@ -218,22 +218,22 @@ def _workout_referral(ctx: PlanningContext) -> str | None:
 
 def nutrition_targets(ctx: PlanningContext) -> NutritionTargets:
     """Energy and protein targets: TDEE (minus a safe deficit for weight loss), never below BMR."""
-    missing = [n for n in ("age", "weight_kg", "bmr_kcal", "tdee_kcal") if getattr(ctx, n) is None]
-    if missing:
+    age, weight, bmr, tdee = ctx.age, ctx.weight_kg, ctx.bmr_kcal, ctx.tdee_kcal
+    if age is None or weight is None or bmr is None or tdee is None:
+        missing = [n for n in ("age", "weight_kg", "bmr_kcal", "tdee_kcal") if getattr(ctx, n) is None]
         raise ValueError(f"a nutrition plan for {ctx.user_id} needs {', '.join(missing)} (incomplete profile)")
-    assert ctx.age is not None and ctx.weight_kg is not None and ctx.bmr_kcal is not None and ctx.tdee_kcal is not None
     clinician = bool(set(ctx.medical_flags) & set(guidelines.CLINICIAN_CONDITIONS))
-    calories = ctx.tdee_kcal
+    calories = tdee
     if ctx.goal == "weight_loss" and not clinician:
         deficit = guidelines.WEIGHT_LOSS_KG_PER_WEEK[0] * guidelines.KCAL_PER_KG_FAT / 7
-        calories = ctx.tdee_kcal - deficit
-    floor = math.ceil(ctx.bmr_kcal)
+        calories = tdee - deficit
+    floor = math.ceil(bmr)
     target = max(math.ceil(calories / 10) * 10, floor, CALORIES_SCHEMA_MIN)
     if clinician:
         low, high = CLINICIAN_PROTEIN_G_PER_KG
-        protein = (round(low * ctx.weight_kg, 1), round(high * ctx.weight_kg, 1))
+        protein = (round(low * weight, 1), round(high * weight, 1))
     else:
-        protein = guidelines.protein_range_g(ctx.weight_kg, ctx.goal, ctx.age)
+        protein = guidelines.protein_range_g(weight, ctx.goal, age)
     return NutritionTargets(
         start=ctx.week,
         calories_target=float(target),

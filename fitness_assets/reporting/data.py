@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from fitness_assets.features.models import WeeklyFeatures
+from fitness_assets.features.trends import compact
 from fitness_core import guidelines
 
 #: Coverage streams in display order (days with at least one record, 0-7).
@@ -112,33 +113,37 @@ def _mean(values: Iterable[float | None]) -> float | None:
 
 
 def headline(features: WeeklyFeatures) -> Headline:
-    """The header numbers of a week; activity numbers are None when no activity was recorded."""
+    """The header numbers of a week (the features' own headline numbers plus the report's extras).
+
+    Activity numbers are None, not 0, when no activity was recorded that week.
+    """
+    week = compact(features)
     moved = features.coverage.activity > 0
 
-    def activity(value: float) -> float | None:
-        return float(value) if moved else None
+    def activity(value: float | None) -> float | None:
+        return float(value) if moved and value is not None else None
 
-    sleep = features.sleep
+    sleep_min = features.sleep.mean_asleep_min
     return Headline(
-        steps_per_day=activity(features.steps.mean_per_day),
-        active_minutes=activity(features.active_minutes.moderate_equivalent),
+        steps_per_day=activity(week.steps_per_day),
+        active_minutes=activity(week.moderate_equivalent_min),
         moderate_min=activity(features.active_minutes.moderate),
         vigorous_min=activity(features.active_minutes.vigorous),
-        workouts=activity(features.workouts.count),
-        workout_minutes=activity(features.workouts.minutes),
+        workouts=activity(week.workouts),
+        workout_minutes=activity(week.workout_minutes),
         strength_days=activity(features.workouts.strength_days),
-        training_load=activity(features.load.total),
-        acwr=features.load.acwr,
-        sleep_h=None if sleep.mean_asleep_min is None else sleep.mean_asleep_min / 60,
-        sleep_efficiency=sleep.mean_efficiency,
-        sleep_quality=sleep.mean_quality,
-        resting_hr_bpm=sleep.resting_hr_bpm,
-        hrv_ms=sleep.hrv_rmssd_ms,
-        calories_in=features.energy.mean_in,
-        calories_out=features.energy.mean_out,
+        training_load=activity(week.training_load),
+        acwr=week.acwr,
+        sleep_h=None if sleep_min is None else sleep_min / 60,
+        sleep_efficiency=week.sleep_efficiency,
+        sleep_quality=features.sleep.mean_quality,
+        resting_hr_bpm=week.resting_hr_bpm,
+        hrv_ms=week.hrv_rmssd_ms,
+        calories_in=week.kcal_in_per_day,
+        calories_out=week.kcal_out_per_day,
         protein_g=features.macros.protein_g,
-        mood=features.feedback.mood,
-        energy=features.feedback.energy,
+        mood=week.mood,
+        energy=week.energy,
         exertion=features.feedback.perceived_exertion,
     )
 

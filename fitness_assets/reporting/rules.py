@@ -11,14 +11,13 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from fitness_assets.features.context import RESTING_HR_RISE_BPM  # physiology.md 2, baseline B3
 from fitness_assets.reporting.data import DEFAULT_AGE, ReportData, protein_target_g, sleep_target_h
 from fitness_core import guidelines
 from fitness_core.plans import Priority, Recommendation
 
 #: Days with wearable data below which the week is flagged as thinly covered ("most days" = 4 of 7).
 COVERAGE_MIN_DAYS = 4
-#: Resting-HR rise over the 4-week baseline that suggests holding the load (physiology.md 2, B3).
-RESTING_HR_RISE_BPM = 5.0
 
 PRIORITIES: tuple[Priority, ...] = ("high", "medium", "low")
 
@@ -283,4 +282,11 @@ def status_line(recommendations: Sequence[Recommendation]) -> str:
     counts = ", ".join(f"{n} {p}" for p, n in mix.items() if n)
     top = recommendations[0]
     line = f"{len(recommendations)} recommendation(s) ({counts}); first: {top.rule.replace('_', ' ')}"
-    return line if top.value is None else f"{line} ({top.value:g} vs {top.threshold:g})"
+    if top.value is None or top.threshold is None:
+        return line
+    return f"{line} ({_short(top.value)} vs {_short(top.threshold)})"
+
+
+def _short(value: float) -> str:
+    """A number at the precision a one-line status needs: 4,000 / 5.74 / 0.699."""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"

@@ -118,9 +118,9 @@ def sample_weeks(user_id: str, week: date, seed: int = 0) -> tuple[dict[str, Any
         monday = week - timedelta(weeks=k)
         inputs = UserWeekInputs(user_id=user_id, profile=profile)
         for i in range(7):
-            day = days[monday + timedelta(days=i)]
+            records = days[monday + timedelta(days=i)]
             for name in ("groups", "efforts", "nights", "intake", "checkins"):
-                getattr(inputs, name).extend(getattr(day, name))
+                getattr(inputs, name).extend(getattr(records, name))
         inputs.prior_efforts = [e for i in range(CHRONIC_WEEKS * 7, 0, -1)
                                 for e in days[monday - timedelta(days=i)].efforts]
         documents.append(build_weekly_features(inputs, monday.isoformat(), CREATED_AT))
@@ -156,6 +156,7 @@ def sample_plan_documents(user_id: str, week: date, excluded: tuple[str, ...] = 
     documents = []
     for kind, plan in (("workout", workout), ("nutrition", nutrition)):
         # stored as the plans assets store them: JSON types, created_at as a BSON date
-        body = PlanDocument(_id=f"plan-{kind}-{user_id}-{start}", plan_type=kind, plan=plan, **common)
+        body = PlanDocument.model_validate({"_id": f"plan-{kind}-{user_id}-{start}", "plan_type": kind, "plan": plan,
+                                             **common})
         documents.append({**body.model_dump(mode="json", by_alias=True), "created_at": CREATED_AT})
     return documents

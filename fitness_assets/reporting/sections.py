@@ -160,15 +160,16 @@ def activity_charts(data: ReportData) -> dict[str, Markup]:
     goal = data.profile.steps_goal
     reference = (Reference(f"goal {goal:,}", goal) if goal
                  else Reference("guideline", guidelines.steps_target(data.profile.age or DEFAULT_AGE)))
-    minutes = f.active_minutes if f.coverage.activity else None
+    def minutes(band: str) -> float | None:
+        return getattr(f.active_minutes, band) if f.coverage.activity else None
+
     rows = [
-        BulletRow("Moderate-equivalent", minutes and minutes.moderate_equivalent, "min",
+        BulletRow("Moderate-equivalent", minutes("moderate_equivalent"), "min",
                   guidelines.AEROBIC_MODERATE_MIN, guidelines.AEROBIC_MODERATE_MAX),
-        BulletRow("Light", minutes and minutes.light, "min"),
-        BulletRow("Moderate", minutes and minutes.moderate, "min"),
-        BulletRow("Vigorous", minutes and minutes.vigorous, "min",
-                  guidelines.AEROBIC_VIGOROUS_MIN, guidelines.AEROBIC_VIGOROUS_MAX),
-        BulletRow("No heart rate", minutes and minutes.unclassified, "min"),
+        BulletRow("Light", minutes("light"), "min"),
+        BulletRow("Moderate", minutes("moderate"), "min"),
+        BulletRow("Vigorous", minutes("vigorous"), "min", guidelines.AEROBIC_VIGOROUS_MIN, guidelines.AEROBIC_VIGOROUS_MAX),
+        BulletRow("No heart rate", minutes("unclassified"), "min"),
     ]
     return {
         "steps": charts.bar_chart(_day_labels(data.days), [Series("Steps", steps)],

@@ -158,9 +158,9 @@ class OpenLoopSchedule:
         weeks = np.arange(self.config.episode_weeks)
         deload_week = (self.deload_every > 0) & ((weeks + 1) % max(self.deload_every, 1) == 0)
         steps = np.cumsum(~deload_week & (weeks >= 1) & (weeks <= self.ramp_weeks))
-        factor = (1.0 + self.ramp) ** steps
-        factor = np.where(deload_week, factor * (1.0 - self.deload), factor)
-        return np.where(weeks >= self.config.episode_weeks - self.taper_weeks, factor * (1.0 - self.taper), factor)
+        ramped = (1.0 + self.ramp) ** steps
+        factor = np.where(deload_week, ramped * (1.0 - self.deload), ramped)
+        return np.where(weeks >= self.config.episode_weeks - self.taper_weeks, ramped * (1.0 - self.taper), factor)
 
     def act(self, features: dict[str, np.ndarray]) -> np.ndarray:
         week = np.clip(planning_week(features, self.config), 0, self.config.episode_weeks - 1)

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from fitness_assets.rl.cohort import SimConfig
+from fitness_assets.rl.env import RewardWeights
 from fitness_assets.rl.evaluate import VALIDATION_SEED
 from fitness_core.settings import var_dir
 
@@ -39,6 +40,9 @@ class Preset:
     timesteps: int = 1_000_000
     eval_every: int = 100_000  # environment steps between validation runs
     validation_users: int = 1000
+    # Training-only injury penalty (the evaluation always uses the issue's reward, 5 per injury):
+    # a larger value acts as a fixed Lagrange multiplier on the injury-incidence constraint.
+    injury_penalty: float = 5.0
 
 
 PRESETS: dict[str, Preset] = {
@@ -77,6 +81,12 @@ def _linear(start: float):
     return schedule
 
 
+def _eval_freq(p: Preset, timesteps: int) -> int:
+    """Validation period in vectorised steps: every ``eval_every`` env steps, and at least once."""
+    rollouts = -(-timesteps // (p.n_envs * p.n_steps))
+    return max(1, min(p.eval_every // p.n_envs, rollouts * p.n_steps))
+
+
 def _save_normalizer_callback(path: Path):
     from stable_baselines3.common.callbacks import BaseCallback
 
@@ -90,9 +100,11 @@ def _save_normalizer_callback(path: Path):
     return SaveVecNormalize()
 
 
-def train(preset: str = "seed", timesteps: int | None = None, seed: int = 0, out_dir: str | Path | None = None,
-          progress_bar: bool | None = None, config: SimConfig | None = None) -> TrainingResult:
-    """Train PPO with a preset; keeps the checkpoint that scores best on the validation users."""
+def train(preset: str | Preset = "seed", timesteps: int | None = None, seed: int = 0,
+          out_dir: str | Path | None = None, progress_bar: bool | None = None,
+          config: SimConfig | None = None, validation_users: int | None = None) -> TrainingResult:
+    """Train PPO with a preset (a name or a ``Preset``); keeps the checkpoint that scores best on
+    the validation users."""
     import numpy as np
     import torch
     from stable_baselines3 import PPO
@@ -101,9 +113,12 @@ def train(preset: str = "seed", timesteps: int | None = None, seed: int = 0, out
 
     from fitness_assets.rl.vec_env import TrainingLoadVecEnv
 
-    if preset not in PRESETS:
+    if isinstance(preset, Preset):
+        p, preset = preset, "custom"
+    elif preset in PRESETS:
+        p = PRESETS[preset]
+    else:
         raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    p = PRESETS[preset]
     timesteps = int(timesteps or p.timesteps)
     if timesteps <= 0:
         raise ValueError(f"timesteps must be positive, got {timesteps}")
@@ -112,15 +127,16 @@ def train(preset: str = "seed", timesteps: int | None = None, seed: int = 0, out
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(1)
 
-    env = VecNormalize(VecMonitor(TrainingLoadVecEnv(p.n_envs, "train", seed, config)), norm_obs=True,
+    weights = RewardWeights(injury=p.injury_penalty)
+    env = VecNormalize(VecMonitor(TrainingLoadVecEnv(p.n_envs, "train", seed, config, weights)), norm_obs=True,
                        norm_reward=False, gamma=p.gamma)
-    n_val = p.validation_users
+    n_val = validation_users or p.validation_users
     val_env = VecNormalize(
-        VecMonitor(TrainingLoadVecEnv(n_val, "validation", VALIDATION_SEED, config, restart_on_reset=True)),
+        VecMonitor(TrainingLoadVecEnv(n_val, "validation", VALIDATION_SEED, config, weights, restart_on_reset=True)),
         norm_obs=True, norm_reward=False, training=False)
     normalizer_path = out / "vecnormalize.pkl"
     eval_callback = EvalCallback(
-        val_env, n_eval_episodes=n_val, eval_freq=max(1, min(p.eval_every, timesteps) // p.n_envs),
+        val_env, n_eval_episodes=n_val, eval_freq=_eval_freq(p, timesteps),
         best_model_save_path=str(out), log_path=str(out / "eval"), deterministic=True, verbose=0,
         callback_on_new_best=_save_normalizer_callback(normalizer_path))
     model = PPO(
@@ -152,3 +168,39 @@ def train(preset: str = "seed", timesteps: int | None = None, seed: int = 0, out
     log.info("training finished", extra={"preset": preset, "seed": seed, "wall_s": result.wall_s,
                                          "steps_per_s": result.steps_per_s, "checkpoint": str(checkpoint)})
     return result
+
+
+def train_and_evaluate(preset: str = "seed", timesteps: int | None = None, seed: int = 0,
+                       out_dir: str | Path | None = None, test_users: int = 1000,
+                       progress_bar: bool | None = None, validation_users: int = 1000) -> dict:
+    """Train, tune the baselines on validation users (cached), evaluate everything on held-out test
+    users, and write ``evaluation.md`` / ``evaluation.json`` beside the checkpoint."""
+    from fitness_assets.rl.policy import PPOPolicy
+    from fitness_assets.rl.report import beats_baseline, evaluate, write_report
+    from fitness_assets.rl.tuning import baselines_from_knobs, load_or_tune_baselines
+
+    if test_users <= 0 or validation_users <= 0:
+        raise ValueError(f"user counts must be positive, got test={test_users} validation={validation_users}")
+    config = SimConfig()
+    out = Path(out_dir) if out_dir else default_out_dir(preset, seed)
+    result = train(preset, timesteps, seed, out, progress_bar, config, validation_users)
+    knobs = load_or_tune_baselines(out.parent / "baseline_knobs.json", config, validation_users)
+    policies = {**baselines_from_knobs(knobs, config), "PPO": PPOPolicy.load(result.checkpoint, result.vecnormalize)}
+    table = evaluate(policies, test_users, config=config)
+    markdown, table_json = write_report(table, out)
+    promoted = beats_baseline(table)
+    log.info("policy evaluated", extra={"preset": preset, "seed": seed, "promotable": promoted})
+    return {"training": result.to_dict(), "evaluation": table, "report_md": str(markdown),
+            "report_json": str(table_json), "beats_baseline": promoted}
+
+
+def summary_line(outcome: dict) -> str:
+    """One line for the command line: where the policy is and how it compares."""
+    rows = outcome["evaluation"]["rows"]
+    best = outcome["evaluation"]["comparisons"]["best_baseline"]
+    return (
+        f"checkpoint {outcome['training']['checkpoint']}: PPO mean return {rows['PPO']['mean_return']:.2f} vs "
+        f"{best['baseline']} {best['baseline_return']:.2f} (difference {best['difference']:+.2f}, 95% CI "
+        f"{best['ci_low']:+.2f} to {best['ci_high']:+.2f}); beats baseline: {'yes' if outcome['beats_baseline'] else 'no'}; "
+        f"table {outcome['report_md']}"
+    )

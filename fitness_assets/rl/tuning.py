@@ -5,7 +5,9 @@ numbers), so the comparison with the learned policy is against each heuristic at
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
+from pathlib import Path
 
 from fitness_assets.rl.baselines import (
     AcwrController,
@@ -32,16 +34,16 @@ _TEN_PERCENT = {
 KNOB_GRIDS: dict[str, dict[str, list]] = {
     "B0": {},
     "B1": _TEN_PERCENT,
-    "B2": {"target": [1.0, 1.1, 1.2, 1.3], "intensity": [0.5, 0.6, 0.7, 0.8], "taper": [0.0, 0.25, 0.5]},
+    "B2": {"target": [1.0, 1.1, 1.2, 1.3], "intensity": [0.5, 0.6, 0.7, 0.8, 0.85], "taper": [0.0, 0.25, 0.5]},
     "B3": {**_TEN_PERCENT, "flag_response": ["hold", "deload"], "rhr_margin": [3.0, 5.0]},
     "B4": {
         "ramp": [0.05, 0.10, 0.15, 0.20, 0.28],
         "ramp_weeks": [4, 6, 8, 10, 12, 15],
-        "intensity": [0.5, 0.6, 0.7, 0.8],
+        "intensity": [0.5, 0.6, 0.7, 0.8, 0.85],
         "deload_every": [0, 3, 4],
         "deload": [0.20, 0.30],
-        "taper": [0.0, 0.2, 0.4],
-        "taper_weeks": [1, 2],
+        "taper": [0.0, 0.2, 0.4, 0.6],
+        "taper_weeks": [1, 2, 3, 4],
     },
 }
 
@@ -104,3 +106,18 @@ def tune_baselines(config: SimConfig | None = None, n_users: int = 500, seed: in
         tuned[key] = knobs_of(best)
         log.info("baseline tuned", extra={"baseline": key, "validation_return": round(best_score, 3)})
     return tuned
+
+
+def load_or_tune_baselines(path: str | Path, config: SimConfig | None = None, n_users: int = 1000) -> dict[str, dict]:
+    """Tuned knobs from ``path`` when they were tuned for this simulator config, else tune and save."""
+    config = config or SimConfig()
+    path = Path(path)
+    fingerprint = {"sim_config": dataclasses.asdict(config), "validation_users": n_users, "grids": KNOB_GRIDS}
+    if path.exists():
+        stored = json.loads(path.read_text())
+        if stored.get("fingerprint") == json.loads(json.dumps(fingerprint)):
+            return stored["knobs"]
+    knobs = tune_baselines(config, n_users=n_users)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"fingerprint": fingerprint, "knobs": knobs}, indent=2))
+    return knobs

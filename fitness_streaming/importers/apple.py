@@ -19,7 +19,7 @@ from datetime import datetime
 from xml.etree.ElementTree import Element
 
 from fitness_core.physiology import hr_max_tanaka
-from fitness_core.schemas import ActivityType, Device, MealType, NutritionLog, Record
+from fitness_core.schemas import ActivityType, Device, MealType, NutritionLog, Record, Source
 
 from .activity import DISTANCE, ENERGY, STEPS, ActivityLedger, WorkoutDraft
 from .common import (
@@ -41,7 +41,7 @@ from .common import (
 from .sleep import NightlyMetrics, SleepSegment, sessions_from_segments, sleep_records
 from .xmlsafe import iter_top_level
 
-SOURCE = "apple_health"
+SOURCE: Source = "apple_health"
 _QUANTITY = "HKQuantityTypeIdentifier"
 _CATEGORY = "HKCategoryTypeIdentifier"
 
@@ -205,9 +205,9 @@ class AppleExport:
     def _handlers(self) -> dict:
         ledger = self.ledger
         handlers = {
-            _QUANTITY + "StepCount": lambda a, e: self._interval(a, STEPS, 1.0),
-            _QUANTITY + "DistanceWalkingRunning": lambda a, e: self._interval(a, DISTANCE, None),
-            _QUANTITY + "ActiveEnergyBurned": lambda a, e: self._interval(a, ENERGY, None),
+            _QUANTITY + "StepCount": lambda a, e: self._interval(a, STEPS),
+            _QUANTITY + "DistanceWalkingRunning": lambda a, e: self._interval(a, DISTANCE),
+            _QUANTITY + "ActiveEnergyBurned": lambda a, e: self._interval(a, ENERGY),
             _QUANTITY + "HeartRate": lambda a, e: ledger.add_heart_rate(_time(a, "startDate"), float(a["value"])),
             _QUANTITY + "RestingHeartRate": self._resting,
             _QUANTITY + "HeartRateVariabilitySDNN": lambda a, e: self.nightly.hrv_samples.append(
@@ -236,7 +236,7 @@ class AppleExport:
             device = build(
                 Device, self.ctx, "devices", **self.ctx.fields(SOURCE), device_id=device_id, kind=kind,
                 model=(hardware.group(1).strip() if hardware else "Apple Watch" if kind == "watch" else "iPhone")[:80],
-                firmware=(software.group(1).strip() if software else a.get("sourceVersion"))[:40] or None,
+                firmware=(software.group(1).strip() if software else a.get("sourceVersion") or "")[:40] or None,
                 updated_ts=self.export_ts or self.ctx.ingest_ts,
             )
             if device is not None and self.ctx.device(device) is not None:
@@ -244,11 +244,13 @@ class AppleExport:
         result = self.sources[name] = (0 if kind == "watch" else 1 if kind == "phone" else 2, device_id)
         return result
 
-    def _interval(self, a: dict[str, str], metric: int, fixed: float | None) -> None:
+    def _interval(self, a: dict[str, str], metric: int) -> None:
+        """A steps, walking distance (to metres) or active energy (to kcal) sample."""
         value = float(a["value"])
-        if fixed is None:
-            table, default = (METERS, "km") if metric == DISTANCE else (KILOCALORIES, "kcal")
-            value = convert_unit(value, a.get("unit"), table, default) or 0.0
+        if metric == DISTANCE:
+            value = convert_unit(value, a.get("unit"), METERS, "km") or 0.0
+        elif metric == ENERGY:
+            value = convert_unit(value, a.get("unit"), KILOCALORIES, "kcal") or 0.0
         self.ledger.add(metric, _time(a, "startDate"), _time(a, "endDate"), value, self._source(a)[0])
 
     def _workout_distance(self, a: dict[str, str], e: Element) -> None:

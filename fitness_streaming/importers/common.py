@@ -116,8 +116,16 @@ class ReadProgress:
         if self.on_total is not None:
             self.on_total(size)
 
+    def advance(self, size: int) -> None:
+        """Report ``size`` bytes read by a reader that cannot be wrapped."""
+        if self.on_bytes is not None:
+            self.on_bytes(size)
+
     def wrap(self, stream: IO[bytes]) -> IO[bytes]:
-        return stream if self.on_bytes is None else _CountingReader(stream, self.on_bytes)
+        """The stream, counting what is read from it (buffered, so any consumer can use it)."""
+        if self.on_bytes is None:
+            return stream
+        return io.BufferedReader(_CountingReader(stream, self.on_bytes))  # type: ignore[return-value]
 
 
 class _CountingReader(io.RawIOBase):

@@ -21,13 +21,13 @@ from typing import Any
 
 import fitdecode
 
-from fitness_core.schemas import ActivityType, Device, Record
+from fitness_core.schemas import ActivityType, Device, Record, Source
 
 from .activity import DISTANCE, ENERGY, STEPS, ActivityLedger, WorkoutDraft, workout_event
 from .common import Entry, ImportContext, RejectedFile, build, epoch
 from .sleep import NightlyMetrics
 
-SOURCE = "fit"
+SOURCE: Source = "fit"
 FIT_EPOCH_S = 631_065_600  # 1989-12-31T00:00:00Z, the origin of FIT timestamps
 SPORTS: dict[str, ActivityType] = {
     "running": "run", "walking": "walk", "hiking": "hike", "cycling": "cycle", "e_biking": "cycle",
@@ -205,8 +205,8 @@ class _FitFolder:
 
     def _midnight(self, t: float, offset: float | None) -> float:
         if offset is None:
-            local = datetime.fromtimestamp(t, self.ctx.zone)
-            offset = local.utcoffset().total_seconds() if local.utcoffset() else 0.0
+            utc_offset = datetime.fromtimestamp(t, self.ctx.zone).utcoffset()
+            offset = utc_offset.total_seconds() if utc_offset is not None else 0.0
         return (t + offset) // 86_400 * 86_400 - offset
 
     def records(self) -> Iterator[Record]:

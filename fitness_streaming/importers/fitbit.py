@@ -16,11 +16,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from typing import Any
 
-from fitness_core.schemas import Record
+from fitness_core.schemas import Record, Source
 
 from .activity import STEPS, ActivityLedger, WorkoutDraft
 from .common import (
@@ -33,7 +33,7 @@ from .common import (
 )
 from .sleep import NightlyMetrics, SleepDraft, sleep_records
 
-SOURCE = "fitbit"
+SOURCE: Source = "fitbit"
 FIRST = ("sleep", "exercise")  # kinds that define sessions and workouts
 Action = tuple[Any, ...]
 _UNREADABLE = "Fitbit entries with missing or unreadable values"
@@ -146,7 +146,7 @@ def _heart_api(content: dict) -> Iterator[tuple]:
         yield ("hr", day, sample)
 
 
-_ITEMS = {
+_ITEMS: dict[str, Callable[[Any], Iterable[Any]]] = {
     "sleep": lambda c: c["sleep"] if isinstance(c, dict) else c,
     "exercise": lambda c: c["activities"] if isinstance(c, dict) else c,
     "heart_api": _heart_api,
@@ -236,7 +236,7 @@ def _resting_takeout(item: dict, ctx: ImportContext) -> list[Action]:
     return [("rhr", _day(value.get("date") or item["dateTime"]), float(value["value"]))]
 
 
-_ACTIONS = {
+_ACTIONS: dict[str, Callable[[Any, ImportContext], list[Action]]] = {
     "sleep": _sleep,
     "exercise": _exercise,
     "heart_api": _heart_sample,

@@ -13,13 +13,13 @@ from datetime import UTC, datetime
 import gpxpy
 import gpxpy.gpx
 
-from fitness_core.schemas import FitnessEvent
+from fitness_core.schemas import FitnessEvent, Source
 
 from .activity import WorkoutDraft, workout_event
 from .common import Entry, ImportContext, RejectedFile, activity_type_from_name, convert_each, epoch
 from .xmlsafe import check_xml, local_name
 
-SOURCE = "gpx"
+SOURCE: Source = "gpx"
 HR_TAGS = frozenset({"hr", "heartrate", "heart_rate"})
 
 

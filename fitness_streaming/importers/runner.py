@@ -184,6 +184,7 @@ def stored_user(mongo_uri: str, mongo_db: str, user_id: str, timeout_ms: int = 1
     from pydantic import ValidationError
 
     try:
+        client: pymongo.MongoClient
         with pymongo.MongoClient(mongo_uri, tz_aware=True, serverSelectionTimeoutMS=timeout_ms) as client:
             doc = client[mongo_db]["users"].find_one({"_id": user_id})
     except pymongo.errors.PyMongoError:

@@ -11,8 +11,11 @@ from __future__ import annotations
 import os
 import zipfile
 from collections import defaultdict
+from collections.abc import Callable
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
+from typing import IO
 
 from .common import FORMATS, Entry
 from .fitbit import classify as classify_fitbit
@@ -30,6 +33,10 @@ def _hidden(name: str) -> bool:
     return any(part.startswith(".") or part == "__MACOSX" for part in name.split("/"))
 
 
+def _file_opener(path: Path) -> Callable[[], IO[bytes]]:
+    return lambda: path.open("rb")
+
+
 def entries_from_path(path: Path, stack: ExitStack) -> list[Entry]:
     """The files to read: the file itself, a folder's files (recursively) or a zip's members."""
     if not path.exists():
@@ -38,16 +45,16 @@ def entries_from_path(path: Path, stack: ExitStack) -> list[Entry]:
         raise InputError(f"cannot read {path}: permission denied")
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.is_file())
-        return [Entry(rel, p.stat().st_size, lambda p=p: p.open("rb"))
+        return [Entry(rel, p.stat().st_size, _file_opener(p))
                 for p in files if not _hidden(rel := p.relative_to(path).as_posix())]
     if path.suffix.lower() == ".zip" or zipfile.is_zipfile(path):
         try:
             archive = stack.enter_context(zipfile.ZipFile(path))
         except (zipfile.BadZipFile, OSError) as exc:
             raise InputError(f"{path} is not a readable zip archive ({exc})") from exc
-        return [Entry(info.filename, info.file_size, lambda info=info: archive.open(info))
+        return [Entry(info.filename, info.file_size, partial(archive.open, info))
                 for info in archive.infolist() if not info.is_dir() and not _hidden(info.filename)]
-    return [Entry(path.name, path.stat().st_size, lambda: path.open("rb"))]
+    return [Entry(path.name, path.stat().st_size, _file_opener(path))]
 
 
 def detect(entry: Entry, head: bytes) -> str | None:

@@ -31,11 +31,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 
-from fitness_core.schemas import BY_COLLECTION, Record, describe_validation_error, stable_id
+from fitness_core.schemas import BY_COLLECTION, Record, Source, describe_validation_error, stable_id
 
 from .common import Entry, ImportContext, RejectedFile
 
-SOURCE = "tables"
+SOURCE: Source = "tables"
 COLLECTIONS: tuple[str, ...] = tuple(BY_COLLECTION)
 ID_PREFIX = {"users": "usr", "devices": "dev", "fitness_events": "evt", "sleep_sessions": "slp",
              "nutrition_logs": "nut", "feedback_events": "fbk"}
@@ -65,7 +65,7 @@ def _kind(prop: dict[str, Any]) -> str:
 def columns(cls: type[Record]) -> list[Column]:
     """The table layout of a record type, from its JSON schema (schema order)."""
     schema = cls.model_json_schema()
-    result = []
+    result: list[Column] = []
     for name, prop in schema["properties"].items():
         options = [p for p in prop.get("anyOf", [prop]) if p.get("type") != "null"]
         prop = options[0] if options else prop
@@ -124,23 +124,36 @@ def convert(entries: list[Entry], ctx: ImportContext) -> Iterator[Record]:
 
 
 def _rows(entry: Entry, ctx: ImportContext) -> Iterator[dict[str, Any]]:
-    data = ctx.read(entry)
+    """The file's rows as dicts, read as a stream after a first pass has checked the whole file."""
     if entry.suffix == ".parquet":
         try:
-            table = pq.ParquetFile(io.BytesIO(data))
+            table = pq.ParquetFile(entry.open())  # needs a seekable file: progress is counted per batch
         except (pa.ArrowException, OSError) as exc:
             raise RejectedFile(f"unreadable Parquet file ({exc})") from exc
-        return (row for batch in table.iter_batches(batch_size=5000) for row in batch.to_pylist())
+        return _parquet_dicts(table, entry, ctx)
     try:
-        text = data.decode("utf-8-sig")
-        header = next(csv.reader(io.StringIO(text)), None)
-        for _ in csv.reader(io.StringIO(text)):
-            pass
+        with io.TextIOWrapper(entry.open(), encoding="utf-8-sig", newline="") as text:
+            reader = csv.reader(text)
+            header = next(reader, None)
+            for _ in reader:
+                pass
     except (UnicodeDecodeError, csv.Error) as exc:
         raise RejectedFile(f"unreadable CSV file ({exc})") from exc
     if not header:
         raise RejectedFile("empty CSV file (no header row)")
-    return iter(csv.DictReader(io.StringIO(text)))
+    return _csv_dicts(entry, ctx)
+
+
+def _parquet_dicts(table: pq.ParquetFile, entry: Entry, ctx: ImportContext) -> Iterator[dict[str, Any]]:
+    groups = max(table.metadata.num_row_groups, 1)
+    for group in range(table.metadata.num_row_groups):
+        yield from table.read_row_group(group).to_pylist()
+        ctx.progress.advance(entry.size // groups)
+
+
+def _csv_dicts(entry: Entry, ctx: ImportContext) -> Iterator[dict[str, Any]]:
+    with io.TextIOWrapper(ctx.open(entry), encoding="utf-8-sig", newline="") as text:
+        yield from csv.DictReader(text)
 
 
 def _records(collection: str, rows: Iterator[dict[str, Any]], ctx: ImportContext) -> Iterator[Record]:

@@ -13,13 +13,13 @@ from datetime import datetime
 import tcxparser
 from lxml import etree
 
-from fitness_core.schemas import Device, Record
+from fitness_core.schemas import Device, Record, Source
 
 from .activity import WorkoutDraft, workout_event
 from .common import Entry, ImportContext, RejectedFile, activity_type_from_name, build, convert_each, epoch
 from .xmlsafe import check_xml
 
-SOURCE = "tcx"
+SOURCE: Source = "tcx"
 NS = "{http://www.garmin.com/xmlschemas/TrainingCenterDatabase/v2}"
 
 

@@ -42,6 +42,10 @@ MEALS = ("breakfast", "lunch", "dinner", "snack")
 MEAL_SHARES = np.array([0.25, 0.35, 0.30, 0.10])
 MEAL_WINDOWS_MIN = np.array([[420, 540], [720, 840], [1080, 1230], [900, 1020]], dtype=float)
 GOAL_ENERGY_FACTOR = {"endurance": 1.05, "health": 1.0, "weight_loss": 0.80}
+RUN_MIN_MET = 6.0  # jogging (Compendium): slower "runs" are walks, so unfit runners run at a high %HRR
+RUN_MAX_HRR = 0.92  # a planned run the user cannot jog below this effort becomes a brisk walk
+WALK_MET_RANGE = (2.0, 5.5)
+WALK_MAX_HRR = 0.45  # self-selected walking pace stays below vigorous effort [A]
 SLOT_START = ((390.0, 40.0, 300.0, 540.0), (735.0, 25.0, 660.0, 810.0), (1080.0, 45.0, 990.0, 1230.0))
 
 
@@ -100,6 +104,11 @@ def workouts(
 ) -> Workouts:
     """HR, zones, energy, steps and distance of today's sessions from their %HRR and minutes."""
     p = cohort.params
+    running = modality == MODALITIES.index("run")
+    too_unfit = running & (met_at_hrr(RUN_MAX_HRR, vo2max) < RUN_MIN_MET)
+    modality = np.where(too_unfit, MODALITIES.index("walk"), modality)  # a brisk walk instead
+    running = running & ~too_unfit
+    intensity = np.where(running, np.maximum(intensity, hrr_at_met(RUN_MIN_MET, vo2max)), intensity)
     hr_avg = np.clip(karvonen_hr(intensity, rhr, p.hr_max) + draws.normal(0, 2), 40, p.hr_max - 2)
     hr_sd = 5.0 + 8.0 * intensity
     hr_peak = np.maximum(hr_avg, np.minimum(hr_avg + hr_sd * draws.uniform(1.6, 2.4), p.hr_max))
@@ -112,7 +121,7 @@ def workouts(
     run_cadence = draws.normal(165, 8).clip(150, 190)
     walk_cadence = (100 + 10 * (met - 3)).clip(80, 135)
     spurious = draws.uniform(0, 10)
-    cadence = np.select([modality == MODALITIES.index("run"), modality == MODALITIES.index("walk")],
+    cadence = np.select([running, modality == MODALITIES.index("walk")],
                         [run_cadence, walk_cadence], spurious)
     distance = np.full(len(done), np.nan)
     for index, activity in enumerate(MODALITIES):
@@ -172,7 +181,10 @@ def walking_bouts(
     weights = draws.gamma(2.0, MAX_BOUTS) * (slots < count[:, None])
     share = weights / weights.sum(axis=1, keepdims=True)
     cadence = (cohort.cadence[:, None] + draws.normal(0, 5, MAX_BOUTS)).clip(80, 135)
-    met = np.clip(3 + (cadence - 100) / 10, 2.0, 6.5)
+    # people choose a walking pace they can sustain: at most WALK_MAX_HRR of their reserve
+    comfortable = met_at_hrr(WALK_MAX_HRR, vo2max)[:, None]
+    met = np.clip(np.minimum(3 + (cadence - 100) / 10, comfortable), *WALK_MET_RANGE)
+    cadence = (100 + 10 * (met - 3)).clip(80, 135)
     window_start = np.minimum(wake_min + 20, WALK_WINDOW_END_MIN - 120)
     slot_len = (WALK_WINDOW_END_MIN - window_start) / count
     minutes = np.minimum(steps_day[:, None] * share / cadence, 0.8 * slot_len[:, None])

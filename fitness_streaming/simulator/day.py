@@ -39,7 +39,9 @@ from fitness_streaming.simulator.population import (
     cohort_rng,
 )
 
-SLEEP_STAGE_ALPHA = 60.0 * np.array([0.56, 0.19, 0.22])  # Dirichlet mean (light, deep, REM) [S62]
+# Dirichlet over (light, deep, REM), centred so that after the age adjustment (deep and REM fall
+# with age [S64]) the population medians are about 57/18/24% of sleep, inside [S62]'s ranges.
+SLEEP_STAGE_ALPHA = 60.0 * np.array([0.545, 0.215, 0.24])
 IRREGULAR_ADHERENCE = 0.65  # irregular users complete fewer of their planned sessions [A]
 INJURY_FACTORS = np.array([MODALITY_INJURY_FACTOR[m] for m in MODALITIES])
 

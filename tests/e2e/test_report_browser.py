@@ -126,7 +126,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Publis
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 

@@ -72,6 +72,14 @@ def test_stored_notes_are_escaped_and_stored_plans_are_shown(stored, tmp_path: P
     assert "No workout or nutrition plan" in page_b
 
 
+def test_the_context_profile_is_preferred_to_the_users_document(stored) -> None:
+    stored[store.USER_CONTEXTS].insert_one({"_id": f"{WEEK}:u-a", "week": WEEK.isoformat(), "user_id": "u-a",
+                                            "profile": {"goal": "endurance", "allergies": ["<b>sesame</b>"]}})
+    data = user_report_data(stored, "u-a", WEEK.isoformat())
+    assert (data.profile.goal, data.profile.allergies) == ("endurance", ("<b>sesame</b>",))
+    assert user_report_data(stored, "u-b", WEEK.isoformat()).profile.allergies == ()
+
+
 def test_the_baseline_comes_from_the_four_stored_weeks_before(stored) -> None:
     data = user_report_data(stored, "u-a", WEEK.isoformat())
     earlier = [stored[store.WEEKLY_FEATURES].find_one({"_id": f"{w}:u-a"})
@@ -130,3 +138,37 @@ def test_fitness_report_bad_input_is_one_line_and_a_non_zero_exit(stored, settin
     assert result.returncode == 1
     assert result.stderr.startswith("fitness: error: ") and message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_simulated_users_reports_match_their_stored_features(mongo_db, tmp_path: Path) -> None:
+    """Simulator records -> weekly_features and user_contexts (the feature code) -> published reports."""
+    from fitness_assets.features.compute import materialize_weekly_features
+    from fitness_assets.features.context import materialize_user_contexts
+    from fitness_streaming.simulator import SimulationConfig, iter_records
+
+    config = SimulationConfig(users=3, days=56, seed=7, end=date(2025, 3, 9))
+    by_collection: dict[str, list[dict]] = {}
+    for record in iter_records(config):
+        by_collection.setdefault(record.COLLECTION, []).append(record.to_document())
+    for collection, documents in by_collection.items():
+        unique = {d["_id"]: d for d in documents}  # mutable records may repeat: keep the last
+        mongo_db[collection].insert_many(list(unique.values()))
+    weeks = ["2025-02-03", "2025-02-10", "2025-02-17", "2025-02-24", WEEK.isoformat()]
+    for week in weeks:
+        materialize_weekly_features(mongo_db, week)
+    materialize_user_contexts(mongo_db, WEEK.isoformat())
+
+    published = publish_week(mongo_db, tmp_path, WEEK.isoformat(), created_at=CREATED, progress=False)
+    stored = list(mongo_db[store.WEEKLY_FEATURES].find({"week": WEEK.isoformat()}))
+    assert published.count == len(stored) == 3 and not published.invalid
+    for features in stored:
+        page = (tmp_path / "reports" / WEEK.isoformat() / f"{features['user_id']}.html").read_text()
+        steps = f'<span class="value">{features["steps"]["mean_per_day"]:,.0f}</span>'
+        assert steps in page
+        assert f'{features["coverage"]["sleep"]} of 7' in page
+        earlier = mongo_db[store.WEEKLY_FEATURES].find({"user_id": features["user_id"], "week": {"$in": weeks[:-1]}})
+        baseline = sum(d["steps"]["mean_per_day"] for d in earlier) / 4
+        delta = round(features["steps"]["mean_per_day"] - baseline)
+        word = "up" if delta > 0 else "down"
+        card = page[page.index(steps):page.index("</li>", page.index(steps))]
+        assert re.search(rf"{word} {abs(delta):,} \([^)]*\) vs 4-week baseline", card)

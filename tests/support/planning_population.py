@@ -20,7 +20,11 @@ WEEK = date(2025, 3, 3)
 GOALS = ("health", "endurance", "weight_loss")
 DIETS = ("omnivore", "vegetarian", "vegan", "pescatarian")
 DIET_P = (0.6, 0.15, 0.1, 0.15)
-ALLERGIES = ("peanut", "tree nuts", "milk", "egg", "wheat", "soy", "fish", "shellfish", "sesame", "kiwi")
+# The streaming simulator's allergen words first, then other spellings people use.
+ALLERGIES = (
+    "peanut", "tree_nut", "gluten", "lactose", "shellfish", "egg", "soy",
+    "tree nuts", "milk", "wheat", "fish", "sesame", "kiwi",
+)
 FLAGS = ("pregnancy", "cardiovascular_disease", "diabetes", "kidney_disease", "chest_pain", "syncope")
 ACTIVITY_LEVELS = tuple(physiology.ACTIVITY_FACTORS)
 

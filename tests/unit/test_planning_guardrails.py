@@ -143,6 +143,9 @@ def test_protein_outside_the_goals_range_fails():
         ("omnivore", ("peanut",), "peanut butter", "'peanut' (allergen peanut)"),
         ("omnivore", ("tree nuts",), "almond milk", "'almond' (allergen tree nuts)"),
         ("omnivore", ("kiwi",), "sliced kiwis", "'kiwis' (allergen kiwi)"),
+        ("omnivore", ("tree_nut",), "Toasted walnuts", "'walnuts' (allergen tree_nut)"),
+        ("omnivore", ("lactose",), "whole milk", "'milk' (allergen lactose)"),
+        ("omnivore", ("gluten",), "Rye bread", "'rye' (allergen gluten)"),
     ],
 )
 def test_excluded_foods_are_caught_case_insensitively(diet, allergies, ingredient, expected):

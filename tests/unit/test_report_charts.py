@@ -94,3 +94,19 @@ def test_format_number_uses_thousands_separators_and_no_data_for_none() -> None:
     assert charts.format_number(12345.678) == "12,346"
     assert charts.format_number(0.7234, 2) == "0.72"
     assert charts.format_number(None) == "no data"
+
+
+def contrast(colour: str, background: str = "#ffffff") -> float:
+    """WCAG 2 contrast ratio between two sRGB hex colours."""
+    def luminance(hex_colour: str) -> float:
+        channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    high, low = sorted((luminance(colour), luminance(background)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_chart_colours_contrast_with_white_enough_for_text() -> None:
+    assert min(contrast(c) for c in (*charts.PALETTE, charts.INK, charts.MUTED)) >= 4.5
+    assert round(contrast("#000000"), 1) == 21.0

@@ -61,7 +61,7 @@ def test_header_cards_show_the_numbers_of_the_features_document(report) -> None:
 
 
 def test_steps_are_compared_with_last_week_and_the_4_week_baseline(report, weeks) -> None:
-    data, page = report
+    _, page = report
     steps = [d.steps.mean_per_day for d in weeks[1]]
     delta_last = round(steps[-1] - steps[-2])
     delta_base = round(steps[-1] - sum(steps[:-1]) / 4)
@@ -198,3 +198,20 @@ def test_index_links_every_report_most_urgent_first_with_escaped_status() -> Non
     assert re.findall(r'<a href="([^"]+)">', page) == ["u-urgent.html", "u-calm.html"]
     assert "&lt;b&gt;2 high&lt;/b&gt;" in page and "<b>" not in page
     assert "Weekly reports, Mon 3 Mar - Sun 9 Mar 2025" in page
+
+
+def test_a_week_with_only_sleep_data_reads_no_data_for_activity(weeks) -> None:
+    profile, documents = weeks
+    features = documents[-1].model_copy(deep=True)
+    features.coverage.activity = 0
+    features.steps.daily = [0] * 7
+    features.load.daily = [0.0] * 7
+    features.energy.daily_active = [0.0] * 7
+    features.workouts.daily_longest_min = [0.0] * 7
+    data = report_data(features, documents[:-1], person=profile)
+    page = render_report(data).html
+    assert card(page, "Steps per day")[0] == "no data"
+    assert card(page, "Workouts")[0] == "no data"
+    assert card(page, "Sleep per night")[0] == f"{features.sleep.mean_asleep_min / 60:.1f} h"
+    desc = re.search(r"<desc[^>]*>(Steps \(steps\):[^<]*)</desc>", page).group(1)
+    assert desc.count("no data") == 7

@@ -174,6 +174,6 @@ def test_recommendations_are_ordered_high_then_medium_then_low() -> None:
 
 def test_status_line_counts_priorities_and_names_the_first_recommendation() -> None:
     recs = rules.evaluate(healthy_week(steps_per_day=4000, sleep_quality=0.5, acwr=0.5))
-    assert rules.status_line(recs) == "3 recommendation(s) (1 high, 1 medium, 1 low); first: steps low (4000 vs 5000)"
+    assert rules.status_line(recs) == "3 recommendation(s) (1 high, 1 medium, 1 low); first: steps low (4,000 vs 5,000)"
     assert rules.status_line([]) == "On track: no recommendations this week."
     assert rules.recommendation_mix(recs) == {"high": 1, "medium": 1, "low": 1}

@@ -2,7 +2,7 @@
 # No `from __future__ import annotations`: Dagster reads the context and resource annotations.
 
 import warnings
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import dagster as dg
 from pydantic import Field
@@ -14,9 +14,12 @@ from fitness_assets.features.context import CONTEXT_VERSION, HISTORY_WEEKS, mate
 from fitness_assets.features.models import UserContext, WeeklyFeatures
 from fitness_assets.features.preview import contexts_preview, document_columns, features_preview
 from fitness_assets.features.weekly import FEATURES_VERSION
-from fitness_assets.features.weeks import parse_week
-from fitness_assets.resources import MongoResource
+from fitness_assets.features.weeks import WeekKeyError, parse_week
+from fitness_assets.resources import MongoResource, StoreUnreachable
 from fitness_core import store
+
+if TYPE_CHECKING:
+    from pymongo.database import Database
 
 #: Assets tagged with this run in the weekly job (``weekly_chain``); weekly assets downstream join it.
 WEEKLY_CHAIN_TAG = {"fitness/chain": "weekly"}
@@ -26,10 +29,21 @@ DEFAULT_STRATEGY: Literal["aggregate", "pull"] = "aggregate"
 
 
 def week_of(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> str:
-    """The run's partition key, checked to be a Monday (a clear error otherwise)."""
+    """The run's partition key, checked to be a Monday (a clear failure otherwise)."""
     if not context.has_partition_key:
         raise dg.Failure("this asset is weekly partitioned: run it for a week (the Monday, e.g. 2025-03-03)")
-    return parse_week(context.partition_key).isoformat()
+    try:
+        return parse_week(context.partition_key).isoformat()
+    except WeekKeyError as exc:
+        raise dg.Failure(str(exc)) from exc
+
+
+def database(mongo: MongoResource) -> "Database":
+    """The MongoDB database, or a one-line failure naming the server (retries allowed)."""
+    try:
+        return mongo.database()
+    except StoreUnreachable as exc:
+        raise dg.Failure(str(exc), allow_retries=True) from exc
 
 
 def column_schema(model: type) -> dg.TableSchema:
@@ -62,7 +76,7 @@ def weekly_features(context: dg.AssetExecutionContext, config: WeeklyFeaturesCon
     Re-materializing a week replaces it; unchanged users are not rewritten.
     """
     week = week_of(context)
-    result = materialize_weekly_features(mongo.database(), week, config.strategy)
+    result = materialize_weekly_features(database(mongo), week, config.strategy)
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": len(result.documents),
@@ -100,7 +114,7 @@ def user_contexts(context: dg.AssetExecutionContext, mongo: MongoResource) -> dg
     (collection `user_contexts`).
     """
     week = week_of(context)
-    contexts, write, missing = materialize_user_contexts(mongo.database(), week)
+    contexts, write, missing = materialize_user_contexts(database(mongo), week)
     if missing:
         context.log.warning(f"{len(missing)} users have features but no profile and get no context")
     return dg.MaterializeResult(

@@ -4,7 +4,7 @@ the same run when they fail; the coverage check only warns.
 
 import dagster as dg
 
-from fitness_assets.defs.features.assets import week_of, weekly_features
+from fitness_assets.defs.features.assets import database, week_of, weekly_features
 from fitness_assets.features import quality
 from fitness_assets.features.weeks import shift_week
 from fitness_assets.resources import MongoResource
@@ -22,26 +22,26 @@ def _result(finding: quality.Finding, severity: dg.AssetCheckSeverity = dg.Asset
 @dg.asset_check(asset=weekly_features, blocking=True)
 def no_duplicates(context: dg.AssetCheckExecutionContext, mongo: MongoResource) -> dg.AssetCheckResult:
     """One document per user and week, and raw records not repeated under other ids (max 1%)."""
-    return _result(quality.check_duplicates(mongo.database(), week_of(context)))
+    return _result(quality.check_duplicates(database(mongo), week_of(context)))
 
 
 @dg.asset_check(asset=weekly_features, blocking=True)
 def physiological_ranges(context: dg.AssetCheckExecutionContext, mongo: MongoResource) -> dg.AssetCheckResult:
     """Every value within plausible human bounds (steps, HR, load, sleep, calories...)."""
-    return _result(quality.check_ranges(quality.read_features(mongo.database(), week_of(context))))
+    return _result(quality.check_ranges(quality.read_features(database(mongo), week_of(context))))
 
 
 @dg.asset_check(asset=weekly_features, blocking=True)
 def complete(context: dg.AssetCheckExecutionContext, mongo: MongoResource) -> dg.AssetCheckResult:
     """Every user with raw data has features; users with data around the week but none in it are
     listed, and more than 20% of them fails the check (an ingest gap)."""
-    return _result(quality.check_completeness(mongo.database(), week_of(context)))
+    return _result(quality.check_completeness(database(mongo), week_of(context)))
 
 
 @dg.asset_check(asset=weekly_features, blocking=False)
 def coverage_steady(context: dg.AssetCheckExecutionContext, mongo: MongoResource) -> dg.AssetCheckResult:
     """Warns when days with data drop against the previous week (population-wide)."""
-    db = mongo.database()
+    db = database(mongo)
     week = week_of(context)
     finding = quality.coverage_drops(quality.coverage_by_user(db, week), quality.coverage_by_user(db, shift_week(week, -1)))
     return _result(finding, dg.AssetCheckSeverity.WARN)

@@ -20,6 +20,13 @@ def api(settings: Settings) -> Iterator[TestClient]:
 
 
 @pytest.fixture
+def api_without_memo(settings: Settings) -> Iterator[TestClient]:
+    """The API answering every plan lookup from Redis (or MongoDB), never from process memory."""
+    with TestClient(create_app(settings, plan_memo_ttl_s=0)) as client:
+        yield client
+
+
+@pytest.fixture
 def admin_key(mongo_db) -> str:
     return create_api_key(mongo_db, admin=True, label="tests")
 

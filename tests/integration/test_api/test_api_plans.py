@@ -1,10 +1,14 @@
-"""Latest plans (served from the Redis cache, filled from MongoDB), ETags, history pagination."""
+"""Latest plans (process memo, Redis cache, MongoDB), ETags, history pagination."""
 
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 
+from fastapi.testclient import TestClient
+
+from fitness_api.app import create_app
 from fitness_core.plan_cache import plan_cache_key, refresh_plan_cache
 from fitness_core.plans import PlanDocument
 
@@ -64,7 +68,8 @@ def test_matching_if_none_match_gives_304_without_body(api, mongo_db, admin_key)
     assert again.headers["etag"] == etag
 
 
-def test_stale_if_none_match_gives_the_new_version(api, mongo_db, redis_client, admin_key) -> None:
+def test_stale_if_none_match_gives_the_new_version(api_without_memo, mongo_db, redis_client, admin_key) -> None:
+    api = api_without_memo
     mongo_db.plans.insert_one(workout_plan("u1", version=1))
     etag = api.get("/workout/u1", headers=bearer(admin_key)).headers["etag"]
     mongo_db.plans.insert_one(workout_plan("u1", version=2))
@@ -84,13 +89,34 @@ def test_a_miss_fills_the_cache_with_the_served_bytes(api, mongo_db, redis_clien
     assert 0 < redis_client.ttl(plan_cache_key("workout", "u1")) <= 3600
 
 
-def test_lookups_are_served_from_the_cache_until_it_is_refreshed(api, mongo_db, redis_client, admin_key) -> None:
+def test_lookups_are_served_from_the_cache_until_it_is_refreshed(api_without_memo, mongo_db, redis_client,
+                                                                 admin_key) -> None:
+    api = api_without_memo
     mongo_db.plans.insert_one(workout_plan("u1", version=1))
     assert api.get("/workout/u1", headers=bearer(admin_key)).json()["version"] == 1
     mongo_db.plans.insert_one(workout_plan("u1", version=2))
     assert api.get("/workout/u1", headers=bearer(admin_key)).json()["version"] == 1
     assert refresh_plan_cache(mongo_db, redis_client, ["u1"]) == 1
     assert api.get("/workout/u1", headers=bearer(admin_key)).json()["version"] == 2
+
+
+def test_the_process_memo_serves_a_plan_until_its_ttl_then_rereads_redis(settings, mongo_db, redis_client,
+                                                                        admin_key) -> None:
+    mongo_db.plans.insert_one(workout_plan("u1", version=1))
+    with TestClient(create_app(settings, plan_memo_ttl_s=0.3)) as api:
+        assert api.get("/workout/u1", headers=bearer(admin_key)).json()["version"] == 1
+        mongo_db.plans.insert_one(workout_plan("u1", version=2))
+        refresh_plan_cache(mongo_db, redis_client, ["u1"])
+        assert api.get("/workout/u1", headers=bearer(admin_key)).json()["version"] == 1
+        time.sleep(0.35)
+        assert api.get("/workout/u1", headers=bearer(admin_key)).json()["version"] == 2
+
+
+def test_deleting_a_user_clears_the_process_memo_at_once(api, mongo_db, admin_key) -> None:
+    mongo_db.plans.insert_one(workout_plan("u1"))
+    assert api.get("/workout/u1", headers=bearer(admin_key)).status_code == 200
+    api.delete("/users/u1", headers=bearer(admin_key))
+    assert api.get("/workout/u1", headers=bearer(admin_key)).status_code == 404
 
 
 def _history(api, key: str, **params) -> dict:

@@ -1,0 +1,76 @@
+"""`fitness publish` and `fitness demo` as a user runs them: real processes, real Redis."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+from fitness_core.schemas import STREAMS
+from fitness_core.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+FITNESS = [sys.executable, "-m", "fitness_streaming.cli", "--log-level", "WARNING"]
+SUMMARY = re.compile(r"^published ([\d,]+) records in [\d.]+ s \([\d,]+/s\): .*events=[\d,]+.*users=[\d,]+")
+
+
+def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([*FITNESS, *args], capture_output=True, text=True, timeout=timeout, env=os.environ.copy())
+
+
+def published(line: str) -> int:
+    match = SUMMARY.match(line)
+    assert match, line
+    return int(match.group(1).replace(",", ""))
+
+
+def test_publish_prints_a_one_line_summary_matching_the_streams(settings: Settings) -> None:
+    result = run("publish", "--users", "3", "--days", "2", "--seed", "5", "--end", "2024-01-31", "--no-progress")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1
+    client = redis.Redis.from_url(settings.redis_dsn)
+    assert published(lines[0]) == sum(client.xlen(s) for s in STREAMS)
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_live_publishing_stops_cleanly_on_a_signal(settings: Settings, stop_signal: signal.Signals) -> None:
+    client = redis.Redis.from_url(settings.redis_dsn)
+    proc = subprocess.Popen([*FITNESS, "publish", "--users", "2", "--days", "1", "--end", "2024-01-31", "--live",
+                             "--speed", "86400", "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=os.environ.copy())
+    try:
+        deadline = time.monotonic() + 60
+        while client.xlen("fitness:nutrition") < 12 and time.monotonic() < deadline:  # past the 1-day backfill
+            time.sleep(0.2)
+        proc.send_signal(stop_signal)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert published(out.strip().splitlines()[-1]) == sum(client.xlen(s) for s in STREAMS)
+
+
+def test_demo_uses_configured_services_and_reports_what_it_published(settings: Settings, tmp_path: Path) -> None:
+    result = run("demo", "--users", "3", "--weeks", "1", "--no-progress")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert f"REDIS_URL={settings.redis_dsn}" in out and f"MONGO_URI={settings.mongo_uri}" in out
+    assert "from the environment" in out
+    assert "3 users x 7 days" in out
+    count = published(next(line for line in out.splitlines() if line.startswith("published")))
+    client = redis.Redis.from_url(settings.redis_dsn)
+    assert count == sum(client.xlen(s) for s in STREAMS)
+    for stream in STREAMS:
+        assert f"  {stream}: {client.xlen(stream):,}" in out
+    assert not (tmp_path / "var" / "services.json").exists()  # no embedded services were started
