@@ -91,6 +91,18 @@ def synthetic_day(user: User, day: date, rng: random.Random) -> Iterator[Record]
         )
 
 
+def synthetic_workouts(profiles: list[User], first: date, days: int, seed: int = 8) -> list[FitnessEvent]:
+    """Only the workouts of ``days`` days from ``first`` (earlier weeks' training load)."""
+    rng = random.Random(seed)
+    return [
+        record
+        for user in profiles
+        for d in range(days)
+        for record in synthetic_day(user, first + timedelta(days=d), rng)
+        if isinstance(record, FitnessEvent) and record.kind == "workout"
+    ]
+
+
 def synthetic_records(users: int, monday: date, days: int, seed: int = 7) -> tuple[list[User], list[Record]]:
     """Profiles and ``days`` days of records from ``monday`` for ``users`` users."""
     rng = random.Random(seed)
@@ -130,8 +142,7 @@ def run(quick: bool) -> dict:
         started = time.perf_counter()
         profiles, current = synthetic_records(users, week, 7)
         # Three earlier weeks of workouts only, so the acute:chronic ratio has real history to read.
-        _, history = synthetic_records(users, week - timedelta(weeks=3), 21, seed=8)
-        history = [r for r in history if isinstance(r, FitnessEvent) and r.kind == "workout"]
+        history = synthetic_workouts(profiles, week - timedelta(weeks=3), 21)
         docs = insert_records(db, profiles, current + history)
         generate_s = time.perf_counter() - started
 

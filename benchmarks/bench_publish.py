@@ -3,9 +3,9 @@
 (a) ceiling: pipelined XADD (the publisher's own ``xadd_pipelined``, same batch size and MAXLEN)
 of messages already encoded by the simulator, so they have exactly the sizes (b) publishes;
 (b) ``fitness publish`` end to end: ``publisher.backfill`` of a fresh population, simulation
-workers included. Both run against a private embedded Redis started for the run, and the ceiling
-is measured before and after (b); the ratio uses the faster ceiling. Targets: b/a >= 0.5 and
-1,000 users x 28 days in under 60 s.
+workers included. Both run against a private embedded Redis started for the run, interleaved over
+three rounds (the machine is shared, so each figure is the best of its rounds). Targets: b/a >= 0.5
+and 1,000 users x 28 days in under 60 s (every round).
 """
 
 from __future__ import annotations
@@ -45,28 +45,34 @@ def run(quick: bool) -> dict:
     config = SimulationConfig(users=200 if quick else 1000, days=14 if quick else 28, seed=7, end=END)
     sample = SimulationConfig(users=100 if quick else 300, days=config.days, seed=8, end=END)
     messages = [m for batch in Production(sample) for m in batch.messages]
+    rounds = 1 if quick else 3
+    ceilings: list[float] = []
+    publishes: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="bench-redis-") as folder:
         proc, info = services.start_redis(Path(folder), persist=False)
         try:
             client = redis.Redis.from_url(info.url)
-            before = ceiling(client, messages)
-            publish = end_to_end(client, config)
-            after = ceiling(client, messages)
+            for _ in range(rounds):  # interleaved, so both see the same background load
+                ceilings.append(ceiling(client, messages))
+                publishes.append(end_to_end(client, config))
             inline = end_to_end(client, config, workers=0)
             server = client.info("server")["redis_version"]
         finally:
             proc.terminate()
             proc.wait(10)
-    best = max(before, after)
+    best_ceiling = max(ceilings)
+    best = max(publishes, key=lambda p: p["records_per_s"])
     return {
         "redis_version": server,
         "message_bytes_mean": round(sum(len(m[2]) for m in messages) / len(messages)),
-        "ceiling": {"messages": len(messages), "records_per_s_before": round(before),
-                    "records_per_s_after": round(after)},
-        "publish": {"users": config.users, "days": config.days, "workers": default_workers(config), **publish},
+        "rounds": rounds,
+        "ceiling": {"messages": len(messages), "records_per_s_best": round(best_ceiling),
+                    "records_per_s_each": [round(c) for c in ceilings]},
+        "publish": {"users": config.users, "days": config.days, "workers": default_workers(config), "best": best,
+                    "seconds_each": [p["seconds"] for p in publishes]},
         "publish_in_process": {"workers": 0, **inline},
-        "ratio_publish_to_ceiling": round(publish["records_per_s"] / best, 3),
-        "ratio_in_process_to_ceiling": round(inline["records_per_s"] / best, 3),
-        "target_ratio_met": publish["records_per_s"] / best >= 0.5,
-        "target_1000x28_under_60s": None if quick else publish["seconds"] < 60,
+        "ratio_publish_to_ceiling": round(best["records_per_s"] / best_ceiling, 3),
+        "ratio_in_process_to_ceiling": round(inline["records_per_s"] / best_ceiling, 3),
+        "target_ratio_met": best["records_per_s"] / best_ceiling >= 0.5,
+        "target_1000x28_under_60s": None if quick else max(p["seconds"] for p in publishes) < 60,
     }

@@ -39,19 +39,29 @@ def open_state(settings: Settings, plan_memo_ttl_s: float = PLAN_MEMO_TTL_S) -> 
         appname="fitness-api",
     )
     redis_client = aioredis.Redis.from_url(
-        settings.redis_dsn, socket_timeout=STORE_TIMEOUT_MS / 1000, socket_connect_timeout=STORE_TIMEOUT_MS / 1000
+        settings.redis_dsn,
+        socket_timeout=STORE_TIMEOUT_MS / 1000,
+        socket_connect_timeout=STORE_TIMEOUT_MS / 1000,
     )
     return AppState(settings=settings, mongo=mongo, redis=redis_client, plans=PlanMemo(plan_memo_ttl_s))
 
 
 async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
     store = "MongoDB" if isinstance(exc, pymongo.errors.PyMongoError) else "Redis"
-    log.warning("store unavailable", extra={"store": store, "path": request.url.path, "error": type(exc).__name__})
-    return JSONResponse({"detail": f"{store} is unavailable, try again shortly"}, status.HTTP_503_SERVICE_UNAVAILABLE)
+    log.warning(
+        "store unavailable", extra={"store": store, "path": request.url.path, "error": type(exc).__name__}
+    )
+    return JSONResponse(
+        {"detail": f"{store} is unavailable, try again shortly"}, status.HTTP_503_SERVICE_UNAVAILABLE
+    )
 
 
-def create_app(settings: Settings | None = None, *, max_body_bytes: int = MAX_BODY_BYTES,
-               plan_memo_ttl_s: float = PLAN_MEMO_TTL_S) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    plan_memo_ttl_s: float = PLAN_MEMO_TTL_S,
+) -> FastAPI:
     """A new application bound to ``settings`` (default: from the environment).
 
     ``plan_memo_ttl_s`` bounds how long this process serves a plan from memory (0: always Redis).
@@ -73,7 +83,11 @@ def create_app(settings: Settings | None = None, *, max_body_bytes: int = MAX_BO
         summary="Materialized workout and nutrition plans, weekly reports, feedback, data export and deletion.",
         lifespan=lifespan,
     )
-    for error in (pymongo.errors.ConnectionFailure, redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+    for error in (
+        pymongo.errors.ConnectionFailure,
+        redis.exceptions.ConnectionError,
+        redis.exceptions.TimeoutError,
+    ):
         app.add_exception_handler(error, _store_unavailable)
     for module in (meta, plans, reports, feedback, users):
         app.include_router(module.router)
@@ -86,12 +100,20 @@ def app_from_env() -> FastAPI:
     return create_app(Settings.load())
 
 
-def serve(settings: Settings, host: str = "127.0.0.1", port: int | None = None, *,
-          plan_memo_ttl_s: float = PLAN_MEMO_TTL_S, access_log: bool = False) -> None:
+def serve(
+    settings: Settings,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    *,
+    plan_memo_ttl_s: float = PLAN_MEMO_TTL_S,
+    access_log: bool = False,
+) -> None:
     """Run the API with uvicorn (one worker; run more processes behind a proxy to scale)."""
     import uvicorn
 
-    log.info("api starting", extra={"host": host, "port": port or settings.port, "plan_memo_s": plan_memo_ttl_s})
+    log.info(
+        "api starting", extra={"host": host, "port": port or settings.port, "plan_memo_s": plan_memo_ttl_s}
+    )
     uvicorn.run(
         create_app(settings, plan_memo_ttl_s=plan_memo_ttl_s),
         host=host,

@@ -63,7 +63,9 @@ def key_document(key_hash: str, *, user_id: str | None, admin: bool, label: str 
     }
 
 
-def create_api_key(db: Database, *, user_id: str | None = None, admin: bool = False, label: str | None = None) -> str:
+def create_api_key(
+    db: Database, *, user_id: str | None = None, admin: bool = False, label: str | None = None
+) -> str:
     """Store a new key's hash and return the key (the only time it is ever visible)."""
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     document = key_document(hash_key(key), user_id=user_id, admin=admin, label=label)
@@ -72,12 +74,15 @@ def create_api_key(db: Database, *, user_id: str | None = None, admin: bool = Fa
     return key
 
 
-def create_api_key_in(settings: Settings, *, user_id: str | None = None, admin: bool = False,
-                      label: str | None = None) -> str:
+def create_api_key_in(
+    settings: Settings, *, user_id: str | None = None, admin: bool = False, label: str | None = None
+) -> str:
     """:func:`create_api_key` against the configured MongoDB (for the command line)."""
     import pymongo
 
-    client: pymongo.MongoClient = pymongo.MongoClient(settings.mongo_uri, tz_aware=True, serverSelectionTimeoutMS=5000)
+    client: pymongo.MongoClient = pymongo.MongoClient(
+        settings.mongo_uri, tz_aware=True, serverSelectionTimeoutMS=5000
+    )
     try:
         return create_api_key(client[settings.mongo_db], user_id=user_id, admin=admin, label=label)
     finally:

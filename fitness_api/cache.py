@@ -60,11 +60,18 @@ async def load_latest_plan(db: AsyncDatabase, plan_type: str, user_id: str) -> C
     try:
         return serialize_plan(document)
     except ValidationError as exc:
-        log.error("stored plan breaks the plan contract", extra={"plan_id": document.get("_id"), "errors": exc.error_count()})
-        raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, "the stored plan is not a valid plan document") from exc
+        log.error(
+            "stored plan breaks the plan contract",
+            extra={"plan_id": document.get("_id"), "errors": exc.error_count()},
+        )
+        raise HTTPException(
+            status.HTTP_500_INTERNAL_SERVER_ERROR, "the stored plan is not a valid plan document"
+        ) from exc
 
 
-async def shared_latest_plan(db: AsyncDatabase, redis: aioredis.Redis, plan_type: str, user_id: str) -> CachedPlan | None:
+async def shared_latest_plan(
+    db: AsyncDatabase, redis: aioredis.Redis, plan_type: str, user_id: str
+) -> CachedPlan | None:
     """Redis first; on a miss read MongoDB and fill Redis for every API process."""
     cached = await read_cached_plan(redis, plan_type, user_id)
     if cached is not None:
@@ -79,8 +86,9 @@ async def shared_latest_plan(db: AsyncDatabase, redis: aioredis.Redis, plan_type
     return loaded
 
 
-async def latest_plan(memo: PlanMemo, db: AsyncDatabase, redis: aioredis.Redis, plan_type: str,
-                      user_id: str) -> CachedPlan | None:
+async def latest_plan(
+    memo: PlanMemo, db: AsyncDatabase, redis: aioredis.Redis, plan_type: str, user_id: str
+) -> CachedPlan | None:
     """The user's latest plan of that type: memo, then Redis, then MongoDB; None when there is none."""
     plan = memo.get((plan_type, user_id))
     if plan is None:
@@ -110,4 +118,6 @@ def not_modified(etag: str) -> Response:
 
 def tagged(content: bytes, etag: str, media_type: str = JSON) -> Response:
     """200 with the exact bytes and their ETag (clients revalidate with If-None-Match)."""
-    return Response(content=content, media_type=media_type, headers={"ETag": etag, "Cache-Control": "private, no-cache"})
+    return Response(
+        content=content, media_type=media_type, headers={"ETag": etag, "Cache-Control": "private, no-cache"}
+    )

@@ -55,8 +55,9 @@ class UserAccess(HTTPBearer):
         credentials = await super().__call__(request)
         challenge = {"WWW-Authenticate": "Bearer"}
         if credentials is None:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing API key: send 'Authorization: Bearer <key>'",
-                                challenge)
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED, "missing API key: send 'Authorization: Bearer <key>'", challenge
+            )
         identity = await identify(state_of(request).db, state_of(request).keys, credentials.credentials)
         if identity is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid API key", challenge)
@@ -67,7 +68,12 @@ class UserAccess(HTTPBearer):
 
 #: Declare on every endpoint with a ``{user_id}`` path (next to ``user_id: UserId``).
 UserAllowed = Annotated[
-    Identity, Depends(UserAccess(auto_error=False, scheme_name="ApiKey", description="An API key: `Authorization: Bearer <key>`"))
+    Identity,
+    Depends(
+        UserAccess(
+            auto_error=False, scheme_name="ApiKey", description="An API key: `Authorization: Bearer <key>`"
+        )
+    ),
 ]
 
 _ERROR = {"model": ErrorDetail}
@@ -82,8 +88,12 @@ PROTECTED_ERRORS: dict[int | str, dict] = {
 def as_json_content(responses: dict[int | str, dict]) -> dict[int | str, dict]:
     """The same error responses declared as JSON explicitly, for routes whose success is not JSON."""
     ref = {"$ref": f"#/components/schemas/{ErrorDetail.__name__}"}
-    return {code: {"description": spec["description"], "content": {"application/json": {"schema": ref}}}
-            if "model" in spec else spec for code, spec in responses.items()}
+    return {
+        code: {"description": spec["description"], "content": {"application/json": {"schema": ref}}}
+        if "model" in spec
+        else spec
+        for code, spec in responses.items()
+    }
 
 
 NOT_FOUND: dict[int | str, dict] = {404: {**_ERROR, "description": "nothing stored for that user yet"}}

@@ -11,11 +11,21 @@ from fitness_core.plans import PlanDocument, ReportDocument
 
 UserId = Annotated[
     str,
-    Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$", description="the user's id", examples=["u-0001"]),
+    Path(
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9_.:\-]+$",
+        description="the user's id",
+        examples=["u-0001"],
+    ),
 ]
 Week = Annotated[
     str,
-    Path(pattern=r"^\d{4}-\d{2}-\d{2}$", description="the Monday of the report's week (YYYY-MM-DD)", examples=["2024-01-01"]),
+    Path(
+        pattern=r"^\d{4}-\d{2}-\d{2}$",
+        description="the Monday of the report's week (YYYY-MM-DD)",
+        examples=["2024-01-01"],
+    ),
 ]
 IfNoneMatch = Annotated[str | None, Header(max_length=1000, description="an ETag from an earlier response")]
 
@@ -73,4 +83,6 @@ class UserExport(BaseModel):
 
 class DeletionReport(BaseModel):
     user_id: str
-    removed: dict[str, int] = Field(description="documents per collection, report files, stream entries, cache keys")
+    removed: dict[str, int] = Field(
+        description="documents per collection, report files, stream entries, cache keys"
+    )

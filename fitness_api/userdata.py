@@ -32,7 +32,14 @@ from fitness_core.store import (
 log = logging.getLogger(__name__)
 
 #: Every collection holding documents of one user (keyed by ``user_id``), in export order.
-USER_COLLECTIONS: tuple[str, ...] = (*RAW_COLLECTIONS, WEEKLY_FEATURES, USER_CONTEXTS, PRESCRIPTIONS, PLANS, REPORTS)
+USER_COLLECTIONS: tuple[str, ...] = (
+    *RAW_COLLECTIONS,
+    WEEKLY_FEATURES,
+    USER_CONTEXTS,
+    PRESCRIPTIONS,
+    PLANS,
+    REPORTS,
+)
 #: Streams whose not-yet-stored entries may carry the user's data (the dead letters too).
 USER_STREAMS: tuple[str, ...] = (*STREAMS, DLQ_STREAM)
 SCAN_BATCH = 1000
@@ -55,10 +62,14 @@ def dumps(value: Any) -> bytes:
 
 async def user_documents(db: AsyncDatabase, user_id: str) -> dict[str, list[dict[str, Any]]]:
     """Every stored document of the user, by collection (empty lists included)."""
-    return {name: await db[name].find({"user_id": user_id}).sort("_id", 1).to_list() for name in USER_COLLECTIONS}
+    return {
+        name: await db[name].find({"user_id": user_id}).sort("_id", 1).to_list() for name in USER_COLLECTIONS
+    }
 
 
-def export_document(user_id: str, documents: dict[str, list[dict[str, Any]]], exported_at: datetime) -> dict[str, Any]:
+def export_document(
+    user_id: str, documents: dict[str, list[dict[str, Any]]], exported_at: datetime
+) -> dict[str, Any]:
     """The export's JSON body (the UserExport model)."""
     return {
         "user_id": user_id,
@@ -104,8 +115,11 @@ async def purge_stream_entries(redis: aioredis.Redis, user_id: str) -> int:
             batch = await redis.xrange(stream, min=start, max="+", count=SCAN_BATCH)
             if not batch:
                 break
-            doomed = [eid for eid, fields in batch
-                      if fields and needle in fields.get(b"data", b"") and entry_user_id(fields) == user_id]
+            doomed = [
+                eid
+                for eid, fields in batch
+                if fields and needle in fields.get(b"data", b"") and entry_user_id(fields) == user_id
+            ]
             if doomed:
                 removed += int(await redis.xdel(stream, *doomed))
             start = "(" + _text(batch[-1][0])
@@ -116,14 +130,18 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-async def delete_user(db: AsyncDatabase, redis: aioredis.Redis, artifacts_dir: Path, user_id: str) -> dict[str, int]:
+async def delete_user(
+    db: AsyncDatabase, redis: aioredis.Redis, artifacts_dir: Path, user_id: str
+) -> dict[str, int]:
     """Remove the user everywhere; returns what was removed, by place.
 
     Stream entries go first so the storage writer cannot store them again after the collections
     are emptied; report files are removed once their index documents are gone.
     """
     removed = {"stream_entries": await purge_stream_entries(redis, user_id)}
-    report_paths = [str(r.get("path", "")) for r in await db[REPORTS].find({"user_id": user_id}, {"path": 1}).to_list()]
+    report_paths = [
+        str(r.get("path", "")) for r in await db[REPORTS].find({"user_id": user_id}, {"path": 1}).to_list()
+    ]
     for name in (*USER_COLLECTIONS, API_KEYS):
         removed[name] = (await db[name].delete_many({"user_id": user_id})).deleted_count
     removed["report_files"] = await run_in_threadpool(remove_report_files, artifacts_dir, report_paths)

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     import redis
     from pymongo.database import Database
 
+    from fitness_assets.planning.llm import LLMClient
+
 
 class StoreUnreachable(RuntimeError):
     """MongoDB or Redis did not answer; the message names the server (without credentials)."""
@@ -117,4 +119,71 @@ def default_resources(settings: Settings | None = None) -> dict[str, dg.Configur
         "mongo": MongoResource(uri=_from_env("MONGO_URI", settings.mongo_uri), db=_from_env("MONGO_DB", settings.mongo_db)),
         "redis": RedisResource(url=_from_env("REDIS_URL", settings.redis_dsn)),
         "artifacts": ArtifactStore(root=_from_env("ARTIFACTS_DIR", str(settings.artifacts_dir))),
+        "llm": llm_resource(settings),
     }
+
+
+LLM_OFF_VALUES = ("off", "0", "false", "no", "none", "disabled")
+
+
+class LLMResource(dg.ConfigurableResource):
+    """The language model that writes plans (litellm; Ollama by default). Off: plans come from the rules."""
+
+    model: str = Field(default="ollama/llama3.2:latest", description="litellm model string (OLLAMA_MODEL); 'none' disables")
+    api_base: str = Field(default="http://127.0.0.1:11434", description="Ollama base URL (OLLAMA_API)")
+    timeout_s: float = Field(default=120.0, gt=0, description="seconds per request")
+    max_retries: int = Field(default=2, ge=0, description="retries after a connection error or HTTP 5xx")
+    enabled: bool = Field(default=True, description="false (FITNESS_LLM=off): rules only, no request at all")
+    max_concurrency: int = Field(default=2, ge=1, description="LLM requests in flight at once within one step")
+    probe_timeout_s: float = Field(default=3.0, gt=0, description="seconds to wait for the server before a run")
+
+    @property
+    def active(self) -> bool:
+        """Whether plans may ask the model (enabled and a model named)."""
+        return self.enabled and self.model.strip().lower() not in ("", *LLM_OFF_VALUES)
+
+    def planning_client(self) -> LLMClient | None:
+        """The planners' client, or None when the LLM is disabled (plans then come from the rules)."""
+        if not self.active:
+            return None
+        from fitness_assets.planning.llm import LLMClient
+
+        return LLMClient(self.model, self.api_base, timeout_s=self.timeout_s, max_retries=self.max_retries)
+
+    def unavailable_reason(self) -> str | None:
+        """Why the Ollama server cannot be used right now (one line), or None when it answers.
+
+        Checked once per run so that an absent server sends new plans to the rules at once instead
+        of every user waiting on connection retries. Other providers are not probed.
+        """
+        import urllib.error
+        import urllib.request
+
+        client = self.planning_client()
+        if client is None or client.api_base is None:
+            return None
+        url = f"{client.api_base}/api/version"
+        try:
+            with urllib.request.urlopen(url, timeout=self.probe_timeout_s):
+                return None
+        except urllib.error.HTTPError:
+            return None  # it answered: an Ollama-compatible proxy without /api/version is still usable
+        except (OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            return f"no answer from {redact(client.api_base)} within {self.probe_timeout_s:g} s ({type(exc).__name__}: {reason})"
+
+
+def llm_enabled() -> bool:
+    """False when ``FITNESS_LLM`` says off (off, 0, false, no, none, disabled)."""
+    return os.environ.get("FITNESS_LLM", "on").strip().lower() not in LLM_OFF_VALUES
+
+
+def llm_resource(settings: Settings) -> LLMResource:
+    """The LLM resource from OLLAMA_MODEL/OLLAMA_API (or settings), FITNESS_LLM and FITNESS_LLM_CONCURRENCY."""
+    concurrency = dg.EnvVar.int("FITNESS_LLM_CONCURRENCY") if os.environ.get("FITNESS_LLM_CONCURRENCY") else 2
+    return LLMResource(
+        model=_from_env("OLLAMA_MODEL", settings.ollama_model),
+        api_base=_from_env("OLLAMA_API", settings.ollama_api),
+        enabled=llm_enabled(),
+        max_concurrency=concurrency,
+    )

@@ -83,7 +83,8 @@ def refresh_plan_cache(db: Database, redis: redis.Redis, user_ids: Iterable[str]
         written.add(key)
     if wanted is None:
         candidates: Iterable[str] = (
-            k.decode() if isinstance(k, bytes) else k for k in redis.scan_iter(match=f"{PLAN_CACHE_PREFIX}:*", count=1000)
+            k.decode() if isinstance(k, bytes) else k
+            for k in redis.scan_iter(match=f"{PLAN_CACHE_PREFIX}:*", count=1000)
         )
     else:
         candidates = (plan_cache_key(t, u) for u in wanted for t in PLAN_TYPES)

@@ -92,7 +92,7 @@ def _count_after(client: redis.Redis, stream: str, last_id: str, limit: int) -> 
         if not page:
             break
         total += len(page)
-        start = f"({_text(page[-1][0])}"
+        start = f"({_text(page[-1][0] or b'')}"
     return total
 
 
@@ -374,10 +374,11 @@ def publish_simulation(
 ) -> PublishStats:
     """Connect to Redis and publish the simulation: a backfill, then live at ``live_speed`` if given."""
     client = connect(redis_url)
-    options = {"maxlen": maxlen, "workers": workers, "batch_size": batch_size, "progress": progress}
     if live_speed is None:
-        return backfill(config, client, stop=stop, **options)
-    return live(config, client, speed=live_speed, stop=stop, **options)
+        return backfill(config, client, stop=stop, maxlen=maxlen, workers=workers, batch_size=batch_size,
+                        progress=progress)
+    return live(config, client, speed=live_speed, stop=stop, maxlen=maxlen, workers=workers,
+                batch_size=batch_size, progress=progress)
 
 
 @contextlib.contextmanager

@@ -158,6 +158,7 @@ class StorageWriter:
 
     def close(self) -> None:
         """Stop the store thread and leave the group (only if this consumer holds nothing)."""
+        self.stop.set()  # a write still retrying (only after an error) gives up instead of blocking
         self._store_thread.shutdown(wait=True)
         self.stats.outages = self.redis_outage.outages + self.store_outage.outages
         self.group.retire()
@@ -200,8 +201,7 @@ class StorageWriter:
     def _claim_stale(self) -> list[Entry]:
         """Entries dead consumers left pending; never the ones this writer holds in its pipeline."""
         self.group.keep_claimed(self._held, force=True)
-        held = {(e.stream, e.entry_id) for batch in self._held for e in batch.entries}
-        entries = [e for e in self.group.claim_stale() if (e.stream, e.entry_id) not in held]
+        entries = self.group.claim_stale({(e.stream, e.entry_id) for batch in self._held for e in batch.entries})
         self.stats.reclaimed += len(entries)
         return entries
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 import redis
@@ -72,33 +72,44 @@ class GroupConsumer:
             entries.extend(Entry(name, _text(entry_id), fields) for entry_id, fields in items)
         return entries
 
-    def claim_stale(self) -> list[Entry]:
-        """Entries idle longer than the threshold in any consumer's pending list, now ours."""
+    def claim_stale(self, held: Collection[tuple[str, str]] = ()) -> list[Entry]:
+        """Entries idle longer than the threshold in any consumer's pending list, now ours.
+
+        ``held`` are (stream, entry id) pairs this consumer is still working on: never returned.
+        """
+        starts = dict(self._claim_cursor)
         pipe = self.client.pipeline(transaction=False)
         for stream in self.streams:
             pipe.xautoclaim(stream, GROUP, self.consumer, min_idle_time=self.claim_idle_ms,
-                            start_id=self._claim_cursor[stream], count=self.batch)
+                            start_id=starts[stream], count=self.batch)
         entries: list[Entry] = []
         for stream, result in zip(self.streams, pipe.execute(), strict=True):
             self._claim_cursor[stream] = _text(result[0])
             claimed, deleted = result[1], (result[2] if len(result) > 2 else [])
             if claimed or deleted:
-                entries.extend(self._with_deliveries(stream, claimed, [_text(d) for d in deleted]))
+                scanned = (starts[stream], self._claim_cursor[stream])
+                entries.extend(self._with_deliveries(stream, scanned, claimed, [_text(d) for d in deleted]))
+        entries = [e for e in entries if (e.stream, e.entry_id) not in held]
         more = entries or any(cursor != "0-0" for cursor in self._claim_cursor.values())
         self._next_claim = time.monotonic() + (0 if more else self.claim_every_s)
         if entries:
             log.info("reclaimed stale entries", extra={"count": len(entries), "consumer": self.consumer})
         return entries
 
-    def _with_deliveries(self, stream: str, claimed: list, deleted: list[str]) -> list[Entry]:
-        """Claimed entries with their delivery counts; trimmed ones (no fields) are kept as such."""
-        pending = self.client.xpending_range(stream, GROUP, min="-", max="+",
-                                             count=2 * (len(claimed) + len(deleted)) + 10,
+    def _with_deliveries(self, stream: str, scanned: tuple[str, str], claimed: list,
+                         deleted: list[str]) -> list[Entry]:
+        """Claimed entries with their delivery counts; trimmed ones (no fields) are kept as such.
+
+        ``scanned`` is the id range XAUTOCLAIM went through (its start and the next cursor).
+        """
+        low, cursor = scanned
+        high = "+" if cursor == "0-0" else f"({cursor}"
+        pending = self.client.xpending_range(stream, GROUP, min=low, max=high, count=3 * self.batch + 10,
                                              consumername=self.consumer)
         deliveries = {_text(p["message_id"]): int(p["times_delivered"]) for p in pending}
         entries = [Entry(stream, _text(eid), fields, deliveries.get(_text(eid), 1))
                    for eid, fields in claimed if eid is not None]
-        if len(entries) < len(claimed):  # Redis 6.2 answers None for entries trimmed meanwhile
+        if len(entries) < len(claimed):  # Redis 6.2 answers None, without the id, for trimmed entries
             present = {e.entry_id for e in entries}
             entries += [Entry(stream, eid, None, n) for eid, n in deliveries.items() if eid not in present]
         entries += [Entry(stream, eid, None, deliveries.get(eid, 1)) for eid in deleted]

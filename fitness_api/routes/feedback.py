@@ -41,7 +41,9 @@ def feedback_record(user_id: str, body: FeedbackIn, timezone: str, received: dat
     },
     summary="Record how the user feels",
 )
-async def post_feedback(state: State, user_id: UserId, _access: UserAllowed, body: FeedbackIn) -> FeedbackAccepted:
+async def post_feedback(
+    state: State, user_id: UserId, _access: UserAllowed, body: FeedbackIn
+) -> FeedbackAccepted:
     """Publish the feedback to ``fitness:feedback``; 202 once it is in the stream."""
     profile = await state.db[USERS].find_one({"_id": user_id}, {"timezone": 1})
     record = feedback_record(user_id, body, (profile or {}).get("timezone", "UTC"), datetime.now(UTC))

@@ -37,7 +37,9 @@ async def _answers(probe) -> bool:
 )
 async def healthz(state: State) -> JSONResponse:
     """200 when both stores answer within a second, else 503 naming which one did not."""
-    redis_ok, mongo_ok = await asyncio.gather(_answers(state.redis.ping()), _answers(state.mongo.admin.command("ping")))
+    redis_ok, mongo_ok = await asyncio.gather(
+        _answers(state.redis.ping()), _answers(state.mongo.admin.command("ping"))
+    )
     health = Health(status="ok" if redis_ok and mongo_ok else "unavailable", redis=redis_ok, mongo=mongo_ok)
     code = status.HTTP_200_OK if health.status == "ok" else status.HTTP_503_SERVICE_UNAVAILABLE
     return JSONResponse(health.model_dump(), status_code=code)

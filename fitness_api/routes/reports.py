@@ -38,36 +38,64 @@ def report_etag(document: dict[str, Any], size: int, mtime_ns: int) -> str:
     return etag_of(f"{document['_id']}|{document.get('created_at')}|{size}|{mtime_ns}".encode())
 
 
-async def _report_response(state: AppState, query: dict[str, Any], what: str, if_none_match: str | None) -> Response:
+async def _report_response(
+    state: AppState, query: dict[str, Any], not_found: str, if_none_match: str | None
+) -> Response:
     document = await state.db[REPORTS].find_one(query, sort=NEWEST_WEEK_FIRST)
     if document is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no report {what}")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, not_found)
     path = report_file(state.settings.artifacts_dir, str(document.get("path", "")))
     stat = await run_in_threadpool(lambda: path.stat() if path is not None and path.is_file() else None)
     if path is None or stat is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"the report file {what} is missing from the artifact store")
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            f"the report file of week {document.get('week')} is missing from the artifact store",
+        )
     etag = report_etag(document, stat.st_size, stat.st_mtime_ns)
     if etag_matches(if_none_match, etag):
         return not_modified(etag)
     return tagged(await run_in_threadpool(path.read_bytes), etag, HTML)
 
 
-@router.get("/reports/{user_id}", response_model=ReportIndex, responses=PROTECTED_ERRORS,
-            summary="The user's reports, newest week first")
+@router.get(
+    "/reports/{user_id}",
+    response_model=ReportIndex,
+    responses=PROTECTED_ERRORS,
+    summary="The user's reports, newest week first",
+)
 async def report_index(state: State, user_id: UserId, _access: UserAllowed) -> dict[str, Any]:
     """Every stored report version (status line and recommendations; the HTML via the week)."""
     return {"items": await state.db[REPORTS].find({"user_id": user_id}, sort=NEWEST_WEEK_FIRST).to_list()}
 
 
-@router.get("/reports/{user_id}/latest", response_class=HTMLResponse, responses=REPORT_RESPONSES,
-            summary="The latest weekly HTML report")
-async def latest_report(state: State, user_id: UserId, _access: UserAllowed, if_none_match: IfNoneMatch = None) -> Response:
+@router.get(
+    "/reports/{user_id}/latest",
+    response_class=HTMLResponse,
+    responses=REPORT_RESPONSES,
+    summary="The latest weekly HTML report",
+)
+async def latest_report(
+    state: State, user_id: UserId, _access: UserAllowed, if_none_match: IfNoneMatch = None
+) -> Response:
     """The newest week's report page, with an ETag."""
-    return await _report_response(state, {"user_id": user_id}, f"for user {user_id!r} yet", if_none_match)
+    return await _report_response(
+        state, {"user_id": user_id}, f"no report for user {user_id!r} yet", if_none_match
+    )
 
 
-@router.get("/reports/{user_id}/{week}", response_class=HTMLResponse, responses=REPORT_RESPONSES,
-            summary="One week's HTML report")
-async def weekly_report(state: State, user_id: UserId, _access: UserAllowed, week: Week, if_none_match: IfNoneMatch = None) -> Response:
+@router.get(
+    "/reports/{user_id}/{week}",
+    response_class=HTMLResponse,
+    responses=REPORT_RESPONSES,
+    summary="One week's HTML report",
+)
+async def weekly_report(
+    state: State, user_id: UserId, _access: UserAllowed, week: Week, if_none_match: IfNoneMatch = None
+) -> Response:
     """The report of the week starting on ``week`` (a Monday), with an ETag."""
-    return await _report_response(state, {"user_id": user_id, "week": week}, f"for user {user_id!r} and week {week}", if_none_match)
+    return await _report_response(
+        state,
+        {"user_id": user_id, "week": week},
+        f"no report for user {user_id!r} and week {week}",
+        if_none_match,
+    )

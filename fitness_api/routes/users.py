@@ -25,16 +25,26 @@ EXPORT_RESPONSES = {
 }
 
 
-@router.get("/users/{user_id}/export", response_model=UserExport, responses=EXPORT_RESPONSES,
-            summary="Download every stored record of the user")
+@router.get(
+    "/users/{user_id}/export",
+    response_model=UserExport,
+    responses=EXPORT_RESPONSES,
+    summary="Download every stored record of the user",
+)
 async def export_user(
-    state: State, user_id: UserId, _access: UserAllowed, export_format: Annotated[Literal["json", "zip"], Query(alias="format")] = "json"
+    state: State,
+    user_id: UserId,
+    _access: UserAllowed,
+    export_format: Annotated[Literal["json", "zip"], Query(alias="format")] = "json",
 ) -> Response:
     """Raw records, weekly features, contexts, prescriptions, plans and the report index."""
     exported_at = datetime.now(UTC)
     export = export_document(user_id, await user_documents(state.db, user_id), exported_at)
     stamp = exported_at.strftime("%Y%m%dT%H%M%SZ")
-    log.info("user exported", extra={"user_id": user_id, "format": export_format, "documents": sum(export["counts"].values())})
+    log.info(
+        "user exported",
+        extra={"user_id": user_id, "format": export_format, "documents": sum(export["counts"].values())},
+    )
     if export_format == "zip":
         content = await run_in_threadpool(export_zip, export, state.settings.artifacts_dir)
         media_type = "application/zip"
@@ -45,8 +55,12 @@ async def export_user(
     return Response(content=content, media_type=media_type, headers={"Content-Disposition": disposition})
 
 
-@router.delete("/users/{user_id}", response_model=DeletionReport, responses=PROTECTED_ERRORS,
-               summary="Delete the user everywhere")
+@router.delete(
+    "/users/{user_id}",
+    response_model=DeletionReport,
+    responses=PROTECTED_ERRORS,
+    summary="Delete the user everywhere",
+)
 async def remove_user(state: State, user_id: UserId, _access: UserAllowed) -> DeletionReport:
     """All collections, report files, pending stream entries and cached plans of the user."""
     removed = await delete_user(state.db, state.redis, state.settings.artifacts_dir, user_id)

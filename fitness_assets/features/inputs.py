@@ -115,30 +115,31 @@ class UserWeekInputs:
 
     def canonical(self) -> dict[str, Any]:
         """A deterministic, order-free view of the inputs (for the inputs hash)."""
-        def rows(items: list) -> list[str]:
-            return sorted(repr(_rounded(vars(item) if hasattr(item, "__dict__") else item)) for item in items)
-
         return {
-            "groups": rows(self.groups),
-            "efforts": rows(self.efforts),
-            "nights": rows(self.nights),
-            "intake": rows(self.intake),
-            "checkins": rows(self.checkins),
-            "prior": rows(self.prior_efforts),
-            "profile": repr(_rounded({k: (self.profile or {}).get(k) for k in PROFILE_FIELDS})),
+            "groups": _rows(self.groups),
+            "efforts": _rows(self.efforts),
+            "nights": _rows(self.nights),
+            "intake": _rows(self.intake),
+            "checkins": _rows(self.checkins),
+            "prior": _rows(self.prior_efforts),
+            "profile": repr(tuple(_rounded((self.profile or {}).get(k)) for k in PROFILE_FIELDS)),
         }
+
+
+def _rows(items: list) -> list[str]:
+    return sorted(repr(tuple(_rounded(getattr(item, name)) for name in item.__dataclass_fields__)) for item in items)
 
 
 def _rounded(value: Any) -> Any:
     """Floats to 6 decimals, so that summation order in the store never changes a hash."""
-    if isinstance(value, float):
+    if type(value) is float:
         return round(value, 6)
-    if isinstance(value, dict):
-        return {k: _rounded(v) for k, v in sorted(value.items())}
-    if isinstance(value, list | tuple):
-        return [_rounded(v) for v in value]
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, dict):
+        return tuple(sorted((k, _rounded(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return tuple(_rounded(v) for v in value)
     return value
 
 

@@ -87,13 +87,19 @@ def physiology_of(profile: dict | None, week: date, nights: list[NightRecord]) -
 # --- training load and intensity ------------------------------------------------------------
 
 
+def trimps(efforts: list[Effort], phys: models.Physiology) -> list[float]:
+    """Banister TRIMP of each event (0 without heart rate), in one vectorized call."""
+    if not efforts:
+        return []
+    minutes = np.array([e.seconds for e in efforts]) / 60.0
+    hr = np.array([np.nan if e.hr is None else e.hr for e in efforts])
+    values = physiology.banister_trimp(minutes, hr, phys.hr_rest_bpm, phys.hr_max_bpm, phys.sex == "female")
+    return np.nan_to_num(np.atleast_1d(values)).tolist()
+
+
 def trimp_of(effort: Effort, phys: models.Physiology) -> float:
-    """Banister TRIMP of an event with heart rate (0 without)."""
-    if effort.hr is None:
-        return 0.0
-    return float(physiology.banister_trimp(
-        effort.seconds / 60.0, effort.hr, phys.hr_rest_bpm, phys.hr_max_bpm, phys.sex == "female"
-    ))
+    """Banister TRIMP of one event with heart rate (0 without)."""
+    return trimps([effort], phys)[0]
 
 
 def srpe_of(effort: Effort) -> float:
@@ -101,18 +107,23 @@ def srpe_of(effort: Effort) -> float:
     return 0.0 if effort.rpe is None else float(physiology.session_rpe_load(effort.rpe, effort.seconds / 60.0))
 
 
-def srpe_scale(efforts: Iterable[Effort], phys: models.Physiology) -> tuple[float, str]:
+def fit_srpe_scale(efforts: list[Effort], trimp_values: list[float]) -> tuple[float, str]:
     """TRIMP per AU: least squares through the origin over events with both HR and RPE."""
-    pairs = [(srpe_of(e), trimp_of(e, phys)) for e in efforts if e.hr is not None and e.rpe is not None]
+    pairs = [(srpe_of(e), t) for e, t in zip(efforts, trimp_values, strict=True) if e.hr is not None and e.rpe is not None]
     denominator = sum(au * au for au, _ in pairs)
     if len(pairs) < MIN_SRPE_PAIRS or denominator <= 0:
         return SRPE_TRIMP_PER_AU, "population default"
     return sum(au * trimp for au, trimp in pairs) / denominator, "user regression"
 
 
-def effort_load(effort: Effort, phys: models.Physiology, scale: float) -> float:
-    """TRIMP-equivalent load: Banister TRIMP with HR, else session-RPE x scale, else 0."""
-    return trimp_of(effort, phys) if effort.hr is not None else srpe_of(effort) * scale
+def srpe_scale(efforts: list[Effort], phys: models.Physiology) -> tuple[float, str]:
+    """The session-RPE scale fitted on ``efforts``."""
+    return fit_srpe_scale(efforts, trimps(efforts, phys))
+
+
+def effort_loads(efforts: list[Effort], trimp_values: list[float], scale: float) -> list[float]:
+    """TRIMP-equivalent load of each event: TRIMP with HR, else session-RPE x scale, else 0."""
+    return [t if e.hr is not None else srpe_of(e) * scale for e, t in zip(efforts, trimp_values, strict=True)]
 
 
 def daily_sums(days: list[str], pairs: Iterable[tuple[str, float]]) -> list[float]:
@@ -124,14 +135,17 @@ def daily_sums(days: list[str], pairs: Iterable[tuple[str, float]]) -> list[floa
 
 
 def training_load(inputs: UserWeekInputs, phys: models.Physiology, days: list[str], prior_days: list[str]) -> models.TrainingLoad:
-    scale, method = srpe_scale([*inputs.efforts, *inputs.prior_efforts], phys)
-    daily = daily_sums(days, ((e.date, effort_load(e, phys, scale)) for e in inputs.efforts))
-    prior = daily_sums(prior_days, ((e.date, effort_load(e, phys, scale)) for e in inputs.prior_efforts))
+    current, earlier = trimps(inputs.efforts, phys), trimps(inputs.prior_efforts, phys)
+    scale, method = fit_srpe_scale([*inputs.efforts, *inputs.prior_efforts], current + earlier)
+    loads = effort_loads(inputs.efforts, current, scale)
+    daily = daily_sums(days, zip((e.date for e in inputs.efforts), loads, strict=True))
+    prior = daily_sums(prior_days, zip((e.date for e in inputs.prior_efforts),
+                                       effort_loads(inputs.prior_efforts, earlier, scale), strict=True))
     acwr = physiology.acwr_uncoupled(np.array(prior + daily))
     return models.TrainingLoad(
         daily=[_r(v) for v in daily],
         total=_r(sum(daily)),
-        hr_trimp=_r(sum(trimp_of(e, phys) for e in inputs.efforts)),
+        hr_trimp=_r(sum(current)),
         srpe_au=_r(sum(srpe_of(e) for e in inputs.efforts if e.hr is None)),
         srpe_scale=_r(scale, 4),
         srpe_scale_method=method,
@@ -146,12 +160,11 @@ def training_load(inputs: UserWeekInputs, phys: models.Physiology, days: list[st
 def active_minutes(efforts: list[Effort], phys: models.Physiology) -> models.ActiveMinutes:
     """Minutes per ACSM band from each event's average HR as %HRR."""
     bands: dict[str, float] = defaultdict(float)
-    for e in efforts:
-        if e.hr is None:
-            bands["unclassified"] += e.seconds / 60.0
-        else:
-            x = float(physiology.hrr_fraction(e.hr, phys.hr_rest_bpm, phys.hr_max_bpm))
-            bands[physiology.intensity_band(x)] += e.seconds / 60.0
+    with_hr = [e for e in efforts if e.hr is not None]
+    fractions = physiology.hrr_fraction(np.array([e.hr for e in with_hr], dtype=float), phys.hr_rest_bpm, phys.hr_max_bpm)
+    for e, x in zip(with_hr, np.atleast_1d(fractions).tolist(), strict=True):
+        bands[physiology.intensity_band(x)] += e.seconds / 60.0
+    bands["unclassified"] += sum(e.seconds for e in efforts if e.hr is None) / 60.0
     moderate, vigorous = bands["moderate"], bands["vigorous"]
     return models.ActiveMinutes(
         light=_r(bands["light"]), moderate=_r(moderate), vigorous=_r(vigorous),

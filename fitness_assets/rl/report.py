@@ -66,17 +66,18 @@ def evaluation_table(policies: dict[str, object], cohort: Cohort, config: SimCon
 
 
 def beats_baseline(table: dict, min_relative: float = 0.0, safety_margin_pp: float = SAFETY_MARGIN_PP) -> bool:
-    """Promotion gate: PPO's paired 95% CI over the best baseline is above zero, the gain is at
-    least ``min_relative`` of that baseline's |return|, and injury and dropout are no more than
-    ``safety_margin_pp`` points worse."""
-    comparison = table.get("comparisons", {}).get("best_baseline")
-    if comparison is None:
+    """Promotion gate: PPO's paired 95% CI over the best baseline (B0-B4) is above zero and the
+    gain is at least ``min_relative`` of that baseline's |return|; injury and dropout are no more
+    than ``safety_margin_pp`` points worse than the best of B0-B3 (the goal's safety reference)."""
+    comparisons = table.get("comparisons", {})
+    best, safety = comparisons.get("best_baseline"), comparisons.get("best_of_B0_B3")
+    if best is None or safety is None:
         return False
     return (
-        comparison["ci_low"] > 0.0
-        and comparison["relative"] >= min_relative
-        and comparison["injury_pp"] <= safety_margin_pp
-        and comparison["dropout_pp"] <= safety_margin_pp
+        best["ci_low"] > 0.0
+        and best["relative"] >= min_relative
+        and safety["injury_pp"] <= safety_margin_pp
+        and safety["dropout_pp"] <= safety_margin_pp
     )
 
 

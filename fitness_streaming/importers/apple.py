@@ -142,14 +142,17 @@ class AppleExport:
         for element in elements:
             found_root = True
             tag = element.tag
-            if tag == "Workout":
-                draft = self._workout(element.attrib, element)
-                if draft is not None:
-                    self.workouts.append(draft)
-            elif tag == "Me":
-                self._me(element.attrib)
-            elif tag == "ExportDate" and element.get("value"):
-                self.export_ts = parse_offset_timestamp(element.attrib["value"])
+            try:
+                if tag == "Workout":
+                    draft = self._workout(element.attrib, element)
+                    if draft is not None:
+                        self.workouts.append(draft)
+                elif tag == "Me":
+                    self._me(element.attrib)
+                elif tag == "ExportDate" and element.get("value"):
+                    self.export_ts = parse_offset_timestamp(element.attrib["value"])
+            except (KeyError, ValueError, IndexError):
+                self.ctx.skipped.add(f"Apple {tag} entries with unreadable dates or values")
         if not found_root:
             raise RejectedFile("not an Apple Health export (no HealthData entries)")
         self.ledger = ActivityLedger(self.workouts)
@@ -164,11 +167,7 @@ class AppleExport:
 
     def _workout(self, a: dict[str, str], element: Element) -> WorkoutDraft | None:
         name = a.get("workoutActivityType", "").removeprefix("HKWorkoutActivityType")
-        try:
-            start, end = parse_offset_timestamp(a["startDate"]), parse_offset_timestamp(a["endDate"])
-        except (KeyError, ValueError, IndexError):
-            self.ctx.skipped.add("Apple workouts without valid start/end dates")
-            return None
+        start, end = parse_offset_timestamp(a["startDate"]), parse_offset_timestamp(a["endDate"])
         draft = WorkoutDraft(epoch(start), epoch(end), WORKOUT_TYPES.get(name, "other"),
                              device_id=self._source(a)[1])
         draft.duration_s = _quantity(a, "duration", "durationUnit", SECONDS, "min")

@@ -1,26 +1,23 @@
-"""Fitbit exports (Web API JSON, Google Takeout JSON, Takeout HRV/sleep-score CSV) -> records.
+"""Fitbit exports (Web API JSON, Google Takeout JSON and CSV, the fitbit.com account CSV) -> records.
 
-Recognised files: sleep logs (API ``{"sleep": [...]}`` or Takeout ``sleep-*.json``) with stages or
-classic levels; logged activities (API ``activities`` or Takeout ``exercise-*.json``) as workouts;
-intraday heart rate and steps (API ``activities-heart``/``activities-steps``, Takeout
+JSON files recognised: sleep logs (API ``{"sleep": [...]}`` or Takeout ``sleep-*.json``) with
+stages or classic levels; logged activities (API ``activities`` or Takeout ``exercise-*.json``) as
+workouts; intraday heart rate and steps (API ``activities-heart``/``activities-steps``, Takeout
 ``heart_rate-*.json``/``steps-*.json``); daily resting HR (API or ``resting_heart_rate-*.json``);
-HRV (API ``hrv``, Takeout daily summary and detail CSVs); sleep scores (Takeout
-``sleep_score.csv``). Fitbit writes local times without an offset: they are read in the
-import's ``--timezone``. Sleep logs and activities are read first, so that heart-rate and step
-samples can be routed to the workouts they fall in; each file is parsed whole before any of it is
-used, so a malformed file contributes nothing.
+HRV (API ``hrv``). CSV files are described in :mod:`.fitbit_csv`. Fitbit writes local times
+without an offset: they are read in the import's ``--timezone``. Sleep logs and activities are
+read first, so that heart-rate and step samples can be routed to the workouts they fall in; each
+file is parsed whole before any of it is used, so a malformed file contributes nothing.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from typing import Any
 
-from fitness_core.schemas import Record, Source
+from fitness_core.schemas import FitnessEvent, Record, Source
 
 from .activity import STEPS, ActivityLedger, WorkoutDraft
 from .common import (
@@ -29,12 +26,14 @@ from .common import (
     ImportContext,
     RejectedFile,
     activity_type_from_name,
+    build,
     convert_unit,
 )
+from .fitbit_csv import CSV_ACTIONS, classify_csv, csv_items
 from .sleep import NightlyMetrics, SleepDraft, sleep_records
 
 SOURCE: Source = "fitbit"
-FIRST = ("sleep", "exercise")  # kinds that define sessions and workouts
+FIRST = ("sleep", "exercise", "exercises_csv", "account")  # kinds that define sessions and workouts
 Action = tuple[Any, ...]
 _UNREADABLE = "Fitbit entries with missing or unreadable values"
 
@@ -44,14 +43,7 @@ def classify(entry: Entry, head: bytes) -> str:
     name = entry.basename.lower()
     text = head.decode("utf-8", errors="replace")
     if entry.suffix == ".csv":
-        header = {c.strip().lower() for c in text.splitlines()[0].split(",")} if text else set()
-        if {"sleep_log_entry_id", "overall_score"} <= header:
-            return "sleep_score"
-        if {"timestamp", "rmssd", "nremhr"} <= header:
-            return "hrv_daily"
-        if {"timestamp", "rmssd"} <= header:
-            return "hrv_details"
-        return "unknown"
+        return classify_csv(text)
     checks = (("activities-heart", "heart_api"), ("activities-steps", "steps_api"), ('"dateOfSleep"', "sleep"),
               ('"levels"', "sleep"), ('"activityName"', "exercise"), ('"activityParentName"', "exercise"),
               ('"hrv"', "hrv_api"), ('"bpm"', "heart_takeout"))
@@ -91,8 +83,7 @@ def _parse(kind: str, entry: Entry, ctx: ImportContext) -> list[Action]:
         return []
     data = ctx.read(entry)
     try:
-        content: Any = _csv_rows(data) if entry.suffix == ".csv" else json.loads(data)
-        items = list(_ITEMS[kind](content))
+        items = list(csv_items(kind, data) if kind in CSV_ACTIONS else _ITEMS[kind](json.loads(data)))
     except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
         raise RejectedFile(f"unreadable Fitbit {kind.split('_')[0]} file ({exc})") from exc
     actions: list[Action] = []
@@ -102,10 +93,6 @@ def _parse(kind: str, entry: Entry, ctx: ImportContext) -> list[Action]:
         except (ValueError, KeyError, TypeError, IndexError, AttributeError):
             ctx.skipped.add(_UNREADABLE)
     return actions
-
-
-def _csv_rows(data: bytes) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
 
 
 def local_time(ctx: ImportContext, text: str) -> datetime:
@@ -155,9 +142,6 @@ _ITEMS: dict[str, Callable[[Any], Iterable[Any]]] = {
     "heart_takeout": lambda c: list(c),
     "steps_takeout": lambda c: list(c),
     "resting_takeout": lambda c: list(c),
-    "hrv_daily": lambda c: c,
-    "hrv_details": lambda c: c,
-    "sleep_score": lambda c: c,
 }
 
 
@@ -245,9 +229,7 @@ _ACTIONS: dict[str, Callable[[Any, ImportContext], list[Action]]] = {
     "heart_takeout": _heart_takeout,
     "steps_takeout": _steps_takeout,
     "resting_takeout": _resting_takeout,
-    "hrv_daily": lambda row, ctx: [("hrv_day", _day(row["timestamp"]), float(row["rmssd"]))],
-    "hrv_details": lambda row, ctx: [("hrv", local_time(ctx, row["timestamp"]).timestamp(), float(row["rmssd"]))],
-    "sleep_score": lambda row, ctx: [("score", str(row["sleep_log_entry_id"]), float(row["overall_score"]) / 100)],
+    **CSV_ACTIONS,
 }
 
 
@@ -261,6 +243,7 @@ class _FitbitReader:
         self.ledger = ActivityLedger()
         self.nightly = NightlyMetrics()
         self.scores: dict[str, float] = {}
+        self.days: dict[date, tuple[float, float, float]] = {}  # daily totals: steps, kcal, active minutes
 
     def apply(self, actions: list[Action]) -> None:
         for action in actions:
@@ -281,15 +264,39 @@ class _FitbitReader:
                 self.nightly.hrv_samples.append((action[1], action[2]))
             elif kind == "score":
                 self.scores[action[1]] = action[2]
+            elif kind == "day":
+                self.days[action[1]] = action[2:]
 
     def records(self) -> Iterator[Record]:
-        yield from self.ledger.events(self.ctx, SOURCE)
+        intraday_days = set()
+        for event in self.ledger.events(self.ctx, SOURCE):
+            if event.kind == "bout":
+                intraday_days.add(self.ctx.local_date(event.event_ts))
+            yield event
+        yield from self._daily_bouts(intraday_days)
         unmatched = dict(self.scores)
         for draft in self.sessions:
-            score = unmatched.pop(str(draft.identity[1]), None)
+            score = unmatched.pop(str(draft.identity[1]), None) if draft.identity[0] == "log" else None
             if score is not None and 0 <= score <= 1:
                 draft.quality = round(score, 3)
         self.ctx.skipped.add("Fitbit sleep scores without their sleep log", len(unmatched))
         self.nightly.attach(self.sessions, self.ctx)
         yield from sleep_records(self.sessions, self.ctx, SOURCE)
 
+    def _daily_bouts(self, intraday_days: set[date]) -> Iterator[FitnessEvent]:
+        """Daily totals as one walking bout at local midnight, for days without intraday samples."""
+        for day, (steps, calories, active_min) in sorted(self.days.items()):
+            if day in intraday_days:
+                self.ctx.skipped.add("Fitbit daily totals of days with intraday samples (the samples are used)")
+                continue
+            if steps < 1:
+                continue
+            midnight = self.ctx.localize(datetime(day.year, day.month, day.day))
+            bout = build(
+                FitnessEvent, self.ctx, "daily activity totals", **self.ctx.fields(SOURCE),
+                event_id=self.ctx.record_id("evt", "daily-bout", day.isoformat()), activity_type="walk",
+                kind="bout", event_ts=midnight, duration_s=min(max(active_min, 1.0), 1440.0) * 60,
+                calories_burned=min(calories, 10_000.0), step_increment=min(round(steps), 200_000),
+            )
+            if bout is not None:
+                yield bout

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from fitness_core.guidelines import steps_target
 from fitness_core.physiology import (
     FitnessState,
     UserParams,
@@ -21,7 +22,7 @@ from fitness_core.physiology import (
     sample_population,
     steady_state,
 )
-from fitness_core.schemas import Device, User
+from fitness_core.schemas import Device, Record, User
 from fitness_streaming.simulator.config import COHORT_SIZE, SimulationConfig
 
 TIMEZONES = (
@@ -244,10 +245,10 @@ def signup_time(config: SimulationConfig, tz: str) -> datetime:
     return datetime.combine(config.start, time(9, 0), ZoneInfo(tz))
 
 
-def profile_records(cohort: Cohort, config: SimulationConfig) -> list[User | Device]:
+def profile_records(cohort: Cohort, config: SimulationConfig) -> list[Record]:
     """The cohort's users, then their devices (published before any timed record)."""
-    users: list[User | Device] = []
-    devices: list[User | Device] = []
+    users: list[Record] = []
+    devices: list[Record] = []
     for k, uid in enumerate(cohort.user_ids):
         tz = TIMEZONES[cohort.tz_index[k]]
         joined = signup_time(config, tz)
@@ -260,7 +261,7 @@ def profile_records(cohort: Cohort, config: SimulationConfig) -> list[User | Dev
             height_cm=float(cohort.height_cm[k]), weight_kg=float(cohort.weight_kg[k]),
             goal=GOALS[cohort.goal[k]], diet_preference=DIETS[cohort.diet[k]],
             allergies=cohort.allergies[k],
-            hr_rest_bpm=round(float(p.hr_rest[k]), 1),
+            hr_rest_bpm=round(float(p.hr_rest[k]), 1), steps_goal=steps_target(int(p.age[k])),
         ))
         devices.append(Device(
             user_id=uid, device_id=cohort.device_ids[k], timezone=tz, ingest_ts=ingest, updated_ts=joined,

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import count
+from typing import Any
 
 from fitness_core.schemas import Record, encode
 from fitness_streaming.simulator.config import SimulationConfig
@@ -29,6 +30,7 @@ Message = tuple[str, str, str, int]
 
 QUEUE_DEPTH = 4  # day batches a worker may run ahead of the publisher
 POLL_S = 0.5
+MIN_USER_DAYS_FOR_WORKERS = 5_000  # below this (about 50k records) a worker's start-up is not worth it
 
 
 class ProductionError(RuntimeError):
@@ -72,7 +74,7 @@ def split_cohorts(cohorts: int, workers: int) -> list[range]:
 
 def default_workers(config: SimulationConfig) -> int:
     """Worker processes worth starting: none for small runs, else one per core (no more than cohorts)."""
-    if config.cohorts < 2 or config.users * config.days < 20_000:
+    if config.cohorts < 2 or config.users * config.days < MIN_USER_DAYS_FOR_WORKERS:
         return 0
     return min(os.cpu_count() or 1, config.cohorts)
 
@@ -110,7 +112,7 @@ class Production:
             self._simulation = Simulation(config)
             return
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1 else "spawn"
-        context = multiprocessing.get_context(method)
+        context: Any = multiprocessing.get_context(method)
         for cohorts in split_cohorts(config.cohorts, workers):
             out = context.Queue(maxsize=QUEUE_DEPTH)
             process = context.Process(target=_worker, args=(config, cohorts, extra_days, timed, out), daemon=True)
@@ -128,7 +130,7 @@ class Production:
             self.counts = self._simulation.counts
             return
         while True:
-            parts = [self._receive(i) for i in range(len(self._queues))]
+            parts: list[tuple[str, Any]] = [self._receive(i) for i in range(len(self._queues))]
             if all(kind == "done" for kind, _ in parts):
                 for _, counts in parts:
                     self.counts.update(counts)
@@ -139,7 +141,7 @@ class Production:
             messages = [m for batch in batches for m in batch.messages]
             yield EncodedBatch(batches[0].day, messages)
 
-    def _receive(self, index: int) -> tuple[str, object]:
+    def _receive(self, index: int) -> tuple[str, Any]:
         out, process = self._queues[index], self._processes[index]
         while True:
             try:

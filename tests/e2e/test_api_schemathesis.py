@@ -36,17 +36,29 @@ pytestmark = pytest.mark.integration
 
 # Schema-violating requests must not crash the API, but their rejection is not asserted: unknown query
 # parameters are ignored, as HTTP clients expect, and the key sent with every call overrides a missing one.
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
-          response_schema_conformance, positive_data_acceptance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    positive_data_acceptance,
+]
 SEEDED_USERS = ("u-0001", "u-0002")  # u-0001 is the example user_id in the schema
 
 
 @pytest.fixture(scope="module")
-def fuzz_target(redis_server: str, mongo_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
+def fuzz_target(
+    redis_server: str, mongo_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple]:
     """The app on its own database with seeded users, and an admin key (one for the module)."""
     artifacts = Path(tmp_path_factory.mktemp("artifacts"))
-    app_settings = Settings.load(redis_url=redis_server, mongo_uri=mongo_server,
-                                 mongo_db=f"fuzz_{uuid.uuid4().hex[:10]}", artifacts_dir=artifacts)
+    app_settings = Settings.load(
+        redis_url=redis_server,
+        mongo_uri=mongo_server,
+        mongo_db=f"fuzz_{uuid.uuid4().hex[:10]}",
+        artifacts_dir=artifacts,
+    )
     client: pymongo.MongoClient = pymongo.MongoClient(mongo_server, tz_aware=True)
     db = client[app_settings.mongo_db]
     for user_id in SEEDED_USERS:
@@ -68,7 +80,15 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(Settings()))
 
 
 @schema.parametrize()
-@settings(max_examples=30, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=30,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
 def test_every_operation_honours_its_schema(case, fuzz_target) -> None:
     case.call_and_validate(headers=bearer(fuzz_target[1]), app=fuzz_target[0], checks=CHECKS)

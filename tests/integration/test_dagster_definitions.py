@@ -92,18 +92,20 @@ def test_the_artifact_store_refuses_paths_outside_it(tmp_path):
 # --- jobs and schedules ----------------------------------------------------------------------------
 
 
-def test_the_weekly_job_runs_features_contexts_and_their_checks():
-    job = defs().resolve_job_def("weekly_chain")
-    assert {k.to_user_string() for k in job.asset_layer.selected_asset_keys} == {"weekly_features", "user_contexts"}
-    assert {node.name for node in job.graph.nodes} == {
-        "weekly_features", "user_contexts", "weekly_features_no_duplicates", "weekly_features_physiological_ranges",
-        "weekly_features_complete", "weekly_features_coverage_steady"}
-    assert job.partitions_def is not None
+def test_the_weekly_job_runs_features_contexts_and_their_checks_with_every_weekly_asset():
+    definitions = defs()
+    job = definitions.resolve_job_def("weekly_chain")
+    nodes = {node.name for node in job.graph.nodes}
+    assert {"weekly_features", "user_contexts", "weekly_features_no_duplicates", "weekly_features_physiological_ranges",
+            "weekly_features_complete", "weekly_features_coverage_steady"} <= nodes
+    graph = definitions.resolve_asset_graph()
+    assert all(graph.get(key).partitions_def == job.partitions_def for key in job.asset_layer.selected_asset_keys)
 
 
-def test_only_the_coverage_check_is_non_blocking():
+def test_only_the_coverage_check_of_weekly_features_is_non_blocking():
     graph = defs().resolve_asset_graph()
-    checks = {key.name: graph.get_check_spec(key).blocking for key in graph.asset_check_keys}
+    checks = {key.name: graph.get_check_spec(key).blocking for key in graph.asset_check_keys
+              if key.asset_key == dg.AssetKey("weekly_features")}
     assert checks == {"no_duplicates": True, "physiological_ranges": True, "complete": True, "coverage_steady": False}
 
 
@@ -197,7 +199,7 @@ def test_the_production_run_launcher_and_coordinator_accept_their_config():
         config["run_launcher"]["module"], config["run_launcher"]["class"], yaml.safe_dump(config["run_launcher"]["config"])
     ).rehydrate(as_type=object)
     assert type(launcher).__name__ == "DockerRunLauncher"
-    assert launcher.network == "fitness-tracker"
+    assert (launcher.networks, launcher.image) == (["fitness-tracker"], "fitness-tracker:latest")
     assert RUN_ENV_VARS <= set(launcher.env_vars)
     assert "fitness-tracker-artifacts:/opt/fitness/artifacts" in launcher.container_kwargs["volumes"]
     coordinator = ConfigurableClassData(

@@ -35,7 +35,7 @@ def stream_contents(client: redis.Redis) -> dict[str, list]:
 
 
 def records_of(config: SimulationConfig, stream: str) -> list:
-    return [r for r in iter_records(config) if r.STREAM == stream]
+    return [r for r in iter_records(config) if stream == r.STREAM]
 
 
 def test_backfill_decodes_back_to_the_simulated_records(redis_client: redis.Redis) -> None:
@@ -43,7 +43,7 @@ def test_backfill_decodes_back_to_the_simulated_records(redis_client: redis.Redi
     stats = backfill(config, redis_client, maxlen=100_000, workers=0, progress=False)
     expected = list(iter_records(config))
     for stream in STREAMS:
-        assert [decode(f) for f in stream_contents(redis_client)[stream]] == [r for r in expected if r.STREAM == stream]
+        assert [decode(f) for f in stream_contents(redis_client)[stream]] == [r for r in expected if stream == r.STREAM]
     assert stats.per_stream == Counter(r.STREAM for r in expected)
     assert stats.total == len(expected) and stats.seconds > 0
 
@@ -65,7 +65,7 @@ def test_publish_records_keeps_its_signature_and_counts(redis_client: redis.Redi
 
 
 def fill(client: redis.Redis, n: int, stream: str = STREAM, **options) -> None:
-    records = [r for r in iter_records(SimulationConfig(users=3, days=3, seed=4, end=END)) if r.STREAM == stream]
+    records = [r for r in iter_records(SimulationConfig(users=3, days=3, seed=4, end=END)) if stream == r.STREAM]
     while len(records) < n:
         records += records
     publish_records(client, records[:n], **options)

@@ -15,6 +15,7 @@ import redis
 
 from fitness_core.schemas import STREAMS
 from fitness_core.settings import Settings
+from fitness_streaming import services
 
 pytestmark = pytest.mark.integration
 
@@ -74,3 +75,19 @@ def test_demo_uses_configured_services_and_reports_what_it_published(settings: S
     for stream in STREAMS:
         assert f"  {stream}: {client.xlen(stream):,}" in out
     assert not (tmp_path / "var" / "services.json").exists()  # no embedded services were started
+
+
+def test_demo_starts_embedded_services_when_none_are_configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.delenv("MONGO_URI", raising=False)
+    monkeypatch.setenv("FITNESS_VAR_DIR", str(tmp_path / "var"))
+    try:
+        result = run("demo", "--users", "2", "--weeks", "1", "--no-progress")
+        assert result.returncode == 0, result.stderr
+        assert "embedded" in result.stdout
+        url = re.search(r"REDIS_URL=(\S+)", result.stdout).group(1)
+        count = published(next(line for line in result.stdout.splitlines() if line.startswith("published")))
+        assert count == sum(redis.Redis.from_url(url).xlen(s) for s in STREAMS)
+        assert {s["name"]: s["alive"] for s in services.status()} == {"redis": True, "mongo": True}
+    finally:
+        services.down()

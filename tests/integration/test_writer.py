@@ -13,87 +13,64 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import redis
 
 from fitness_core import schemas as S
+from fitness_core.schemas import BY_COLLECTION
 from fitness_core.settings import Settings
 from fitness_streaming import services
 from fitness_streaming.publisher import publish_records
+from fitness_streaming.simulator import SimulationConfig, iter_records
 from fitness_streaming.writer import GROUP, StorageWriter, WriterConfig, run_writer, status_report
 from fitness_streaming.writer_batch import TRIMMED_REASON
+from fitness_streaming.writer_group import GroupConsumer
 from fitness_streaming.writer_status import stream_backlog
 from fitness_streaming.writer_store import MongoDocumentStore
 
 pytestmark = pytest.mark.integration
 
 START = datetime(2026, 1, 5, tzinfo=UTC)
-ZONES = ("Europe/Berlin", "America/New_York", "Asia/Tokyo", "UTC")
 
 
-def population(users: int, days: int, seed: int = 0) -> list[S.Record]:
-    """A small deterministic population: profiles, devices and 12-14 timed records per user-day."""
-    rng = random.Random(seed)
-    records: list[S.Record] = []
-    for u in range(users):
-        uid, tz = f"u-{seed}-{u}", ZONES[u % len(ZONES)]
-        records.append(S.User(user_id=uid, sex=rng.choice(["male", "female"]), birth_year=rng.randint(1960, 2004),
-                              height_cm=rng.uniform(150, 195), weight_kg=round(rng.uniform(50, 110), 1),
-                              timezone=tz, updated_ts=START))
-        records.append(S.Device(user_id=uid, device_id=f"d-{uid}", model="band-2", timezone=tz, updated_ts=START))
-        for day in range(days):
-            base = START + timedelta(days=day)
-            for b in range(8):
-                records.append(S.FitnessEvent(
-                    user_id=uid, event_id=f"e-{uid}-{day}-{b}", device_id=f"d-{uid}", activity_type="walk",
-                    event_ts=base + timedelta(hours=7 + b, minutes=rng.randint(0, 50)),
-                    duration_s=float(rng.randint(300, 1800)), heart_rate_bpm=round(rng.uniform(80, 120), 1),
-                    step_increment=rng.randint(300, 3000), calories_burned=round(rng.uniform(10, 90), 1),
-                    timezone=tz))
-            records.append(S.SleepSession(
-                user_id=uid, session_id=f"s-{uid}-{day}", start_ts=base - timedelta(hours=1),
-                end_ts=base + timedelta(hours=6, minutes=rng.randint(0, 90)), quality=round(rng.random(), 3),
-                sleep_stage_breakdown=S.SleepStages(light=200, deep=80, rem=90, awake=10), timezone=tz))
-            for m, meal in enumerate(("breakfast", "lunch", "dinner")):
-                records.append(S.NutritionLog(
-                    user_id=uid, log_id=f"n-{uid}-{day}-{m}", meal_type=meal, log_ts=base + timedelta(hours=8 + 5 * m),
-                    calories=rng.randint(300, 900), protein_g=rng.randint(10, 50), timezone=tz))
-            records.append(S.Feedback(user_id=uid, feedback_id=f"f-{uid}-{day}", feedback_ts=base + timedelta(hours=21),
-                                      mood=rng.randint(1, 5), energy=rng.randint(1, 5),
-                                      perceived_exertion=rng.randint(1, 10), timezone=tz))
-    return records
+def population(users: int, days: int, seed: int = 0, duplicate_rate: float = 0.0) -> list[S.Record]:
+    """A simulated backfill in publishing order (profiles, then day by day), retransmits included."""
+    config = SimulationConfig(users=users, days=days, seed=seed, end=date(2026, 2, 1), duplicate_rate=duplicate_rate)
+    return list(iter_records(config))
+
+
+def events(records: list[S.Record], count: int) -> list[S.Record]:
+    return [r for r in records if isinstance(r, S.FitnessEvent)][:count]
 
 
 def with_retransmits(records: list[S.Record], rate: float, seed: int = 1) -> list[S.Record]:
-    """The records plus a ``rate`` share of them sent again later (duplicate deliveries)."""
+    """The records plus a ``rate`` share of them sent again at the end (late duplicate deliveries)."""
     rng = random.Random(seed)
     return records + [r for r in records if rng.random() < rate]
 
 
-def expected_documents(records: list[S.Record]) -> dict[str, dict[str, dict]]:
-    """What MongoDB must hold: one document per natural id (newest version of mutable records)."""
-    expected: dict[str, dict[str, dict]] = {cls.COLLECTION: {} for cls in S.RECORD_TYPES}
-    for record in records:
-        stored = expected[record.COLLECTION].get(record.natural_id)
-        if stored is None or (record.MUTABLE and record.updated_ts > stored["updated_ts"]):  # type: ignore[attr-defined]
-            expected[record.COLLECTION][record.natural_id] = record.to_document()
-    return expected
+def assert_stored_exactly(db, sent: list[S.Record]) -> None:
+    """Each collection holds one document per natural id sent, no other, each equal to a version sent
+    (for users and devices: the newest one). Retransmits may differ in ``ingest_ts`` only."""
+    versions: dict[str, dict[str, list[dict]]] = {cls.COLLECTION: {} for cls in S.RECORD_TYPES}
+    for record in sent:
+        versions[record.COLLECTION].setdefault(record.natural_id, []).append(record.to_document())
+    for collection, by_id in versions.items():
+        stored = {d["_id"]: d for d in db[collection].find()}
+        assert db[collection].count_documents({}) == len(by_id), collection
+        assert stored.keys() == by_id.keys(), collection
+        for natural_id, docs in by_id.items():
+            if BY_COLLECTION[collection].MUTABLE:
+                assert stored[natural_id] == max(docs, key=lambda d: d["updated_ts"]), natural_id
+            else:
+                assert stored[natural_id] in docs, natural_id
 
 
-def stored_documents(db) -> dict[str, dict[str, dict]]:
-    return {cls.COLLECTION: {d["_id"]: d for d in db[cls.COLLECTION].find()} for cls in S.RECORD_TYPES}
-
-
-def assert_stored_exactly(db, records: list[S.Record]) -> None:
-    """Every collection holds exactly the unique records: same ids, same content, no extras."""
-    expected, stored = expected_documents(records), stored_documents(db)
-    for collection, documents in expected.items():
-        assert db[collection].count_documents({}) == len(documents), collection
-        assert stored[collection].keys() == documents.keys(), collection
-        assert stored[collection] == documents, collection
+def unique_count(sent: list[S.Record]) -> int:
+    return len({(r.COLLECTION, r.natural_id) for r in sent})
 
 
 def writer_config(**overrides: object) -> WriterConfig:
@@ -115,15 +92,15 @@ def fitness_command(*args: str) -> list[str]:
 def test_a_published_population_is_stored_exactly_once_despite_retransmits(
     settings: Settings, redis_client: redis.Redis, mongo_db
 ) -> None:
-    records = population(users=6, days=5)
-    sent = with_retransmits(records, rate=0.1)
+    sent = with_retransmits(population(users=20, days=7, seed=1, duplicate_rate=0.05), rate=0.05)
+    assert len(sent) - unique_count(sent) > 100  # simulator retransmits + late re-deliveries
     publish_records(redis_client, sent)
     stats = run_writer(settings, writer_config())
     assert stats.drained
-    assert_stored_exactly(mongo_db, records)
+    assert_stored_exactly(mongo_db, sent)
     assert stats.entries == len(sent)
-    assert stats.stored_total == len(records)
-    assert stats.already_stored == len(sent) - len(records)
+    assert stats.stored_total == unique_count(sent)
+    assert stats.already_stored == len(sent) - unique_count(sent)
 
 
 def test_a_newer_profile_replaces_the_stored_one_and_an_older_one_does_not(
@@ -142,9 +119,9 @@ def test_a_newer_profile_replaces_the_stored_one_and_an_older_one_does_not(
 def test_one_percent_malformed_messages_are_exactly_the_dead_letters_and_the_rest_is_stored(
     settings: Settings, redis_client: redis.Redis, mongo_db
 ) -> None:
-    records = population(users=10, days=8, seed=3)
+    records = population(users=20, days=7, seed=3)
     publish_records(redis_client, records)
-    valid_event = json.loads(S.encode(records[5])["data"])
+    valid_event = json.loads(S.encode(events(records, 1)[0])["data"])
     malformed = [
         ("fitness:events", {"schema": "fitness_event/1", "data": "{truncated"}, "invalid JSON"),
         ("fitness:sleep", {"schema": "sleep_session/7", "data": "{}"}, "unknown schema 'sleep_session/7'"),
@@ -192,7 +169,7 @@ def leave_pending(client: redis.Redis, records: list[S.Record], consumer: str = 
 def test_entries_left_pending_by_a_dead_consumer_are_reclaimed_and_stored(
     redis_client: redis.Redis, mongo_db
 ) -> None:
-    records = population(users=1, days=2, seed=5)
+    records = population(users=2, days=2, seed=5)
     leave_pending(redis_client, records)
     time.sleep(0.3)
     writer = StorageWriter(redis_client, MongoDocumentStore(mongo_db), writer_config(claim_idle_ms=200))
@@ -205,7 +182,7 @@ def test_entries_left_pending_by_a_dead_consumer_are_reclaimed_and_stored(
 def test_an_entry_delivered_more_than_k_times_goes_to_the_dlq_as_poison(
     redis_client: redis.Redis, mongo_db
 ) -> None:
-    poison = population(users=1, days=1, seed=6)[2:4]  # two events
+    poison = events(population(users=1, days=2, seed=6), 2)
     ids = leave_pending(redis_client, poison, deliveries=3)
     time.sleep(0.3)
     writer = StorageWriter(redis_client, MongoDocumentStore(mongo_db),
@@ -235,7 +212,7 @@ def any_redis(request: pytest.FixtureRequest) -> redis.Redis:
 
 
 def test_an_entry_trimmed_while_pending_is_dead_lettered_and_the_rest_stored(any_redis: redis.Redis, mongo_db) -> None:
-    records = population(users=1, days=1, seed=7)[2:6]  # four events
+    records = events(population(users=1, days=2, seed=7), 4)
     ids = leave_pending(any_redis, records)
     any_redis.xdel("fitness:events", ids[1])
     time.sleep(0.3)
@@ -246,12 +223,28 @@ def test_an_entry_trimmed_while_pending_is_dead_lettered_and_the_rest_stored(any
         r.natural_id for i, r in enumerate(records) if i != 1)
 
 
+def test_reclaiming_never_returns_entries_the_writer_still_holds(any_redis: redis.Redis) -> None:
+    records = events(population(users=1, days=2, seed=9), 6)
+    ghost_ids = leave_pending(any_redis, records[:3])
+    any_redis.xdel("fitness:events", ghost_ids[0])
+    me = GroupConsumer(any_redis, "me", streams=("fitness:events",), claim_idle_ms=100)
+    publish_records(any_redis, records[3:])
+    held = me.read_new(block=False)
+    time.sleep(0.2)  # everything pending is now idle: the ghost's entries and the ones held
+
+    claimed = me.claim_stale(held={(e.stream, e.entry_id) for e in held})
+
+    assert len(held) == 3
+    assert sorted((e.entry_id, e.fields is None) for e in claimed) == sorted(
+        [(ghost_ids[0], True), (ghost_ids[1], False), (ghost_ids[2], False)])
+
+
 # --- lag, drain and status -------------------------------------------------------------------
 
 
 def test_lag_is_known_on_redis_62_too(redis62: redis.Redis) -> None:
     redis62.flushdb()
-    publish_records(redis62, population(users=1, days=1)[2:7])  # five events
+    publish_records(redis62, events(population(users=1, days=3), 5))
     assert stream_backlog(redis62, "fitness:events").lag == 5  # no group yet: everything is lag
     redis62.xgroup_create("fitness:events", GROUP, id="0")
     redis62.xreadgroup(GROUP, "c", {"fitness:events": ">"}, count=2)
@@ -276,7 +269,8 @@ def test_status_reports_length_lag_pending_dlq_and_documents(
                                       check=True).stdout)
     assert all((s["lag"], s["pending"], s["group_exists"]) == (0, 0, True) for s in after["streams"])
     assert after["dlq_length"] == 1
-    assert after["collections"] == {c: len(d) for c, d in expected_documents(records).items()}
+    assert after["collections"] == {
+        cls.COLLECTION: sum(isinstance(r, cls) for r in records) for cls in S.RECORD_TYPES}
 
 
 def test_bad_writer_options_are_one_line_errors() -> None:

@@ -1,5 +1,5 @@
-"""`fitness write` processes against real Redis and SecantusDB: kill -9, three writers, MongoDB outage,
-SIGTERM. Nothing is lost and nothing is stored twice."""
+"""`fitness write` processes against real Redis and SecantusDB: kill -9, three writers, MongoDB and Redis
+outages, SIGTERM. Nothing is lost and nothing is stored twice."""
 
 from __future__ import annotations
 
@@ -81,8 +81,7 @@ def test_a_writer_killed_mid_backfill_loses_and_duplicates_nothing_once_another_
 def test_three_writers_at_once_store_everything_exactly_once(
     settings: Settings, redis_client: redis.Redis, mongo_db
 ) -> None:
-    records = population(users=20, days=10, seed=12)
-    sent = with_retransmits(records, rate=0.05)
+    sent = with_retransmits(population(users=20, days=10, seed=12, duplicate_rate=0.05), rate=0.05)
     publish_records(redis_client, sent)
     writers = [spawn_writer("--drain", "--batch", "100", "--claim-idle-ms", "30000") for _ in range(3)]
     results = [finish(w) for w in writers]
@@ -90,7 +89,7 @@ def test_three_writers_at_once_store_everything_exactly_once(
     handled = [entries_handled(out) for _, out, _ in results]
     assert sum(handled) == len(sent)  # every entry delivered to exactly one writer
     assert sum(1 for n in handled if n > 0) >= 2
-    assert_stored_exactly(mongo_db, records)
+    assert_stored_exactly(mongo_db, sent)
 
 
 def test_mongodb_stopped_for_a_few_seconds_mid_run_loses_nothing(
@@ -116,6 +115,30 @@ def test_mongodb_stopped_for_a_few_seconds_mid_run_loses_nothing(
         assert err.count("mongodb unavailable") == 1  # one line per outage, not per retry
         assert err.count("mongodb available again") == 1
         assert_stored_exactly(db, records)
+    finally:
+        client.close()
+        proc.terminate()
+        proc.wait(30)
+
+
+def test_redis_restarted_mid_run_loses_nothing(settings: Settings, mongo_db, tmp_path: Path) -> None:
+    port, data = services.free_port(), tmp_path / "redis"
+    proc, info = services.start_redis(data, port)  # append-only file: entries and PEL survive
+    client = redis.Redis.from_url(info.url)
+    try:
+        records = population(users=40, days=10, seed=15)
+        publish_records(client, records)
+        writer = spawn_writer("--drain", "--batch", "50", env={**os.environ, "REDIS_URL": info.url})
+        wait_for(lambda: mongo_db.fitness_events.count_documents({}) >= 800, 60, "the writer to store events")
+        proc.terminate()
+        proc.wait(30)
+        time.sleep(2)
+        proc, _ = services.start_redis(data, port)
+
+        code, _, err = finish(writer)
+        assert code == 0, err[-2000:]
+        assert (err.count("redis unavailable"), err.count("redis available again")) == (1, 1)
+        assert_stored_exactly(mongo_db, records)
     finally:
         client.close()
         proc.terminate()

@@ -272,3 +272,16 @@ def test_progress_counts_both_passes_over_the_export() -> None:
     ctx.progress = ReadProgress(read.append, announced.append)
     list(apple.convert([Entry.from_bytes("export.xml", data)], ctx))
     assert sum(read) == 2 * len(data) and announced == [len(data)]
+
+
+def test_entries_with_unreadable_values_are_skipped_and_the_rest_imported() -> None:
+    def build(w: AppleExportWriter) -> None:
+        w.out.write(' <Workout workoutActivityType="HKWorkoutActivityTypeRunning" startDate="yesterday"/>\n')
+        w.out.write(' <Record type="HKQuantityTypeIdentifierStepCount" startDate="2024-03-04 08:00:00 +0100"'
+                    ' endDate="2024-03-04 08:05:00 +0100" value="many"/>\n')
+        w.record("StepCount", T0, T0 + timedelta(minutes=5), 420, "count")
+
+    records, ctx = convert(export(build))
+    assert [(r.kind, r.step_increment) for r in of(records, FitnessEvent)] == [("bout", 420)]
+    assert ctx.skipped.counts["Apple Workout entries with unreadable dates or values"] == 1
+    assert ctx.skipped.counts["Apple records with unreadable dates or values"] == 1

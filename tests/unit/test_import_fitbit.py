@@ -130,3 +130,44 @@ def test_local_time_reads_both_fitbit_notations() -> None:
     assert fitbit.local_time(ctx, "07/14/21 23:05:09") == fitbit.local_time(ctx, "2021-07-14T23:05:09.000")
     assert fitbit.local_time(ctx, "07/14/21 23:05:09").utcoffset() == timedelta(hours=2)
     assert date(2021, 7, 14) == fitbit.local_time(ctx, "07/14/21 23:05:09").date()
+
+
+ACCOUNT_CSV = b"""Body
+Date,Weight,BMI,Fat
+"2021-07-12","180.2","25.1","0"
+
+Activities
+Date,Calories Burned,Steps,Distance,Floors,Minutes Sedentary,Minutes Lightly Active,Minutes Fairly Active,Minutes Very Active,Activity Calories
+"2021-07-12","2,410","9,512","7.1","10","800","210","25","30","1,020"
+"2021-07-13","2,100","52","0.04","0","1200","5","0","0","40"
+
+Sleep
+Start Time,End Time,Minutes Asleep,Minutes Awake,Number of Awakenings,Time in Bed,Minutes REM Sleep,Minutes Light Sleep,Minutes Deep Sleep
+"2021-07-12 11:12PM","2021-07-13 7:02AM","420","50","4","470","90","250","80"
+"2021-07-13 1:00PM","2021-07-13 1:40PM","35","5","1","40","N/A","N/A","N/A"
+"""
+
+
+def test_account_export_csv_gives_sleep_with_stages_and_daily_walking_totals() -> None:
+    steps = takeout("steps-2021-07-13.json", [{"dateTime": "07/13/21 09:00:00", "value": "60"}])
+    records, ctx = convert(Entry.from_bytes("fitbit_export_20210714.csv", ACCOUNT_CSV), steps)
+    night, nap = sorted((r for r in records if isinstance(r, SleepSession)), key=lambda r: r.start_ts)
+    assert (night.start_ts, night.end_ts) == (datetime(2021, 7, 12, 23, 12, tzinfo=NEW_YORK),
+                                              datetime(2021, 7, 13, 7, 2, tzinfo=NEW_YORK))
+    assert night.sleep_stage_breakdown.model_dump() == {"light": 250.0, "deep": 80.0, "rem": 90.0, "awake": 50.0}
+    assert (night.efficiency, night.awakenings) == (round(420 / 470, 3), 4)
+    assert nap.sleep_stage_breakdown is None
+    bouts = {(b.event_ts, b.step_increment, b.duration_s) for b in records if isinstance(b, FitnessEvent)}
+    assert bouts == {(datetime(2021, 7, 12, tzinfo=NEW_YORK), 9512, 265 * 60.0),
+                     (datetime(2021, 7, 13, 9, tzinfo=NEW_YORK), 60, 60.0)}  # the 13th has intraday steps
+    assert ctx.skipped.counts["Fitbit account export Body rows (not imported)"] == 1
+    assert ctx.skipped.counts["Fitbit daily totals of days with intraday samples (the samples are used)"] == 1
+
+
+def test_google_exercises_csv_is_read_in_utc_with_tracker_totals() -> None:
+    text = (b"exercise_id,exercise_start,exercise_end,utc_offset,activity_name,tracker_total_calories,"
+            b"tracker_total_steps,tracker_total_distance_mm,tracker_avg_heart_rate\n"
+            b"91,2024-05-02T16:00:00Z,2024-05-02T16:40:00Z,-04:00,Run,410,6100,7200000,152\n")
+    (run,), _ = convert(Entry.from_bytes("Health Fitness Data/UserExercises.csv", text))
+    assert (run.activity_type, run.event_ts, run.duration_s) == ("run", datetime(2024, 5, 2, 12, tzinfo=NEW_YORK), 2400.0)
+    assert (run.calories_burned, run.step_increment, run.distance_m, run.heart_rate_bpm) == (410.0, 6100, 7200.0, 152.0)

@@ -39,7 +39,9 @@ def seeded(mongo_db, settings) -> None:
 
 
 def _call(api: TestClient, method: str, path: str, headers: dict[str, str]):
-    return api.request(method, path.format(u="alice"), headers=headers, json=FEEDBACK if method == "POST" else None)
+    return api.request(
+        method, path.format(u="alice"), headers=headers, json=FEEDBACK if method == "POST" else None
+    )
 
 
 @pytest.mark.parametrize(("method", "path", "ok"), PROTECTED)
@@ -116,8 +118,13 @@ def test_keys_never_appear_in_logs(api, seeded, user_key, caplog) -> None:
 
 
 def _fitness(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "fitness_streaming.cli", *args], capture_output=True, text=True,
-                          timeout=60, env=os.environ.copy())
+    return subprocess.run(
+        [sys.executable, "-m", "fitness_streaming.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=os.environ.copy(),
+    )
 
 
 def test_cli_creates_a_user_key_that_the_api_accepts(api, seeded, settings) -> None:

@@ -23,8 +23,11 @@ def test_feedback_is_accepted_and_published_as_a_valid_record(api, redis_client,
     assert response.status_code == 202
     body = response.json()
     record = _only_entry(redis_client)
-    assert body == {"feedback_id": record.feedback_id, "stream": "fitness:feedback",
-                    "entry_id": redis_client.xrange("fitness:feedback")[0][0].decode()}
+    assert body == {
+        "feedback_id": record.feedback_id,
+        "stream": "fitness:feedback",
+        "entry_id": redis_client.xrange("fitness:feedback")[0][0].decode(),
+    }
     assert (record.user_id, record.energy, record.mood, record.perceived_exertion) == ("u1", 4, 3, 7)
     assert (record.soreness_level, record.note, record.source) == (2, "legs heavy", "api")
     assert record.feedback_ts == record.ingest_ts
@@ -37,26 +40,41 @@ def test_feedback_takes_the_users_timezone_from_the_profile(api, mongo_db, redis
 
 
 def test_each_submission_gets_its_own_id(api, redis_client, admin_key) -> None:
-    ids = {api.post("/feedback/u1", json=GOOD, headers=bearer(admin_key)).json()["feedback_id"] for _ in range(3)}
+    ids = {
+        api.post("/feedback/u1", json=GOOD, headers=bearer(admin_key)).json()["feedback_id"] for _ in range(3)
+    }
     assert len(ids) == 3
 
 
 def test_out_of_range_values_are_422_naming_each_field(api, redis_client, admin_key) -> None:
-    response = api.post("/feedback/u1", json={**GOOD, "energy": 6, "perceived_exertion": 0}, headers=bearer(admin_key))
+    response = api.post(
+        "/feedback/u1", json={**GOOD, "energy": 6, "perceived_exertion": 0}, headers=bearer(admin_key)
+    )
     assert response.status_code == 422
-    assert {tuple(e["loc"]) for e in response.json()["detail"]} == {("body", "energy"), ("body", "perceived_exertion")}
+    assert {tuple(e["loc"]) for e in response.json()["detail"]} == {
+        ("body", "energy"),
+        ("body", "perceived_exertion"),
+    }
     assert redis_client.xlen("fitness:feedback") == 0
 
 
 def test_missing_and_unknown_fields_are_422(api, admin_key) -> None:
-    response = api.post("/feedback/u1", json={"energy": 3, "mood": 3, "fatigue": 2}, headers=bearer(admin_key))
+    response = api.post(
+        "/feedback/u1", json={"energy": 3, "mood": 3, "fatigue": 2}, headers=bearer(admin_key)
+    )
     assert response.status_code == 422
-    assert {tuple(e["loc"]) for e in response.json()["detail"]} == {("body", "perceived_exertion"), ("body", "fatigue")}
+    assert {tuple(e["loc"]) for e in response.json()["detail"]} == {
+        ("body", "perceived_exertion"),
+        ("body", "fatigue"),
+    }
 
 
 def test_a_body_over_16_kib_is_413(api, redis_client, admin_key) -> None:
-    response = api.post("/feedback/u1", content=b'{"note": "' + b"x" * 20_000 + b'"}',
-                        headers={**bearer(admin_key), "Content-Type": "application/json"})
+    response = api.post(
+        "/feedback/u1",
+        content=b'{"note": "' + b"x" * 20_000 + b'"}',
+        headers={**bearer(admin_key), "Content-Type": "application/json"},
+    )
     assert response.status_code == 413
     assert response.json() == {"detail": "request body larger than 16384 bytes"}
     assert redis_client.xlen("fitness:feedback") == 0
@@ -64,7 +82,9 @@ def test_a_body_over_16_kib_is_413(api, redis_client, admin_key) -> None:
 
 def test_a_chunked_body_over_the_limit_is_413_too(api, admin_key) -> None:
     chunks = (b"x" * 4096 for _ in range(8))
-    response = api.post("/feedback/u1", content=chunks, headers={**bearer(admin_key), "Content-Type": "application/json"})
+    response = api.post(
+        "/feedback/u1", content=chunks, headers={**bearer(admin_key), "Content-Type": "application/json"}
+    )
     assert response.status_code == 413
 
 
@@ -73,5 +93,10 @@ def test_feedback_reaches_mongodb_once_the_writer_drains(api, mongo_db, settings
     stats = run_writer(settings, WriterConfig(drain=True, block_ms=100))
     assert stats.drained and stats.stored_total == 1
     stored = mongo_db.feedback_events.find_one({"_id": feedback_id})
-    assert (stored["user_id"], stored["energy"], stored["note"], stored["source"]) == ("u1", 4, "legs heavy", "api")
+    assert (stored["user_id"], stored["energy"], stored["note"], stored["source"]) == (
+        "u1",
+        4,
+        "legs heavy",
+        "api",
+    )
     assert stored["local_date"] == stored["feedback_ts"].date().isoformat()

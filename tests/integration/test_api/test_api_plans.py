@@ -68,7 +68,9 @@ def test_matching_if_none_match_gives_304_without_body(api, mongo_db, admin_key)
     assert again.headers["etag"] == etag
 
 
-def test_stale_if_none_match_gives_the_new_version(api_without_memo, mongo_db, redis_client, admin_key) -> None:
+def test_stale_if_none_match_gives_the_new_version(
+    api_without_memo, mongo_db, redis_client, admin_key
+) -> None:
     api = api_without_memo
     mongo_db.plans.insert_one(workout_plan("u1", version=1))
     etag = api.get("/workout/u1", headers=bearer(admin_key)).headers["etag"]
@@ -89,8 +91,9 @@ def test_a_miss_fills_the_cache_with_the_served_bytes(api, mongo_db, redis_clien
     assert 0 < redis_client.ttl(plan_cache_key("workout", "u1")) <= 3600
 
 
-def test_lookups_are_served_from_the_cache_until_it_is_refreshed(api_without_memo, mongo_db, redis_client,
-                                                                 admin_key) -> None:
+def test_lookups_are_served_from_the_cache_until_it_is_refreshed(
+    api_without_memo, mongo_db, redis_client, admin_key
+) -> None:
     api = api_without_memo
     mongo_db.plans.insert_one(workout_plan("u1", version=1))
     assert api.get("/workout/u1", headers=bearer(admin_key)).json()["version"] == 1
@@ -100,8 +103,9 @@ def test_lookups_are_served_from_the_cache_until_it_is_refreshed(api_without_mem
     assert api.get("/workout/u1", headers=bearer(admin_key)).json()["version"] == 2
 
 
-def test_the_process_memo_serves_a_plan_until_its_ttl_then_rereads_redis(settings, mongo_db, redis_client,
-                                                                        admin_key) -> None:
+def test_the_process_memo_serves_a_plan_until_its_ttl_then_rereads_redis(
+    settings, mongo_db, redis_client, admin_key
+) -> None:
     mongo_db.plans.insert_one(workout_plan("u1", version=1))
     with TestClient(create_app(settings, plan_memo_ttl_s=0.3)) as api:
         assert api.get("/workout/u1", headers=bearer(admin_key)).json()["version"] == 1
@@ -148,8 +152,14 @@ def test_history_breaks_created_at_ties_without_losing_versions(api, mongo_db, a
 
 
 def test_history_filters_by_plan_type(api, mongo_db, admin_key) -> None:
-    mongo_db.plans.insert_many([workout_plan("u1", version=1), nutrition_plan("u1", version=1),
-                                nutrition_plan("u1", version=2), workout_plan("u2", version=1)])
+    mongo_db.plans.insert_many(
+        [
+            workout_plan("u1", version=1),
+            nutrition_plan("u1", version=1),
+            nutrition_plan("u1", version=2),
+            workout_plan("u2", version=1),
+        ]
+    )
     page = _history(api, admin_key, plan_type="nutrition")
     assert [(p["plan_type"], p["version"]) for p in page["items"]] == [("nutrition", 2), ("nutrition", 1)]
     assert len(_history(api, admin_key)["items"]) == 3
@@ -168,8 +178,14 @@ def test_history_rejects_out_of_range_limit_with_field_error(api, admin_key) -> 
 
 
 def test_refresh_plan_cache_writes_every_users_latest_and_drops_stale_keys(mongo_db, redis_client) -> None:
-    mongo_db.plans.insert_many([workout_plan("u1", version=1), workout_plan("u1", version=2),
-                                nutrition_plan("u1"), workout_plan("u2")])
+    mongo_db.plans.insert_many(
+        [
+            workout_plan("u1", version=1),
+            workout_plan("u1", version=2),
+            nutrition_plan("u1"),
+            workout_plan("u2"),
+        ]
+    )
     redis_client.hset(plan_cache_key("workout", "gone"), mapping={"etag": '"x"', "body": b"{}"})
     assert refresh_plan_cache(mongo_db, redis_client) == 3
     cached = json.loads(redis_client.hget(plan_cache_key("workout", "u1"), "body"))

@@ -19,8 +19,12 @@ def test_fitness_api_serves_plans_over_http(settings, mongo_db, admin_key, tmp_p
     port = free_port()
     log = tmp_path / "api.log"
     with open(log, "wb") as out:
-        server = subprocess.Popen([sys.executable, "-m", "fitness_streaming.cli", "api", "--port", str(port)],
-                                  env=os.environ.copy(), stdout=out, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "fitness_streaming.cli", "api", "--port", str(port)],
+            env=os.environ.copy(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         wait_for_port(port, server, "fitness api", log)
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
@@ -28,7 +32,9 @@ def test_fitness_api_serves_plans_over_http(settings, mongo_db, admin_key, tmp_p
             assert client.get("/healthz").status_code == 200
             plan = client.get("/workout/u1", headers=bearer(admin_key))
             assert plan.status_code == 200 and plan.json()["user_id"] == "u1"
-            again = client.get("/workout/u1", headers={**bearer(admin_key), "If-None-Match": plan.headers["etag"]})
+            again = client.get(
+                "/workout/u1", headers={**bearer(admin_key), "If-None-Match": plan.headers["etag"]}
+            )
             assert again.status_code == 304
             assert client.get("/docs").status_code == 200
     finally:

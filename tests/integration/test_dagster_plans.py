@@ -1,0 +1,373 @@
+"""workout_plans and nutrition_plans materialized by Dagster: simulated users' contexts (SecantusDB),
+the real litellm path against the scripted Ollama-compatible server, the API's plan cache in Redis.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import dagster as dg
+import pymongo
+import pytest
+
+from fitness_assets.defs.features.assets import user_contexts, weekly_features
+from fitness_assets.defs.plans import checks
+from fitness_assets.defs.plans.assets import LLM_POOL, PRESCRIPTIONS_KEY, nutrition_plans, workout_plans
+from fitness_assets.features.compute import materialize_weekly_features
+from fitness_assets.features.weeks import previous_weeks
+from fitness_assets.planning import make_nutrition_plan, make_workout_plan, planning_context, prompts
+from fitness_assets.planning.batch import DERIVED_SOURCE, derived_prescription, plan_week_of
+from fitness_assets.planning.planner import from_mongo
+from fitness_assets.planning.targets import nutrition_targets, workout_targets
+from fitness_assets.resources import LLMResource, MongoResource, RedisResource, default_resources
+from fitness_core import store
+from fitness_core.plan_cache import plan_cache_key
+from fitness_core.plans import PlanDocument, Prescription
+from fitness_streaming.simulator import SimulationConfig, iter_records
+from tests.support.ollama_stub import OllamaStub, Reply
+
+pytestmark = pytest.mark.integration
+os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+
+WEEK = "2025-03-03"  # the partition: contexts of this week plan the week of 2025-03-10
+PLAN_WEEK = plan_week_of(WEEK)
+USERS = 5
+POLICY = "ppo-test-7"
+CHECKS = [checks.workout_plans_pass_guardrails, checks.nutrition_plans_pass_guardrails]
+PLAN_ASSETS = [workout_plans, nutrition_plans, *CHECKS]
+
+
+class ScriptedModel:
+    """Answers each prompt with the good plan registered for it (else malformed JSON), after
+    ``delay_s``, and records how many requests were in flight at once."""
+
+    def __init__(self) -> None:
+        self.plans: dict[str, dict[str, Any]] = {}
+        self.delay_s = 0.0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, body: dict[str, Any]) -> Reply:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            time.sleep(self.delay_s)
+            prompt = body.get("prompt") or str(body.get("messages"))
+            plan = next((plan for facts, plan in self.plans.items() if facts in prompt), None)
+            return Reply.of_json(plan) if plan is not None else Reply("not a plan")
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+
+MODEL = ScriptedModel()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[OllamaStub]:
+    with OllamaStub(default=MODEL) as stub:
+        yield stub
+
+
+@pytest.fixture(scope="module")
+def simulated(mongo_server: str) -> Iterator[tuple[pymongo.database.Database, list[dict]]]:
+    """Five simulated users' raw records, features of five weeks and the week's contexts, the last two
+    materialized by Dagster; yields the database and the stored contexts."""
+    name = f"plans_{uuid.uuid4().hex[:10]}"
+    client = pymongo.MongoClient(mongo_server, tz_aware=True)
+    db = client[name]
+    by_collection: dict[str, dict[str, dict]] = {}
+    for record in iter_records(SimulationConfig(users=USERS, days=35, seed=7, end=date(2025, 3, 9))):
+        document = record.to_document()
+        by_collection.setdefault(record.COLLECTION, {})[document["_id"]] = document
+    for collection, documents in by_collection.items():
+        db[collection].insert_many(list(documents.values()))
+    for week in previous_weeks(WEEK, 4):
+        materialize_weekly_features(db, week)
+    dg.materialize([weekly_features, user_contexts], partition_key=WEEK, resources={"mongo": MongoResource(uri=mongo_server, db=name)})
+    contexts = list(db[store.USER_CONTEXTS].find({"week": WEEK}).sort("user_id"))
+    assert len(contexts) == USERS
+    yield db, contexts
+    client.drop_database(name)
+    client.close()
+
+
+def prescription(user_id: str, minutes: float = 120.0) -> Prescription:
+    return Prescription(user_id=user_id, week=date.fromisoformat(PLAN_WEEK), target_hrr=0.5, weekly_minutes=minutes,
+                        sessions=3, source=POLICY)
+
+
+def store_prescription(db, p: Prescription) -> None:
+    """As the policy asset stores it: the Prescription fields, ``_id`` and provenance."""
+    doc = {"_id": f"{PLAN_WEEK}:{p.user_id}", **p.model_dump(mode="json"), "provenance": {"policy": POLICY}}
+    db[store.PRESCRIPTIONS].replace_one({"_id": doc["_id"]}, doc, upsert=True)
+
+
+def good_replies(contexts: list[dict], prescriptions: dict[str, Prescription]) -> dict[str, dict]:
+    """What a well-behaved model writes for each user's prompts: the rules plan with its own titles."""
+    replies = {}
+    for doc in contexts:
+        ctx = planning_context(doc)
+        p = prescriptions.get(ctx.user_id) or derived_prescription(ctx)
+        workout = make_workout_plan(ctx, p, None).plan.model_dump(mode="json")
+        for day in workout["days"]:
+            for session in day["sessions"]:
+                session["title"] = f"Coach's {session['activity_type']}"
+        replies[prompts.workout_messages(ctx, workout_targets(ctx, p))[1]["content"]] = workout
+        nutrition = make_nutrition_plan(ctx, None).plan.model_dump(mode="json")
+        nutrition["summary"] = "Written by the model."
+        replies[prompts.nutrition_messages(ctx, nutrition_targets(ctx))[1]["content"]] = nutrition
+    return replies
+
+
+@pytest.fixture
+def week(simulated, server: OllamaStub) -> tuple[pymongo.database.Database, list[str]]:
+    """The week's contexts as materialized, a stored prescription for every user but the last, no
+    plans yet, and the model scripted to answer each prompt well; yields the db and the user ids."""
+    db, contexts = simulated
+    for collection in (store.PLANS, store.PRESCRIPTIONS):
+        db[collection].delete_many({})
+    db[store.USER_CONTEXTS].delete_many({"week": WEEK})
+    db[store.USER_CONTEXTS].insert_many(contexts)
+    users = [c["user_id"] for c in contexts]
+    stored = {u: prescription(u) for u in users[:-1]}
+    for p in stored.values():
+        store_prescription(db, p)
+    MODEL.plans = good_replies(contexts, stored)
+    MODEL.delay_s, MODEL.max_in_flight = 0.0, 0
+    server.reset()
+    return db, users
+
+
+@pytest.fixture
+def resources(simulated, mongo_server: str, server: OllamaStub, redis_url: str) -> dict[str, dg.ConfigurableResource]:
+    db, _ = simulated
+    return {
+        "mongo": MongoResource(uri=mongo_server, db=db.name),
+        "redis": RedisResource(url=redis_url),
+        "llm": LLMResource(model="llama3.2:latest", api_base=server.url, timeout_s=5.0, max_retries=0),
+    }
+
+
+def run(resources: dict, **overrides: dg.ConfigurableResource) -> dg.ExecuteInProcessResult:
+    return dg.materialize(PLAN_ASSETS, partition_key=WEEK, resources={**resources, **overrides})
+
+
+def metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, Any]:
+    (event,) = result.asset_materializations_for_node(asset)
+    return {k: v.value for k, v in event.metadata.items()}
+
+
+def latest(db, user_id: str, plan_type: str) -> PlanDocument:
+    raw = db[store.PLANS].find({"user_id": user_id, "plan_type": plan_type}).sort("created_at", -1).limit(1)
+    return from_mongo(next(iter(raw)))
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --- the definitions ----------------------------------------------------------------------------
+
+
+def test_plan_assets_share_the_llm_pool_and_follow_contexts_and_prescriptions():
+    (workout,), (nutrition,) = workout_plans.specs, nutrition_plans.specs
+    assert workout_plans.op.pool == nutrition_plans.op.pool == LLM_POOL
+    assert {d.asset_key for d in workout.deps} == {user_contexts.key, PRESCRIPTIONS_KEY}
+    assert {d.asset_key for d in nutrition.deps} == {user_contexts.key}
+    assert workout.partitions_def == nutrition.partitions_def == user_contexts.partitions_def
+
+
+def test_the_llm_resource_reads_the_ollama_variables_and_fitness_llm(monkeypatch):
+    monkeypatch.setenv("OLLAMA_MODEL", "llama3.2:1b")
+    monkeypatch.setenv("FITNESS_LLM", "off")
+    llm = default_resources()["llm"]
+    assert isinstance(llm.model, dg.EnvVar) and llm.model.env_var_name == "OLLAMA_MODEL"
+    assert llm.enabled is False and llm.max_concurrency == 2
+    assert LLMResource(model="none").planning_client() is None
+    assert LLMResource(enabled=False).planning_client() is None
+    client = LLMResource(model="llama3.2:1b", api_base="http://ollama:11434/api/generate").planning_client()
+    assert (client.model, client.api_base) == ("ollama/llama3.2:1b", "http://ollama:11434")
+
+
+# --- planning a week ----------------------------------------------------------------------------
+
+
+def test_every_user_gets_a_workout_and_a_nutrition_plan_written_by_the_model(week, resources, server):
+    db, users = week
+    result = run(resources)
+    for user in users:
+        for plan_type in ("workout", "nutrition"):
+            doc = latest(db, user, plan_type)
+            assert (doc.week, doc.version, doc.source, doc.guardrails.passed) == (PLAN_WEEK, 1, "llm", True)
+    assert server.calls == 2 * USERS
+    sessions = [s for d in latest(db, users[0], "workout").plan.days for s in d.sessions]
+    assert sessions and {s.title for s in sessions} == {f"Coach's {s.activity_type}" for s in sessions}
+    assert latest(db, users[0], "nutrition").plan.summary == "Written by the model."
+    assert all(e.passed for e in result.get_asset_check_evaluations())
+    assert len(result.get_asset_check_evaluations()) == 2
+
+
+def test_a_stored_plan_carries_its_provenance(week, resources):
+    db, users = week
+    run(resources)
+    doc = latest(db, users[0], "workout")
+    assert doc.usage.model == "ollama/llama3.2:latest" and doc.usage.attempts == 1
+    assert doc.usage.prompt_tokens > 100 and doc.usage.completion_tokens > 100 and doc.usage.latency_s > 0
+    assert len(doc.prompt_hash) == 64 and len(doc.inputs_hash) == 64
+    assert doc.policy_version == POLICY and "planner/" in doc.code_version
+    assert {"session_length", "weekly_minutes", "rest_days", "zones_karvonen"} <= set(doc.guardrails.checked)
+
+
+def test_the_materialization_reports_sources_validity_cost_and_a_preview(week, resources):
+    result = run(resources)
+    meta = metadata(result, "workout_plans")
+    assert meta["dagster/row_count"] == USERS and meta["written"] == USERS and meta["reused"] == 0
+    assert meta["by_source"] == {"llm": USERS, "rules": 0} and meta["valid_rate"] == 1.0
+    assert meta["llm_calls"] == USERS and meta["llm_tokens"] > 0
+    assert meta["plan_week"] == PLAN_WEEK and meta["cache_entries_refreshed"] == 2 * USERS
+    assert "**workout plan** for" in meta["preview"] and "source `llm`" in meta["preview"]
+    assert "| date | sessions |" in meta["preview"]
+    assert "| date | meal | dish | kcal | protein g |" in metadata(result, "nutrition_plans")["preview"]
+
+
+def test_unchanged_inputs_make_no_llm_call_and_no_new_version(week, resources, server):
+    db, _ = week
+    run(resources)
+    stored, calls = db[store.PLANS].count_documents({}), server.calls
+    result = run(resources)
+    assert server.calls == calls and db[store.PLANS].count_documents({}) == stored == 2 * USERS
+    meta = metadata(result, "workout_plans")
+    assert (meta["written"], meta["reused"], meta["llm_calls"]) == (0, USERS, 0)
+    assert all(e.passed for e in result.get_asset_check_evaluations())
+
+
+def test_a_changed_prescription_writes_version_2_for_that_user_only(week, resources, server):
+    db, users = week
+    run(resources)
+    changed = prescription(users[0], minutes=100.0)
+    store_prescription(db, changed)
+    MODEL.plans = good_replies(list(db[store.USER_CONTEXTS].find({"week": WEEK})),
+                               {u: prescription(u) for u in users[1:-1]} | {users[0]: changed})
+    server.reset()
+    result = run(resources)
+    assert server.calls == 1
+    assert latest(db, users[0], "workout").version == 2 and latest(db, users[1], "workout").version == 1
+    assert metadata(result, "workout_plans")["written"] == 1
+
+
+def test_the_api_cache_holds_each_written_users_latest_plan(week, resources, redis_client):
+    db, users = week
+    run(resources)
+    body = redis_client.hget(plan_cache_key("workout", users[0]), "body")
+    assert PlanDocument.model_validate_json(body).id == latest(db, users[0], "workout").id
+
+
+def test_a_missing_prescription_is_derived_conservatively_and_said_so(week, resources):
+    db, users = week
+    result = run(resources)
+    doc = latest(db, users[-1], "workout")
+    assert doc.policy_version == DERIVED_SOURCE and doc.guardrails.passed
+    assert latest(db, users[0], "workout").policy_version == POLICY
+    assert metadata(result, "workout_plans")["prescriptions_derived"] == 1
+
+
+def test_llm_requests_in_flight_never_exceed_the_configured_concurrency(week, resources):
+    MODEL.delay_s = 0.3
+    run(resources, llm=LLMResource(model="llama3.2:latest", api_base=resources["llm"].api_base, max_concurrency=2))
+    assert MODEL.max_in_flight == 2
+
+
+def test_with_the_llm_disabled_every_plan_comes_from_the_rules_without_a_request(week, resources, server):
+    db, users = week
+    result = run(resources, llm=LLMResource(model="llama3.2:latest", api_base=resources["llm"].api_base, enabled=False))
+    assert server.calls == 0
+    assert {latest(db, u, t).source for u in users for t in ("workout", "nutrition")} == {"rules"}
+    assert metadata(result, "nutrition_plans")["llm_model"] == "disabled"
+    assert all(e.passed for e in result.get_asset_check_evaluations())
+
+
+def test_with_the_server_unreachable_new_plans_come_from_the_rules_at_once(week, resources):
+    db, users = week
+    down = LLMResource(model="llama3.2:latest", api_base=f"http://127.0.0.1:{closed_port()}")
+    result = run(resources, llm=down)
+    docs = [latest(db, u, t) for u in users for t in ("workout", "nutrition")]
+    assert {d.source for d in docs} == {"rules"} and {d.usage.attempts for d in docs} == {0}
+    assert docs[0].usage.failure_reasons[0].startswith("LLM unavailable: no answer from http://127.0.0.1:")
+    assert metadata(result, "workout_plans")["llm_unavailable"].startswith("no answer from")
+    assert all(e.passed for e in result.get_asset_check_evaluations())
+
+
+def test_once_the_server_answers_again_rules_plans_are_replaced_by_the_models(week, resources, server):
+    db, users = week
+    run(resources, llm=LLMResource(model="llama3.2:latest", api_base=f"http://127.0.0.1:{closed_port()}"))
+    run(resources)
+    assert server.calls == 2 * USERS
+    assert {(latest(db, u, "workout").source, latest(db, u, "workout").version) for u in users} == {("llm", 2)}
+
+
+def test_while_the_server_is_down_plans_the_model_wrote_are_kept(week, resources):
+    db, _ = week
+    run(resources)
+    stored = db[store.PLANS].count_documents({})
+    result = run(resources, llm=LLMResource(model="llama3.2:latest", api_base=f"http://127.0.0.1:{closed_port()}"))
+    assert db[store.PLANS].count_documents({}) == stored
+    assert metadata(result, "workout_plans")["by_source"] == {"llm": USERS, "rules": 0}
+
+
+def test_a_redis_outage_leaves_the_plans_written_and_the_run_green(week, resources):
+    db, _ = week
+    result = run(resources, redis=RedisResource(url=f"redis://127.0.0.1:{closed_port()}/0"))
+    assert result.success and db[store.PLANS].count_documents({}) == 2 * USERS
+    assert metadata(result, "workout_plans")["cache_entries_refreshed"] is None
+
+
+def test_a_user_with_an_incomplete_profile_gets_a_workout_plan_and_is_listed_for_nutrition(week, resources):
+    db, users = week
+    db[store.USER_CONTEXTS].update_one({"week": WEEK, "user_id": users[1]},
+                                       {"$set": {"profile.age": None, "profile.bmr_kcal": None, "profile.tdee_kcal": None}})
+    result = run(resources)
+    meta = metadata(result, "nutrition_plans")
+    assert meta["dagster/row_count"] == USERS - 1 and list(meta["skipped_users"]) == [users[1]]
+    assert "needs age, bmr_kcal, tdee_kcal" in meta["skipped_users"][users[1]]
+    assert latest(db, users[1], "workout").guardrails.passed
+
+
+# --- the checks ---------------------------------------------------------------------------------
+
+
+def test_a_stored_plan_breaking_a_guardrail_fails_the_blocking_check_naming_the_user(week, resources):
+    db, users = week
+    run(resources)
+    raw = db[store.PLANS].find_one({"user_id": users[2], "plan_type": "workout"})
+    day = next(d for d in raw["plan"]["days"] if d["sessions"])
+    day["sessions"][0]["duration_min"] = 200.0
+    db[store.PLANS].replace_one({"_id": raw["_id"]}, raw)
+    result = dg.materialize(PLAN_ASSETS, partition_key=WEEK, resources=resources, raise_on_error=False)
+    evaluation = next(e for e in result.get_asset_check_evaluations() if e.asset_key == workout_plans.key)
+    assert not evaluation.passed
+    assert evaluation.metadata["failing_user_ids"].value == [users[2]]
+    assert "lasts 200 min" in evaluation.metadata["reasons"].value[users[2]]
+
+
+def test_a_stored_plan_that_does_not_validate_fails_the_check(week, resources):
+    db, users = week
+    run(resources)
+    db[store.PLANS].update_one({"user_id": users[0], "plan_type": "nutrition"}, {"$set": {"plan.days": []}})
+    result = dg.materialize(PLAN_ASSETS, partition_key=WEEK, resources=resources, raise_on_error=False)
+    evaluation = next(e for e in result.get_asset_check_evaluations() if e.asset_key == nutrition_plans.key)
+    assert not evaluation.passed and evaluation.metadata["failing_user_ids"].value == [users[0]]
+    assert "invalid: plan.days" in evaluation.metadata["reasons"].value[users[0]]
+    replanned = latest(db, users[0], "nutrition")  # the invalid version is passed over, never reused
+    assert replanned.version == 2 and replanned.guardrails.passed
