@@ -35,6 +35,30 @@ def ceiling(client: redis.Redis, messages: list, batch_size: int = DEFAULT_BATCH
     return len(messages) / (time.perf_counter() - started)
 
 
+def server_cpu_s(client: redis.Redis) -> float:
+    info = client.info("cpu")
+    return float(info["used_cpu_user"] + info["used_cpu_sys"])
+
+
+def cpu_costs(client: redis.Redis, sample: SimulationConfig) -> dict:
+    """CPU microseconds per record of each stage (robust to other load on a shared machine)."""
+    started = time.process_time()
+    messages = [m for batch in Production(sample) for m in batch.messages]
+    produce = time.process_time() - started
+    client.flushdb()
+    server, started = server_cpu_s(client), time.process_time()
+    for start in range(0, len(messages), DEFAULT_BATCH):
+        xadd_pipelined(client, messages[start : start + DEFAULT_BATCH], MAXLEN)
+    xadd, server = time.process_time() - started, server_cpu_s(client) - server
+    per = 1e6 / len(messages)
+    costs = {"simulate_validate_encode": produce * per, "xadd_client": xadd * per, "redis_server": server * per}
+    # On two free cores the publisher (XADD client, waiting on the server) is the critical path
+    # and the workers' production runs beside it: the best possible end-to-end/ceiling ratio.
+    total = sum(costs.values())
+    costs["ratio_bound_two_free_cores"] = min(1.0, 2 * (costs["xadd_client"] + costs["redis_server"]) / total)
+    return {key: round(value, 2) for key, value in costs.items()}
+
+
 def end_to_end(client: redis.Redis, config: SimulationConfig, workers: int | None = None) -> dict:
     client.flushdb()
     stats = backfill(config, client, maxlen=MAXLEN, workers=workers, progress=False)
@@ -56,6 +80,7 @@ def run(quick: bool) -> dict:
                 ceilings.append(ceiling(client, messages))
                 publishes.append(end_to_end(client, config))
             inline = end_to_end(client, config, workers=0)
+            costs = cpu_costs(client, sample)
             server = client.info("server")["redis_version"]
         finally:
             proc.terminate()
@@ -71,6 +96,7 @@ def run(quick: bool) -> dict:
         "publish": {"users": config.users, "days": config.days, "workers": default_workers(config), "best": best,
                     "seconds_each": [p["seconds"] for p in publishes]},
         "publish_in_process": {"workers": 0, **inline},
+        "cpu_us_per_record": costs,
         "ratio_publish_to_ceiling": round(best["records_per_s"] / best_ceiling, 3),
         "ratio_in_process_to_ceiling": round(inline["records_per_s"] / best_ceiling, 3),
         "target_ratio_met": best["records_per_s"] / best_ceiling >= 0.5,

@@ -116,18 +116,22 @@ class UserWeekInputs:
     def canonical(self) -> dict[str, Any]:
         """A deterministic, order-free view of the inputs (for the inputs hash)."""
         return {
-            "groups": _rows(self.groups),
+            # Sums computed by the store are rounded (their last bits depend on summation order);
+            # single records are hashed exactly as stored.
+            "groups": _rows(self.groups, rounded=True),
+            "intake": _rows(self.intake, rounded=True),
             "efforts": _rows(self.efforts),
             "nights": _rows(self.nights),
-            "intake": _rows(self.intake),
             "checkins": _rows(self.checkins),
             "prior": _rows(self.prior_efforts),
             "profile": repr(tuple(_rounded((self.profile or {}).get(k)) for k in PROFILE_FIELDS)),
         }
 
 
-def _rows(items: list) -> list[str]:
-    return sorted(repr(tuple(_rounded(getattr(item, name)) for name in item.__dataclass_fields__)) for item in items)
+def _rows(items: list, rounded: bool = False) -> list[str]:
+    if rounded:
+        return sorted(repr(tuple(_rounded(getattr(item, name)) for name in item.__dataclass_fields__)) for item in items)
+    return sorted(repr(tuple(getattr(item, name) for name in item.__dataclass_fields__)) for item in items)
 
 
 def _rounded(value: Any) -> Any:

@@ -30,7 +30,9 @@ Message = tuple[str, str, str, int]
 
 QUEUE_DEPTH = 4  # day batches a worker may run ahead of the publisher
 POLL_S = 0.5
+WORKER_NICENESS = 10  # the publishing process is the critical path: workers only take spare CPU
 MIN_USER_DAYS_FOR_WORKERS = 5_000  # below this (about 50k records) a worker's start-up is not worth it
+MAX_DEFAULT_WORKERS = 4  # producing costs ~2x XADD-ing, so more workers would wait on the publisher
 
 
 class ProductionError(RuntimeError):
@@ -73,15 +75,17 @@ def split_cohorts(cohorts: int, workers: int) -> list[range]:
 
 
 def default_workers(config: SimulationConfig) -> int:
-    """Worker processes worth starting: none for small runs, else one per core (no more than cohorts)."""
+    """Worker processes worth starting: none for small runs, else one per core (at most 4, and cohorts)."""
     if config.cohorts < 2 or config.users * config.days < MIN_USER_DAYS_FOR_WORKERS:
         return 0
-    return min(os.cpu_count() or 1, config.cohorts)
+    return min(os.cpu_count() or 1, config.cohorts, MAX_DEFAULT_WORKERS)
 
 
 def _worker(config: SimulationConfig, cohorts: range, extra_days: int | None, timed: bool,
             out: multiprocessing.Queue) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICENESS)
     simulation = Simulation(config, cohorts)
     try:
         for batch in _days(simulation, extra_days, timed):

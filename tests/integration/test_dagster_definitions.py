@@ -200,7 +200,7 @@ def test_the_production_run_launcher_and_coordinator_accept_their_config():
     ).rehydrate(as_type=object)
     assert type(launcher).__name__ == "DockerRunLauncher"
     assert (launcher.networks, launcher.image) == (["fitness-tracker"], "fitness-tracker:latest")
-    assert RUN_ENV_VARS <= set(launcher.env_vars)
+    assert set(launcher.env_vars) >= RUN_ENV_VARS
     assert "fitness-tracker-artifacts:/opt/fitness/artifacts" in launcher.container_kwargs["volumes"]
     coordinator = ConfigurableClassData(
         config["run_coordinator"]["module"], config["run_coordinator"]["class"],

@@ -17,7 +17,7 @@ import dagster as dg
 import pymongo
 import pytest
 
-from fitness_assets.defs.features.assets import user_contexts, weekly_features
+from fitness_assets.defs.features.assets import WEEKLY_CHAIN_TAG, user_contexts, weekly_features
 from fitness_assets.defs.plans import checks
 from fitness_assets.defs.plans.assets import LLM_POOL, PRESCRIPTIONS_KEY, nutrition_plans, workout_plans
 from fitness_assets.features.compute import materialize_weekly_features
@@ -32,6 +32,7 @@ from fitness_core.plan_cache import plan_cache_key
 from fitness_core.plans import PlanDocument, Prescription
 from fitness_streaming.simulator import SimulationConfig, iter_records
 from tests.support.ollama_stub import OllamaStub, Reply
+from tests.support.planning_population import example_context
 
 pytestmark = pytest.mark.integration
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
@@ -189,6 +190,21 @@ def test_plan_assets_share_the_llm_pool_and_follow_contexts_and_prescriptions():
     assert workout.partitions_def == nutrition.partitions_def == user_contexts.partitions_def
 
 
+def test_plan_assets_run_in_the_weekly_chain():
+    (workout,), (nutrition,) = workout_plans.specs, nutrition_plans.specs
+    assert workout.tags.items() >= WEEKLY_CHAIN_TAG.items() and nutrition.tags.items() >= WEEKLY_CHAIN_TAG.items()
+
+
+def test_a_derived_prescription_holds_last_weeks_minutes_within_60_to_150_at_45_percent_hrr():
+    def derived(*minutes: float) -> tuple[float, int, float, str]:
+        p = derived_prescription(example_context(weekly_minutes_recent=minutes))
+        return p.weekly_minutes, p.sessions, p.target_hrr, p.source
+
+    assert derived(200.0, 90.0) == (90.0, 3, 0.45, DERIVED_SOURCE)
+    assert derived(90.0, 330.0) == (150.0, 4, 0.45, DERIVED_SOURCE)
+    assert derived() == (60.0, 3, 0.45, DERIVED_SOURCE)
+
+
 def test_the_llm_resource_reads_the_ollama_variables_and_fitness_llm(monkeypatch):
     monkeypatch.setenv("OLLAMA_MODEL", "llama3.2:1b")
     monkeypatch.setenv("FITNESS_LLM", "off")
@@ -344,6 +360,22 @@ def test_a_user_with_an_incomplete_profile_gets_a_workout_plan_and_is_listed_for
     assert latest(db, users[1], "workout").guardrails.passed
 
 
+def test_contexts_and_plans_materialize_in_one_run_plans_after_contexts(week, resources):
+    db, _ = week
+    result = dg.materialize([user_contexts, *PLAN_ASSETS], partition_key=WEEK, resources=resources)
+    order = [e.step_key for e in result.all_events if e.event_type_value == "STEP_SUCCESS"]
+    assert order.index("user_contexts") < min(order.index("workout_plans"), order.index("nutrition_plans"))
+    assert db[store.PLANS].count_documents({"week": PLAN_WEEK}) == 2 * USERS
+
+
+def test_a_week_without_contexts_gives_no_plans_and_passing_checks(week, resources, server):
+    result = dg.materialize(PLAN_ASSETS, partition_key="2025-01-06", resources=resources)
+    meta = metadata(result, "workout_plans")
+    assert (meta["dagster/row_count"], meta["written"], meta["preview"]) == (0, 0, "no plan this week")
+    assert meta["valid_rate"] is None and server.calls == 0
+    assert all(e.passed for e in result.get_asset_check_evaluations())
+
+
 # --- the checks ---------------------------------------------------------------------------------
 
 
@@ -364,10 +396,11 @@ def test_a_stored_plan_breaking_a_guardrail_fails_the_blocking_check_naming_the_
 def test_a_stored_plan_that_does_not_validate_fails_the_check(week, resources):
     db, users = week
     run(resources)
-    db[store.PLANS].update_one({"user_id": users[0], "plan_type": "nutrition"}, {"$set": {"plan.days": []}})
+    broken = latest(db, users[0], "nutrition").id
+    db[store.PLANS].update_one({"_id": broken}, {"$set": {"plan.days": []}})
     result = dg.materialize(PLAN_ASSETS, partition_key=WEEK, resources=resources, raise_on_error=False)
     evaluation = next(e for e in result.get_asset_check_evaluations() if e.asset_key == nutrition_plans.key)
     assert not evaluation.passed and evaluation.metadata["failing_user_ids"].value == [users[0]]
-    assert "invalid: plan.days" in evaluation.metadata["reasons"].value[users[0]]
+    assert evaluation.metadata["reasons"].value[users[0]].startswith(f"plan {broken} invalid: plan.")
     replanned = latest(db, users[0], "nutrition")  # the invalid version is passed over, never reused
     assert replanned.version == 2 and replanned.guardrails.passed

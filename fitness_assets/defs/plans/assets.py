@@ -6,7 +6,8 @@ LLM and the API's plan cache in Redis, and turn the outcome into metadata.
 # No `from __future__ import annotations`: Dagster reads the context and resource annotations.
 
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
@@ -60,14 +61,14 @@ def refresh_cache(db: "Database", redis: RedisResource, user_ids: list[str], log
         return None
 
 
-def plans_metadata(result: WeekPlans, llm: "LLMClient | None", cached: int | None) -> dict[str, object]:
+def plans_metadata(result: WeekPlans, llm: "LLMClient | None", cached: int | None) -> dict[str, Any]:
     """What a person wants to see about the week's plans: counts, sources, LLM cost and one plan."""
     written = result.written
     asked = [d for d in written if d.usage.attempts > 0]
     preview = next((d for d in written if d.source == "llm"), None) or next(iter(written or result.current), None)
     skipped = dict(sorted(result.skipped.items())[:SKIPPED_LISTED])
     valid = result.valid_rate()
-    metadata: dict[str, object] = {
+    metadata: dict[str, Any] = {
         "dagster/row_count": len(result.current),
         "plan_week": result.plan_week,
         "written": len(written),
@@ -117,18 +118,21 @@ def materialize_plans(
     return dg.MaterializeResult(metadata=plans_metadata(result, client, cached))
 
 
-PLAN_ASSET_OPTIONS = dict(
-    partitions_def=weekly_partitions,
-    group_name=PLANS_GROUP,
-    kinds={"mongodb", "python", "ollama"},
-    code_version=CODE_VERSION,
-    tags=WEEKLY_CHAIN_TAG,
-    pool=LLM_POOL,
-    metadata={"collection": store.PLANS},
-)
+def plan_asset(deps: list[dg.AssetsDefinition | dg.AssetKey]) -> Callable[[Callable[..., dg.MaterializeResult]], dg.AssetsDefinition]:
+    """The decorator both plan assets share: weekly, in the weekly chain, in the LLM pool."""
+    return dg.asset(
+        deps=deps,
+        partitions_def=weekly_partitions,
+        group_name=PLANS_GROUP,
+        kinds={"mongodb", "python", "ollama"},
+        code_version=CODE_VERSION,
+        tags=WEEKLY_CHAIN_TAG,
+        pool=LLM_POOL,
+        metadata={"collection": store.PLANS},
+    )
 
 
-@dg.asset(deps=[user_contexts, PRESCRIPTIONS_KEY], **PLAN_ASSET_OPTIONS)
+@plan_asset(deps=[user_contexts, PRESCRIPTIONS_KEY])
 def workout_plans(
     context: dg.AssetExecutionContext, mongo: MongoResource, redis: RedisResource, llm: LLMResource
 ) -> dg.MaterializeResult:
@@ -139,7 +143,7 @@ def workout_plans(
     return materialize_plans(context, "workout", mongo, redis, llm)
 
 
-@dg.asset(deps=[user_contexts], **PLAN_ASSET_OPTIONS)
+@plan_asset(deps=[user_contexts])
 def nutrition_plans(
     context: dg.AssetExecutionContext, mongo: MongoResource, redis: RedisResource, llm: LLMResource
 ) -> dg.MaterializeResult:

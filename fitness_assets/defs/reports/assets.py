@@ -24,10 +24,11 @@ from fitness_core import store
 
 REPORT_GROUP = "reports"
 #: The plan assets whose newest documents a report shows. Declared by key: loading and materializing
-#: work while they are not defined (Dagster then lists them as external assets), and in a run that
-#: also plans (the weekly chain) the reports wait for this week's plans. A failed plan step
-#: therefore skips the reports of that run; materializing weekly_reports alone afterwards shows
-#: whatever plans are stored (publish_week reads them from MongoDB, not from these deps).
+#: work while they are not defined (Dagster then lists them as external, non-materializable assets),
+#: and in a run that also plans (the weekly chain) the reports wait for this week's plans. So a
+#: failed plan step, or a failed blocking plan check, skips the reports of that run; materializing
+#: weekly_reports alone afterwards shows whatever plans are stored (publish_week reads them from
+#: MongoDB; these deps only order the run and draw the lineage).
 PLAN_KEYS = (dg.AssetKey("workout_plans"), dg.AssetKey("nutrition_plans"))
 
 

@@ -55,7 +55,9 @@ def test_report_whose_file_is_gone_is_404(api, mongo_db, settings, admin_key) ->
     mongo_db.reports.insert_one(document)
     response = api.get("/reports/u1/latest", headers=bearer(admin_key))
     assert response.status_code == 404
-    assert response.json() == {"detail": "the report file of week 2024-03-04 is missing from the artifact store"}
+    assert response.json() == {
+        "detail": "the report file of week 2024-03-04 is missing from the artifact store"
+    }
 
 
 def test_a_stored_path_outside_the_artifact_store_is_never_served(api, mongo_db, settings, admin_key) -> None:
