@@ -7,6 +7,7 @@ import sys
 from datetime import UTC, datetime
 
 _RESERVED = set(vars(logging.makeLogRecord({})))
+_SKIPPED = {"message", "asctime", "color_message"}  # uvicorn adds an ANSI-coloured copy
 
 
 class KeyValueFormatter(logging.Formatter):
@@ -17,7 +18,7 @@ class KeyValueFormatter(logging.Formatter):
         parts = [f"ts={ts}", f"level={record.levelname.lower()}", f"logger={record.name}"]
         parts.append(f"event={_quote(record.getMessage())}")
         for key, value in record.__dict__.items():
-            if key not in _RESERVED and not key.startswith("_") and key not in ("message", "asctime"):
+            if key not in _RESERVED and not key.startswith("_") and key not in _SKIPPED:
                 parts.append(f"{key}={_quote(value)}")
         if record.exc_info:
             parts.append(f"error={_quote(self.formatException(record.exc_info).splitlines()[-1])}")

@@ -8,11 +8,12 @@ simulator and the RL environment step whole populations at once. Numbers and the
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import TypeVar
+from typing import Any
 
 import numpy as np
 
-ArrayLike = TypeVar("ArrayLike", float, np.ndarray)
+#: A float for one user or a numpy array with one value per user.
+ArrayLike = Any
 
 # Banister TRIMP weighting (1.1): men a=0.64, b=1.92; women a=0.86, b=1.67.
 TRIMP_COEF = {"male": (0.64, 1.92), "female": (0.86, 1.67)}

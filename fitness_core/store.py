@@ -40,20 +40,25 @@ DERIVED_COLLECTIONS: tuple[str, ...] = (
     REPORTS,
 )
 
+IndexSpec = tuple[str, list[tuple[str, int]], dict]
+
+
+def _timed_record_indexes() -> list[IndexSpec]:
+    """Per timed collection: user + local day, partition window (week + user), UTC time."""
+    specs: list[IndexSpec] = []
+    for cls in RECORD_TYPES:
+        if cls.TIME_FIELD:
+            specs.append((cls.COLLECTION, [("user_id", 1), ("local_date", 1)], {}))
+            specs.append((cls.COLLECTION, [("week", 1), ("user_id", 1)], {}))
+            specs.append((cls.COLLECTION, [(cls.TIME_FIELD, 1)], {}))
+    return specs
+
+
 # (collection, keys, options). Names are explicit so re-creation is a no-op.
-INDEXES: tuple[tuple[str, list[tuple[str, int]], dict], ...] = (
+INDEXES: tuple[IndexSpec, ...] = (
     (USERS, [("updated_ts", 1)], {}),
     (DEVICES, [("user_id", 1)], {}),
-    *(
-        spec
-        for cls in RECORD_TYPES
-        if cls.TIME_FIELD
-        for spec in (
-            (cls.COLLECTION, [("user_id", 1), ("local_date", 1)], {}),
-            (cls.COLLECTION, [("week", 1), ("user_id", 1)], {}),
-            (cls.COLLECTION, [(cls.TIME_FIELD, 1)], {}),
-        )
-    ),
+    *_timed_record_indexes(),
     (WEEKLY_FEATURES, [("week", 1), ("user_id", 1)], {"unique": True}),
     (WEEKLY_FEATURES, [("user_id", 1), ("week", -1)], {}),
     (USER_CONTEXTS, [("week", 1), ("user_id", 1)], {"unique": True}),

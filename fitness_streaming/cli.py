@@ -27,15 +27,18 @@ def _friendly(exc: Exception) -> str | None:
     """A one-line message for the failures a user can cause, else None."""
     import pymongo.errors
     import redis.exceptions
+    from pydantic import ValidationError
 
     from fitness_streaming.services import ServiceError
 
     if isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
-        return f"cannot reach Redis at {Settings.load().redis_dsn} ({exc})"
+        return f"cannot reach Redis ({exc})"
     if isinstance(exc, pymongo.errors.ServerSelectionTimeoutError | pymongo.errors.AutoReconnect):
-        return f"cannot reach MongoDB at {Settings.load().mongo_uri}"
+        return f"cannot reach MongoDB ({type(exc).__name__}: {str(exc)[:200]})"
     if isinstance(exc, ServiceError | FileNotFoundError | PermissionError):
         return str(exc)
+    if isinstance(exc, ValidationError) and exc.title == "Settings":
+        return f"invalid configuration: {_describe_settings_error(exc)}"
     return None
 
 
@@ -70,7 +73,7 @@ class FitnessGroup(click.Group):
 @click.option("--log-level", default=None, help="Logging level (default from LOG_LEVEL, else INFO).")
 def main(log_level: str | None) -> None:
     """Personalized Fitness Tracker: wearable streams to plans and reports."""
-    configure_logging(log_level or Settings.load().log_level)
+    configure_logging(log_level or load_settings().log_level)
 
 
 # --- services ------------------------------------------------------------------------------
@@ -120,13 +123,20 @@ def services_status(as_json: bool) -> None:
 # --- storage writer ------------------------------------------------------------------------
 
 
-def _writer_settings() -> Settings:
+def load_settings() -> Settings:
+    """Settings from the environment and var/services.env; a bad value is a one-line error."""
     from pydantic import ValidationError
 
     try:
         return Settings.load()
     except ValidationError as exc:
-        raise UserError(f"invalid configuration: {exc.errors()[0]['msg']}") from exc
+        raise UserError(f"invalid configuration: {_describe_settings_error(exc)}") from exc
+
+
+def _describe_settings_error(exc: Exception) -> str:
+    err = exc.errors()[0]  # type: ignore[attr-defined]
+    name = ".".join(str(p) for p in err["loc"]).upper() or "settings"
+    return f"{name}: {err['msg']}"
 
 
 @main.command("write")
@@ -148,7 +158,7 @@ def write(batch: int, block_ms: int, claim_idle_ms: int, max_deliveries: int, dr
 
     from fitness_streaming.writer import WriterConfig, run_writer
 
-    settings = _writer_settings()
+    settings = load_settings()
     config = WriterConfig(batch=batch, block_ms=block_ms, claim_idle_ms=claim_idle_ms,
                           max_deliveries=max_deliveries, drain=drain)
     show = progress if progress is not None else (drain and sys.stderr.isatty())
@@ -168,7 +178,7 @@ def status(as_json: bool) -> None:
     from fitness_streaming.writer import status_report
     from fitness_streaming.writer_status import format_status
 
-    report = status_report(_writer_settings())
+    report = status_report(load_settings())
     click.echo(json.dumps(report, indent=2) if as_json else format_status(report))
 
 
@@ -185,7 +195,7 @@ def api(host: str, port: int | None, plan_memo_s: float) -> None:
     import importlib
 
     app = importlib.import_module("fitness_api.app")
-    settings = _writer_settings()
+    settings = load_settings()
     click.echo(f"plans API on http://{host}:{port or settings.port} (OpenAPI at /docs)", err=True)
     app.serve(settings, host=host, port=port, plan_memo_ttl_s=plan_memo_s)
 
@@ -207,7 +217,7 @@ def apikey_create(user_id: str | None, admin: bool, label: str | None) -> None:
         raise UserError("give exactly one of --user-id U or --admin")
     auth = importlib.import_module("fitness_api.auth")
     try:
-        key = auth.create_api_key_in(_writer_settings(), user_id=user_id, admin=admin, label=label)
+        key = auth.create_api_key_in(load_settings(), user_id=user_id, admin=admin, label=label)
     except ValueError as exc:
         raise UserError(str(exc)) from exc
     click.echo(key)
@@ -348,7 +358,7 @@ def import_data(path: str, user_id: str | None, fmt: str, timezone: str | None, 
     from fitness_streaming.importers import InputError, import_path, summary_lines
     from fitness_streaming.importers.runner import stored_user
 
-    settings = _writer_settings()
+    settings = load_settings()
     publish = None
     if not dry_run:
         import redis
@@ -388,7 +398,7 @@ def export_data(directory: str, fmt: str, user_id: str | None) -> None:
     out = Path(directory)
     if out.exists() and not out.is_dir():
         raise UserError(f"{out} exists and is not a folder")
-    settings = _writer_settings()
+    settings = load_settings()
     with pymongo.MongoClient(settings.mongo_uri, tz_aware=True, serverSelectionTimeoutMS=5000) as client:
         report = export_tables(client[settings.mongo_db], out, fmt, user_id)
     rows = ", ".join(f"{name} {count}" for name, count in report.rows.items())
