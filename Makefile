@@ -36,7 +36,9 @@ system-deps:
 test: lint system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: install
+# wrk is the API benchmark's load generator (a Python client is the fallback).
+bench: install system-deps
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; } || true
 	$(BIN)/python -m benchmarks $(ARGS)
 
 services-down: install
