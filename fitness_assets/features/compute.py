@@ -20,9 +20,19 @@ from fitness_core import store
 if TYPE_CHECKING:
     from pymongo.database import Database
 
-Strategy = Literal["aggregate", "pull"]
-STRATEGIES: tuple[Strategy, ...] = ("aggregate", "pull")
+Strategy = Literal["auto", "aggregate", "pull"]
+STRATEGIES: tuple[Strategy, ...] = ("auto", "aggregate", "pull")
 log = logging.getLogger(__name__)
+
+
+def store_strategy(db: Database) -> Literal["aggregate", "pull"]:
+    """The faster reader for the server behind ``db`` (benchmarks/bench_features.py).
+
+    SecantusDB runs aggregation stages in Python, so a plain indexed ``find`` plus pandas is faster
+    there; a real MongoDB runs the pipelines next to the data and returns only per-user rows.
+    """
+    info = db.client.admin.command("buildInfo")
+    return "pull" if "secantusVersion" in info else "aggregate"
 
 
 @dataclass
@@ -30,16 +40,19 @@ class WeekResult:
     """The documents of a week, what writing them did, and where the time went."""
 
     week: str
+    strategy: str = "aggregate"
     documents: list = field(default_factory=list)
     write: WriteSummary = field(default_factory=WriteSummary)
     timings_s: dict[str, float] = field(default_factory=dict)
 
 
-def read_week_inputs(db: Database, week: str, strategy: Strategy = "aggregate") -> dict[str, UserWeekInputs]:
+def read_week_inputs(db: Database, week: str, strategy: Strategy = "auto") -> dict[str, UserWeekInputs]:
     """The reduced inputs of every user with data in ``week`` (profiles attached)."""
     parse_week(week)
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r} (expected one of {', '.join(STRATEGIES)})")
+    if strategy == "auto":
+        strategy = store_strategy(db)
     reader = aggregate_week_inputs if strategy == "aggregate" else pull_week_inputs
     users = reader(db, week, previous_weeks(week, CHRONIC_WEEKS))
     for user_id, profile in read_profiles(db, sorted(users)).items():
@@ -48,7 +61,7 @@ def read_week_inputs(db: Database, week: str, strategy: Strategy = "aggregate") 
 
 
 def weekly_features_for(
-    db: Database, week: str, strategy: Strategy = "aggregate", now: datetime | None = None
+    db: Database, week: str, strategy: Strategy = "auto", now: datetime | None = None
 ) -> list[WeeklyFeatures]:
     """The ``weekly_features`` documents of ``week``, one per user with data, sorted by user."""
     created_at = now or datetime.now(UTC)
@@ -56,12 +69,14 @@ def weekly_features_for(
     return [build_weekly_features(users[u], week, created_at) for u in sorted(users)]
 
 
-def materialize_weekly_features(db: Database, week: str, strategy: Strategy = "aggregate") -> WeekResult:
+def materialize_weekly_features(db: Database, week: str, strategy: Strategy = "auto") -> WeekResult:
     """Compute ``week``'s features and replace the week in ``weekly_features`` (idempotent)."""
     parse_week(week)
-    result = WeekResult(week=week)
     started = time.perf_counter()
     store.ensure_indexes(db)
+    if strategy == "auto":
+        strategy = store_strategy(db)
+    result = WeekResult(week=week, strategy=strategy)
     users = read_week_inputs(db, week, strategy)
     read_done = time.perf_counter()
     created_at = datetime.now(UTC)

@@ -49,9 +49,11 @@ PRESETS: dict[str, Preset] = {
     # The starting point: n_steps is per environment, so one rollout is 4 x 4096 weeks.
     "seed": Preset(n_envs=4, n_steps=4096, batch_size=1024, gamma=0.995, gae_lambda=0.98,
                    learning_rate=3e-4, clip_range=0.1, ent_coef=0.01, vf_coef=0.5),
-    "tuned": Preset(n_envs=32, n_steps=512, batch_size=2048, gamma=0.995, gae_lambda=0.95,
+    # More users per batch (the numpy core is ~4x cheaper per user at 64 than at 4), the same
+    # 16k-step rollout, gamma close to 1 (the return is undiscounted), a wider network.
+    "tuned": Preset(n_envs=64, n_steps=256, batch_size=2048, gamma=0.999, gae_lambda=0.95,
                     learning_rate=3e-4, clip_range=0.2, ent_coef=0.005, vf_coef=0.5,
-                    net_arch=(128, 128), timesteps=3_000_000, eval_every=200_000),
+                    net_arch=(128, 128), timesteps=1_500_000, eval_every=100_000),
 }
 
 

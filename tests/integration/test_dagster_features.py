@@ -398,11 +398,12 @@ def test_a_partition_key_that_is_not_a_monday_is_refused(mongo_db, mongo_server)
     assert mongo_db.list_collection_names() == []
 
 
-def test_the_strategy_is_run_configuration(mongo_db, mongo_server):
+@pytest.mark.parametrize(("config", "used"), [({}, "pull"), ({"strategy": "aggregate"}, "aggregate")])
+def test_the_reader_is_run_configuration_and_auto_picks_pull_on_secantusdb(mongo_db, mongo_server, config, used):
     _fill(mongo_db, ["a"], [WEEK])
     result = dg.materialize([weekly_features], partition_key=WEEK,
                             resources={"mongo": MongoResource(uri=mongo_server, db=mongo_db.name)},
-                            run_config=dg.RunConfig({"weekly_features": WeeklyFeaturesConfig(strategy="pull")}))
+                            run_config=dg.RunConfig({"weekly_features": WeeklyFeaturesConfig(**config)}))
     metadata = result.get_asset_materialization_events()[0].materialization.metadata
-    assert metadata["strategy"].value == "pull"
+    assert metadata["strategy"].value == used
     assert mongo_db.weekly_features.find_one()["steps"]["total"] == 7 * 4000

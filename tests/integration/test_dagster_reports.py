@@ -132,6 +132,14 @@ def test_metadata_counts_the_reports_and_points_at_the_index(week: Week) -> None
     assert (metadata["skipped_users"], metadata["skipped"]) == (0, "none")
 
 
+def test_metadata_previews_the_reports_in_the_index_pages_order(week: Week) -> None:
+    index = (week.root / "reports" / WEEK / "index.html").read_text()
+    linked = [href.removesuffix(".html") for href in re.findall(r'<a href="([^"]+)">', index)]
+    rows = report_metadata(week.result)["most_urgent"].splitlines()[2:]  # after the header and its rule
+    previewed = [row.split(" | ")[0].removeprefix("| ") for row in rows]
+    assert previewed == linked
+
+
 def test_metadata_shows_the_recommendation_mix_of_the_stored_documents(week: Week) -> None:
     documents = list(week.db[store.REPORTS].find({"week": WEEK}))
     metadata = report_metadata(week.result)
@@ -182,6 +190,7 @@ def test_a_user_whose_features_cannot_be_read_is_skipped_named_and_fails_the_che
     assert page_names(root) == sorted([*(f"{u}.html" for u in week.users if u != broken), "index.html"])
     evaluation = check_result(result)
     assert not evaluation.passed
+    assert [e.step_key for e in result.get_step_failure_events()] == ["weekly_reports_every_user_has_a_report"]
     assert evaluation.description == (
         f"1 of {USERS} users without a report document ({broken}); 1 of {USERS} users without a report page ({broken})")
 
@@ -209,6 +218,10 @@ def test_reports_depend_on_the_weeks_features_contexts_and_both_plan_assets() ->
     graph = defs().resolve_asset_graph()
     parents = {k.to_user_string() for k in graph.get(weekly_reports.key).parent_keys}
     assert parents == {"weekly_features", "user_contexts", "workout_plans", "nutrition_plans"}
+
+
+def test_the_completeness_check_is_blocking() -> None:
+    assert defs().resolve_asset_graph().get_check_spec(CHECK_KEY).blocking
 
 
 def test_without_plan_assets_defined_the_plan_keys_are_external_and_the_reports_still_load() -> None:

@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 #: Assets tagged with this run in the weekly job (``weekly_chain``); weekly assets downstream join it.
 WEEKLY_CHAIN_TAG = {"fitness/chain": "weekly"}
 FEATURE_GROUP = "features"
-#: Which reader computes the features; both give the same documents (see benchmarks/bench_features.py).
-DEFAULT_STRATEGY: Literal["aggregate", "pull"] = "aggregate"
+#: Which reader computes the features; all give the same documents (see benchmarks/bench_features.py).
+DEFAULT_STRATEGY: Literal["auto", "aggregate", "pull"] = "auto"
 
 
 def week_of(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> str:
@@ -53,9 +53,10 @@ def column_schema(model: type) -> dg.TableSchema:
 
 
 class WeeklyFeaturesConfig(dg.Config):
-    strategy: Literal["aggregate", "pull"] = Field(
+    strategy: Literal["auto", "aggregate", "pull"] = Field(
         default=DEFAULT_STRATEGY,
-        description="aggregate: MongoDB pipelines reduce the week in the store; pull: fetch raw documents, group in pandas",
+        description="aggregate: MongoDB pipelines reduce the week in the store; pull: fetch the raw documents and "
+        "group them in pandas; auto: pull on SecantusDB (faster there), aggregate on MongoDB",
     )
 
 
@@ -84,7 +85,7 @@ def weekly_features(context: dg.AssetExecutionContext, config: WeeklyFeaturesCon
             "written": result.write.written,
             "unchanged": result.write.unchanged,
             "deleted": result.write.deleted,
-            "strategy": config.strategy,
+            "strategy": result.strategy,
             "seconds": dg.MetadataValue.json(result.timings_s),
         }
     )
