@@ -23,7 +23,6 @@ import shutil
 import socket
 import statistics
 import tempfile
-import threading
 import time
 from datetime import date
 from pathlib import Path
@@ -58,30 +57,6 @@ class PlansQueries(monitoring.CommandListener):
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
         return None
-
-
-class TimedModel:
-    """The scripted model: a good plan for every registered prompt after ``delay_s``; counts concurrency."""
-
-    def __init__(self, plans: dict[str, dict[str, Any]], delay_s: float) -> None:
-        self.plans, self.delay_s = plans, delay_s
-        self.in_flight = self.max_in_flight = 0
-        self._lock = threading.Lock()
-
-    def __call__(self, body: dict[str, Any]) -> Any:
-        from tests.support.ollama_stub import Reply
-
-        with self._lock:
-            self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        try:
-            time.sleep(self.delay_s)
-            prompt = body.get("prompt") or str(body.get("messages"))
-            plan = next((p for facts, p in self.plans.items() if facts in prompt), None)
-            return Reply.of_json(plan) if plan is not None else Reply("not a plan")
-        finally:
-            with self._lock:
-                self.in_flight -= 1
 
 
 def seed_contexts(db: pymongo.database.Database, distinct: int, users: int) -> list[dict]:
@@ -124,22 +99,6 @@ def pure_planner_s(contexts: list[dict], llm: Any = None) -> float:
     return time.perf_counter() - started
 
 
-def good_replies(contexts: list[dict]) -> dict[str, dict[str, Any]]:
-    """Facts of each workout prompt -> the plan a well-behaved model writes for it."""
-    from fitness_assets.planning import make_workout_plan, planning_context, prompts
-    from fitness_assets.planning.batch import derived_prescription
-    from fitness_assets.planning.targets import workout_targets
-
-    replies = {}
-    for doc in contexts:
-        ctx = planning_context(doc)
-        p = derived_prescription(ctx)
-        plan = make_workout_plan(ctx, p, None).plan.model_dump(mode="json")
-        plan["summary"] = "Written by the scripted model."
-        replies[prompts.workout_messages(ctx, workout_targets(ctx, p))[1]["content"]] = plan
-    return replies
-
-
 def llm_runs(db: pymongo.database.Database, contexts: list[dict], delay_s: float) -> dict[str, Any]:
     """Workout plans through litellm at concurrency 1, 2 and 4 (a fresh ``plans`` collection each).
 
@@ -150,8 +109,9 @@ def llm_runs(db: pymongo.database.Database, contexts: list[dict], delay_s: float
     from fitness_assets.planning.batch import derived_prescription, plan_week
     from fitness_assets.planning.targets import workout_targets
     from tests.support.ollama_stub import OllamaStub
+    from tests.support.scripted_model import ScriptedModel, good_replies
 
-    model = TimedModel(good_replies(contexts), delay_s)
+    model = ScriptedModel(good_replies(contexts), delay_s)
     ctx = planning_context(contexts[0])
     messages = prompts.workout_messages(ctx, workout_targets(ctx, derived_prescription(ctx)))
     runs: dict[str, Any] = {}

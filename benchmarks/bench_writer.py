@@ -144,6 +144,8 @@ def run(quick: bool) -> dict:
         "a_store_ceiling_per_s": round(2 * count / a),
         "b_end_to_end_per_s": round(2 * count / b),
         "c_writer_noop_store_per_s": round(count / c),
+        "a_runs_per_s": [round(count / t) for t in seconds["a"]],
+        "b_runs_per_s": [round(count / t) for t in seconds["b"]],
         "c_runs_per_s": [round(count / t) for t in seconds["c"]],
         "b_over_a": round(a / b, 3),
         "load_average_1m": round(os.getloadavg()[0], 2),

@@ -134,7 +134,8 @@ class LLMResource(dg.ConfigurableResource):
     timeout_s: float = Field(default=120.0, gt=0, description="seconds per request")
     max_retries: int = Field(default=2, ge=0, description="retries after a connection error or HTTP 5xx")
     enabled: bool = Field(default=True, description="false (FITNESS_LLM=off): rules only, no request at all")
-    max_concurrency: int = Field(default=2, ge=1, description="LLM requests in flight at once within one step")
+    # No ge=1 bound: pydantic would check it against the EnvVar placeholder; below 1 counts as 1.
+    max_concurrency: int = Field(default=2, description="LLM requests in flight at once within one step (FITNESS_LLM_CONCURRENCY)")
     probe_timeout_s: float = Field(default=3.0, gt=0, description="seconds to wait for the server before a run")
 
     @property

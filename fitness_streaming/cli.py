@@ -142,8 +142,8 @@ def _describe_settings_error(exc: Exception) -> str:
 @main.command("write")
 @click.option("--batch", default=500, show_default=True, type=click.IntRange(1, 100_000),
               help="Entries read per stream in one batch.")
-@click.option("--block-ms", default=2000, show_default=True, type=click.IntRange(0, 600_000),
-              help="How long one read waits for new entries (0: return at once).")
+@click.option("--block-ms", default=2000, show_default=True, type=click.IntRange(1, 600_000),
+              help="How long one read waits for new entries.")
 @click.option("--claim-idle-ms", default=30_000, show_default=True, type=click.IntRange(1, 86_400_000),
               help="Reclaim entries another consumer left pending for this long.")
 @click.option("--max-deliveries", default=5, show_default=True, type=click.IntRange(1, 1000),
@@ -290,7 +290,7 @@ def publish(users: int, days: int, seed: int, end, live: bool, speed: float | No
     options = {"end": end.date()} if end is not None else {}
     config = SimulationConfig(users=users, days=days, seed=seed, duplicate_rate=duplicates, late_delivery=late,
                               nonwear=nonwear, clock_skew=clock_skew, **options)
-    settings = Settings.load()
+    settings = load_settings()
     stop = threading.Event()
     try:
         with publisher.stop_on_signals(stop):
@@ -413,15 +413,21 @@ def export_data(directory: str, fmt: str, user_id: str | None) -> None:
 @main.command("ui")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface the web UI listens on.")
 @click.option("--port", default=3000, show_default=True, type=click.IntRange(1, 65535), help="Web UI port.")
-def ui(host: str, port: int) -> None:
+@click.option("--print-env", is_flag=True,
+              help="Only print the exports for plain `dagster` commands (eval \"$(fitness ui --print-env)\").")
+def ui(host: str, port: int, print_env: bool) -> None:
     """Open the Dagster UI (`dagster dev`) on the local instance in var/dagster; Ctrl-C stops."""
     import importlib
     import os
+    import shlex
     import shutil
     from pathlib import Path
 
     dagster_home = importlib.import_module("fitness_assets.dagster_home")
     env = dagster_home.dagster_environment()
+    if print_env:
+        click.echo(f"export DAGSTER_HOME={shlex.quote(env['DAGSTER_HOME'])} DAGSTER_DISABLE_TELEMETRY=1")
+        return
     local = Path(sys.executable).with_name("dagster")
     executable = str(local) if local.exists() else shutil.which("dagster")
     if executable is None:

@@ -2,9 +2,9 @@
 
 Streams are capped with ``MAXLEN ~`` but the cap must never trim entries the ``storage-writer``
 consumer group has not read (or has read and not yet acknowledged). Before a stream can reach its
-cap, :class:`StreamCapGuard` asks Redis how many entries the group still needs and waits (bounded,
-logged) rather than let XADD trim them. ``backfill`` publishes a simulated history; ``live`` keeps
-going on an accelerated clock until stopped.
+cap, :class:`~fitness_streaming.stream_cap.StreamCapGuard` asks Redis how many entries the group
+still needs and waits (bounded, logged) rather than let XADD trim them. ``backfill`` publishes a
+simulated history; ``live`` keeps going on an accelerated clock until stopped.
 """
 
 from __future__ import annotations
@@ -27,18 +27,19 @@ import redis
 from fitness_core.schemas import Record
 from fitness_streaming.simulator.config import SimulationConfig
 from fitness_streaming.simulator.production import Message, Production, default_workers, encode_messages
-from fitness_streaming.writer_status import GROUP as WRITER_GROUP
+from fitness_streaming.stream_cap import (
+    MAX_WAIT_S,
+    WRITER_GROUP,
+    StreamCapGuard,
+    StreamFullError,
+    unread_entries,
+)
+
+__all__ = ["WRITER_GROUP", "PublishStats", "StreamFullError", "backfill", "live", "publish_records", "unread_entries"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 2000
-MAX_WAIT_S = 300.0
-POLL_S = 0.5
-COUNT_PAGE = 10_000
-
-
-class StreamFullError(RuntimeError):
-    """A stream stayed at its cap with unread entries for longer than the publisher may wait."""
 
 
 @dataclass
@@ -75,95 +76,6 @@ def connect(url: str) -> redis.Redis:
     client = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=60)
     client.ping()
     return client
-
-
-# --- backpressure ----------------------------------------------------------------------------
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
-def _count_after(client: redis.Redis, stream: str, last_id: str, limit: int) -> int:
-    """Entries after ``last_id`` (Redis < 7 reports no lag), counting at most ``limit``."""
-    total, start = 0, f"({last_id}"
-    while total < limit:
-        page = client.xrange(stream, min=start, max="+", count=min(COUNT_PAGE, limit - total))
-        if not page:
-            break
-        total += len(page)
-        start = f"({_text(page[-1][0] or b'')}"
-    return total
-
-
-def unread_entries(client: redis.Redis, stream: str, group: str = WRITER_GROUP, limit: int = 10**9) -> int | None:
-    """Entries the group still needs: not yet delivered (lag) plus delivered but unacknowledged.
-
-    None when the group does not exist. Uses Redis 7's ``lag`` when known, else counts entries
-    after the group's last-delivered id exactly, up to ``limit`` (the writer's status report can
-    make do with a bounded estimate; deciding what may be trimmed cannot).
-    """
-    try:
-        groups = client.xinfo_groups(stream)
-    except redis.ResponseError:
-        return None  # no such stream
-    for info in groups:
-        if _text(info["name"]) == group:
-            lag = info.get("lag")
-            if lag is None:
-                lag = _count_after(client, stream, _text(info["last-delivered-id"]), limit)
-            return int(lag) + int(info["pending"])
-    return None
-
-
-class StreamCapGuard:
-    """Admits XADDs only while the approximate MAXLEN trim cannot remove entries the group needs.
-
-    Adding ``n`` entries to a stream at its cap trims its ``n`` oldest entries, which is safe when
-    ``n <= maxlen - unread``. Without a group every entry counts as unread. The guard remembers the
-    room it measured, so it only talks to Redis again when that room is used up.
-    """
-
-    def __init__(self, client: redis.Redis, maxlen: int, group: str = WRITER_GROUP,
-                 max_wait_s: float = MAX_WAIT_S, poll_s: float = POLL_S) -> None:
-        self.client, self.maxlen, self.group = client, maxlen, group
-        self.max_wait_s, self.poll_s = max_wait_s, poll_s
-        self.room: dict[str, int] = {}
-        self.waited_s = 0.0
-
-    def measure(self, stream: str, n: int) -> int:
-        """Entries that can be added to ``stream`` now without trimming anything the group needs."""
-        length = int(self.client.xlen(stream))
-        if length + n <= self.maxlen:
-            return self.maxlen - length
-        unread = unread_entries(self.client, stream, self.group, limit=self.maxlen + 1)
-        return self.maxlen - (length if unread is None else min(unread, length))
-
-    def admit(self, stream: str, n: int) -> None:
-        """Return once ``n`` entries can be added to ``stream`` safely; wait (bounded) otherwise."""
-        room = self.room.get(stream, -1)
-        if room < n:
-            room = self.measure(stream, n)
-            started = time.monotonic()
-            next_log = started
-            while room < n:
-                waited = time.monotonic() - started
-                if waited >= self.max_wait_s:
-                    self.waited_s += waited
-                    raise StreamFullError(
-                        f"{stream} is at its cap of {self.maxlen:,} entries, {self.maxlen - room:,} of them not yet "
-                        f"read by the {self.group} group after waiting {waited:.0f} s: start the storage writer "
-                        "or raise STREAM_MAXLEN"
-                    )
-                if time.monotonic() >= next_log:
-                    log.warning("stream at its cap, waiting for the consumer group", extra={
-                        "stream": stream, "group": self.group, "maxlen": self.maxlen,
-                        "room": room, "needed": n, "waited_s": round(waited, 1)})
-                    next_log += 10.0
-                time.sleep(self.poll_s)
-                room = self.measure(stream, n)
-            self.waited_s += time.monotonic() - started
-        self.room[stream] = room - n
 
 
 # --- publishing -------------------------------------------------------------------------------
@@ -288,8 +200,33 @@ def backfill(
     return stats
 
 
+DAY_MS = 86_400_000
+LOOKAHEAD_MS = 2 * DAY_MS  # a local day's records arrive within about two UTC days of its midnight
+
+
 def _utc_midnight_ms(day: date) -> int:
-    return (day - date(1970, 1, 1)).days * 86_400_000
+    return (day - date(1970, 1, 1)).days * DAY_MS
+
+
+class ArrivalQueue:
+    """Messages waiting for the simulated clock to reach their arrival time."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[int, int, Message]] = []
+        self._order = count()
+
+    def push(self, messages: Iterable[Message]) -> None:
+        for message in messages:
+            heapq.heappush(self._heap, (message[3], next(self._order), message))
+
+    def earliest_ms(self) -> int | None:
+        return self._heap[0][0] if self._heap else None
+
+    def pop_due(self, now_ms: float) -> list[Message]:
+        due = []
+        while self._heap and self._heap[0][0] <= now_ms:
+            due.append(heapq.heappop(self._heap)[2])
+        return due
 
 
 def live(
@@ -315,41 +252,31 @@ def live(
     started = time.perf_counter()
     progress = sys.stderr.isatty() if progress is None else progress
     publisher = StreamPublisher(client, maxlen=maxlen, batch_size=batch_size, max_wait_s=max_wait_s)
-    n_workers = default_workers(config) if workers is None else workers
-    due: list[tuple[int, int, Message]] = []
-    order = count()
-    with Production(config, n_workers, extra_days=None, timed=True) as production:
+    arrivals = ArrivalQueue()
+    with Production(config, default_workers(config) if workers is None else workers, extra_days=None,
+                    timed=True) as production:
         batches = iter(production)
-        for batch in batches:  # the backfill part, as fast as possible
+        for batch in batches:  # the window itself, as fast as possible
             publisher.publish(batch.messages)
             if (batch.day is not None and batch.day >= config.end) or stop.is_set():
                 break
+        backfilled = publisher.stats.total
         log.info("live publishing started", extra={"speed": speed, "from_day": str(config.end + timedelta(days=1))})
         loaded_until_ms = _utc_midnight_ms(config.end + timedelta(days=1))
-        clock_start_ms: float | None = None
+        clock_start_ms: int | None = None
         real_start = time.monotonic()
-        published_live = 0
         while not stop.is_set():
             now_ms = (clock_start_ms or 0) + (time.monotonic() - real_start) * speed * 1000
-            while clock_start_ms is None or loaded_until_ms < now_ms + 2 * 86_400_000:
+            while clock_start_ms is None or loaded_until_ms < now_ms + LOOKAHEAD_MS:
                 batch = next(batches)
-                for message in batch.messages:
-                    heapq.heappush(due, (message[3], next(order), message))
-                assert batch.day is not None
-                loaded_until_ms = _utc_midnight_ms(batch.day + timedelta(days=1))
-                if clock_start_ms is None and due:
-                    clock_start_ms = float(due[0][0])
-                    real_start = time.monotonic()
-                    now_ms = clock_start_ms
-            ready = []
-            while due and due[0][0] <= now_ms:
-                ready.append(heapq.heappop(due)[2])
-            if ready:
-                publisher.publish(ready)
-                published_live += len(ready)
+                arrivals.push(batch.messages)
+                loaded_until_ms = _utc_midnight_ms(batch.day + timedelta(days=1)) if batch.day else loaded_until_ms
+                if clock_start_ms is None and (clock_start_ms := arrivals.earliest_ms()) is not None:
+                    real_start, now_ms = time.monotonic(), clock_start_ms
+            publisher.publish(arrivals.pop_due(now_ms))
             if progress:
-                print(f"\rlive: {published_live:,} records, simulated clock "
-                      f"{datetime.fromtimestamp(now_ms / 1000, UTC):%Y-%m-%d %H:%M} UTC",
+                clock = datetime.fromtimestamp(now_ms / 1000, UTC)
+                print(f"\rlive: {publisher.stats.total - backfilled:,} records, simulated clock {clock:%Y-%m-%d %H:%M} UTC",
                       end="", file=sys.stderr, flush=True)
             stop.wait(tick_s)
         stats = publisher.stats
@@ -357,7 +284,7 @@ def live(
     if progress:
         print(file=sys.stderr)
     stats.seconds = time.perf_counter() - started
-    log.info("live publishing stopped", extra={"records": stats.total, "live_records": published_live})
+    log.info("live publishing stopped", extra={"records": stats.total, "live_records": stats.total - backfilled})
     return stats
 
 

@@ -66,7 +66,7 @@ class GroupConsumer:
         """Up to ``batch`` never-delivered entries per stream, waiting up to ``block_ms`` if asked."""
         response = self.client.xreadgroup(GROUP, self.consumer, dict.fromkeys(self.streams, ">"),
                                           count=self.batch, block=(self.block_ms or None) if block else None)
-        entries = []
+        entries: list[Entry] = []
         for stream, items in _stream_items(response):
             name = _text(stream)
             entries.extend(Entry(name, _text(entry_id), fields) for entry_id, fields in items)
@@ -150,7 +150,7 @@ class GroupConsumer:
                     return
             for stream in self.streams:
                 self.client.xgroup_delconsumer(stream, GROUP, self.consumer)
-        except (*UNAVAILABLE, redis.ResponseError):
+        except (*UNAVAILABLE, redis.ResponseError):  # best effort: a stale consumer is harmless
             pass
 
 

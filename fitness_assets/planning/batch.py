@@ -42,6 +42,7 @@ DERIVED_MINUTES = (60.0, 150.0)  # last week's minutes held, within 60 min and t
 DERIVED_SESSION_MIN = 40.0
 DERIVED_SESSIONS = (3, 5)
 DEFAULT_MAX_CONCURRENCY = 2
+NO_LLM_REASON = "no LLM configured"  # what the planner records when it is given no client
 
 
 def plan_week_of(context_week: str) -> str:
@@ -185,9 +186,9 @@ def make_user_plan(
         return UserPlan(ctx.user_id, error=str(exc))
     if doc is previous:
         return UserPlan(ctx.user_id, document=doc, reused=True)
-    if llm is not None and client is None:
-        usage = doc.usage.model_copy(update={"failure_reasons": [f"LLM unavailable: {unavailable}"]})
-        doc = doc.model_copy(update={"usage": usage})
+    if llm is not None and client is None:  # say why instead of the planner's "no LLM configured"
+        reasons = [f"LLM unavailable: {unavailable}" if r == NO_LLM_REASON else r for r in doc.usage.failure_reasons]
+        doc = doc.model_copy(update={"usage": doc.usage.model_copy(update={"failure_reasons": reasons})})
     if doc.version < next_version:  # a newer stored version did not validate: never reuse its id
         doc = renumbered(doc, next_version)
     return UserPlan(ctx.user_id, document=doc)

@@ -10,10 +10,11 @@ so two policies run on copies of the same cohort see the same users and the same
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
+from fitness_core.guidelines import SESSION_SPIKE_MAX
 from fitness_core.physiology import (
     FitnessState,
     UserParams,
@@ -50,7 +51,7 @@ class SimConfig:
     run_share: float = 0.5  # users whose sessions are runs; the rest cycle, walk or use an elliptical
     goal_mix: tuple[float, float, float] = (1.0, 0.0, 0.0)
     shield: bool = True  # no session longer than 1.1x the longest of the last 30 days
-    shield_ratio: float = 1.10
+    shield_ratio: float = SESSION_SPIKE_MAX
     shield_floor_min: float = 30.0  # a 30-minute session is always allowed
     session_pref_min: float = 45.0  # the template adds sessions before making them longer
     hard_easy_delta: float = 0.05
@@ -112,7 +113,6 @@ class Cohort:
     daily_z: np.ndarray  # (n, weeks, 7, 5)
     weekly_u: np.ndarray  # (n, weeks)
     weekly_z: np.ndarray  # (n, weeks)
-    extra: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.params)
@@ -135,7 +135,7 @@ def take(obj, index):
         elif isinstance(value, np.ndarray):
             values[f.name] = value[index].copy()
         else:
-            values[f.name] = dict(value) if isinstance(value, dict) else value
+            values[f.name] = value
     return type(obj)(**values)
 
 

@@ -36,7 +36,7 @@ class PPOPolicy:
         for path in (checkpoint, vecnormalize):
             if not Path(path).is_file():
                 raise FileNotFoundError(f"policy file not found: {path}")
-        normalizer = VecNormalize.load(str(vecnormalize), TrainingLoadVecEnv(1))
+        normalizer = VecNormalize.load(str(vecnormalize), TrainingLoadVecEnv(1, block=1))
         normalizer.training = False
         model = PPO.load(str(checkpoint), device="cpu")
         return cls(model, normalizer, name)

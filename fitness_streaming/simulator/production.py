@@ -83,7 +83,8 @@ def default_workers(config: SimulationConfig) -> int:
 
 def _worker(config: SimulationConfig, cohorts: range, extra_days: int | None, timed: bool,
             out: multiprocessing.Queue) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop...
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # ...and terminates us (not the parent's handler)
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICENESS)
     simulation = Simulation(config, cohorts)
@@ -95,16 +96,23 @@ def _worker(config: SimulationConfig, cohorts: range, extra_days: int | None, ti
         out.put(("error", f"{type(exc).__name__}: {exc}"))
 
 
+def _start_method() -> str:
+    """Fork (instant) when this process has no other thread to corrupt; else spawn."""
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
 class Production:
     """Iterate :class:`EncodedBatch` es of a simulation; ``counts`` holds the totals once exhausted.
 
     ``workers`` 0 simulates in this process. ``extra_days`` continues after the configured window
-    (None: forever, for live publishing); ``timed`` fills each message's arrival time (epoch ms).
-    Call :meth:`close` to stop early.
+    (None: forever, for live publishing); ``timed`` fills each message's arrival time (epoch ms);
+    ``start_method`` overrides how workers start. Call :meth:`close` to stop early.
     """
 
     def __init__(self, config: SimulationConfig, workers: int = 0, extra_days: int | None = 0,
-                 timed: bool = False) -> None:
+                 timed: bool = False, start_method: str | None = None) -> None:
         self.config = config
         self.extra_days = extra_days
         self.timed = timed
@@ -115,8 +123,7 @@ class Production:
         if workers <= 0:
             self._simulation = Simulation(config)
             return
-        method = "fork" if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1 else "spawn"
-        context: Any = multiprocessing.get_context(method)
+        context: Any = multiprocessing.get_context(start_method or _start_method())
         for cohorts in split_cohorts(config.cohorts, workers):
             out = context.Queue(maxsize=QUEUE_DEPTH)
             process = context.Process(target=_worker, args=(config, cohorts, extra_days, timed, out), daemon=True)
@@ -127,6 +134,10 @@ class Production:
     @property
     def workers(self) -> int:
         return len(self._processes)
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self._processes if p.pid is not None]
 
     def __iter__(self) -> Iterator[EncodedBatch]:
         if self._simulation is not None:
@@ -165,6 +176,9 @@ class Production:
                 process.terminate()
         for process in self._processes:
             process.join(5)
+            if process.is_alive():
+                process.kill()
+                process.join(5)
         for out in self._queues:
             with contextlib.suppress(Exception):
                 out.close()

@@ -257,3 +257,23 @@ def test_the_production_instance_stores_runs_in_postgresql(tmp_path, monkeypatch
         result = dg.materialize([heartbeat], instance=instance)
         assert instance.get_run_by_id(result.run_id).is_success
         assert instance.get_latest_materialization_event(dg.AssetKey("heartbeat")) is not None
+
+
+def test_fitness_ui_prints_the_local_dagster_environment(tmp_path):
+    env = {**os.environ, "FITNESS_VAR_DIR": str(tmp_path / "var")}
+    done = subprocess.run([str(Path(sys.executable).with_name("fitness")), "ui", "--print-env"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    home = (tmp_path / "var" / "dagster").resolve()
+    assert done.stdout.strip() == f"export DAGSTER_HOME={home} DAGSTER_DISABLE_TELEMETRY=1"
+    assert (home / "dagster.yaml").read_text() == TEMPLATE.read_text()
+
+
+def test_the_first_week_can_be_moved_earlier_for_older_imports(monkeypatch):
+    from fitness_assets.defs.partitions import first_week
+
+    monkeypatch.setenv("FITNESS_WEEKS_START", "2019-12-30")
+    assert first_week() == "2019-12-30"
+    monkeypatch.setenv("FITNESS_WEEKS_START", "2020-01-01")
+    with pytest.raises(ValueError, match="is a Wednesday, not a Monday"):
+        first_week()

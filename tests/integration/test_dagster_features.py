@@ -285,6 +285,20 @@ def test_rematerializing_a_week_changes_nothing(simulated):
     assert metadata["user_contexts"]["unchanged"].value == USERS
 
 
+def test_the_weekly_job_of_the_code_location_runs_on_the_configured_database(simulated, monkeypatch):
+    db, mongo = simulated
+    monkeypatch.setenv("MONGO_URI", mongo.uri)
+    monkeypatch.setenv("MONGO_DB", mongo.db)
+    from fitness_assets.definitions import defs
+
+    job = defs().resolve_job_def("weekly_chain")
+    result = job.execute_in_process(partition_key=WEEK, asset_selection=[dg.AssetKey("weekly_features"), dg.AssetKey("user_contexts")])
+    assert {e.asset_key.path[-1] for e in result.get_asset_materialization_events()} == {"weekly_features", "user_contexts"}
+    assert {e.check_name for e in result.get_asset_check_evaluations()} == {
+        "no_duplicates", "physiological_ranges", "complete", "coverage_steady"}
+    assert db.user_contexts.count_documents({"week": WEEK}) == USERS
+
+
 def test_the_materialization_reports_rows_a_preview_and_the_column_schema(simulated):
     _, mongo = simulated
     result = dg.materialize([weekly_features], partition_key=WEEK, resources={"mongo": mongo})

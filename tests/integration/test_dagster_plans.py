@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import date
@@ -22,17 +20,16 @@ from fitness_assets.defs.plans import checks
 from fitness_assets.defs.plans.assets import LLM_POOL, PRESCRIPTIONS_KEY, nutrition_plans, workout_plans
 from fitness_assets.features.compute import materialize_weekly_features
 from fitness_assets.features.weeks import previous_weeks
-from fitness_assets.planning import make_nutrition_plan, make_workout_plan, planning_context, prompts
 from fitness_assets.planning.batch import DERIVED_SOURCE, derived_prescription, plan_week_of
 from fitness_assets.planning.planner import from_mongo
-from fitness_assets.planning.targets import nutrition_targets, workout_targets
 from fitness_assets.resources import LLMResource, MongoResource, RedisResource, default_resources
 from fitness_core import store
 from fitness_core.plan_cache import plan_cache_key
 from fitness_core.plans import PlanDocument, Prescription
 from fitness_streaming.simulator import SimulationConfig, iter_records
-from tests.support.ollama_stub import OllamaStub, Reply
+from tests.support.ollama_stub import OllamaStub
 from tests.support.planning_population import example_context
+from tests.support.scripted_model import MODEL_SUMMARY, ScriptedModel, good_replies
 
 pytestmark = pytest.mark.integration
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
@@ -43,31 +40,6 @@ USERS = 5
 POLICY = "ppo-test-7"
 CHECKS = [checks.workout_plans_pass_guardrails, checks.nutrition_plans_pass_guardrails]
 PLAN_ASSETS = [workout_plans, nutrition_plans, *CHECKS]
-
-
-class ScriptedModel:
-    """Answers each prompt with the good plan registered for it (else malformed JSON), after
-    ``delay_s``, and records how many requests were in flight at once."""
-
-    def __init__(self) -> None:
-        self.plans: dict[str, dict[str, Any]] = {}
-        self.delay_s = 0.0
-        self.in_flight = 0
-        self.max_in_flight = 0
-        self._lock = threading.Lock()
-
-    def __call__(self, body: dict[str, Any]) -> Reply:
-        with self._lock:
-            self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        try:
-            time.sleep(self.delay_s)
-            prompt = body.get("prompt") or str(body.get("messages"))
-            plan = next((plan for facts, plan in self.plans.items() if facts in prompt), None)
-            return Reply.of_json(plan) if plan is not None else Reply("not a plan")
-        finally:
-            with self._lock:
-                self.in_flight -= 1
 
 
 MODEL = ScriptedModel()
@@ -111,23 +83,6 @@ def store_prescription(db, p: Prescription) -> None:
     """As the policy asset stores it: the Prescription fields, ``_id`` and provenance."""
     doc = {"_id": f"{PLAN_WEEK}:{p.user_id}", **p.model_dump(mode="json"), "provenance": {"policy": POLICY}}
     db[store.PRESCRIPTIONS].replace_one({"_id": doc["_id"]}, doc, upsert=True)
-
-
-def good_replies(contexts: list[dict], prescriptions: dict[str, Prescription]) -> dict[str, dict]:
-    """What a well-behaved model writes for each user's prompts: the rules plan with its own titles."""
-    replies = {}
-    for doc in contexts:
-        ctx = planning_context(doc)
-        p = prescriptions.get(ctx.user_id) or derived_prescription(ctx)
-        workout = make_workout_plan(ctx, p, None).plan.model_dump(mode="json")
-        for day in workout["days"]:
-            for session in day["sessions"]:
-                session["title"] = f"Coach's {session['activity_type']}"
-        replies[prompts.workout_messages(ctx, workout_targets(ctx, p))[1]["content"]] = workout
-        nutrition = make_nutrition_plan(ctx, None).plan.model_dump(mode="json")
-        nutrition["summary"] = "Written by the model."
-        replies[prompts.nutrition_messages(ctx, nutrition_targets(ctx))[1]["content"]] = nutrition
-    return replies
 
 
 @pytest.fixture
@@ -208,9 +163,20 @@ def test_a_derived_prescription_holds_last_weeks_minutes_within_60_to_150_at_45_
 def test_the_llm_resource_reads_the_ollama_variables_and_fitness_llm(monkeypatch):
     monkeypatch.setenv("OLLAMA_MODEL", "llama3.2:1b")
     monkeypatch.setenv("FITNESS_LLM", "off")
+    monkeypatch.delenv("FITNESS_LLM_CONCURRENCY", raising=False)
     llm = default_resources()["llm"]
     assert isinstance(llm.model, dg.EnvVar) and llm.model.env_var_name == "OLLAMA_MODEL"
     assert llm.enabled is False and llm.max_concurrency == 2
+    monkeypatch.setenv("FITNESS_LLM", "on")
+    monkeypatch.setenv("FITNESS_LLM_CONCURRENCY", "3")
+    llm = default_resources()["llm"]
+    assert llm.enabled is True and llm.max_concurrency.env_var_name == "FITNESS_LLM_CONCURRENCY"
+
+    @dg.asset
+    def concurrency(llm: LLMResource) -> int:
+        return llm.max_concurrency
+
+    assert dg.materialize([concurrency], resources={"llm": llm}).output_for_node("concurrency") == 3
     assert LLMResource(model="none").planning_client() is None
     assert LLMResource(enabled=False).planning_client() is None
     client = LLMResource(model="llama3.2:1b", api_base="http://ollama:11434/api/generate").planning_client()
@@ -230,7 +196,7 @@ def test_every_user_gets_a_workout_and_a_nutrition_plan_written_by_the_model(wee
     assert server.calls == 2 * USERS
     sessions = [s for d in latest(db, users[0], "workout").plan.days for s in d.sessions]
     assert sessions and {s.title for s in sessions} == {f"Coach's {s.activity_type}" for s in sessions}
-    assert latest(db, users[0], "nutrition").plan.summary == "Written by the model."
+    assert latest(db, users[0], "nutrition").plan.summary == MODEL_SUMMARY
     assert all(e.passed for e in result.get_asset_check_evaluations())
     assert len(result.get_asset_check_evaluations()) == 2
 
@@ -342,11 +308,33 @@ def test_while_the_server_is_down_plans_the_model_wrote_are_kept(week, resources
     assert metadata(result, "workout_plans")["by_source"] == {"llm": USERS, "rules": 0}
 
 
+def test_a_malformed_ollama_url_fails_the_run_with_one_clear_message_and_writes_nothing(week, resources):
+    db, _ = week
+    result = dg.materialize(PLAN_ASSETS, partition_key=WEEK, raise_on_error=False,
+                            resources={**resources, "llm": LLMResource(api_base="ollama:11434")})
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert failure.step_failure_data.user_failure_data.description == (
+        "LLM configuration: OLLAMA_API 'ollama:11434' is not an http(s) URL")
+    assert db[store.PLANS].count_documents({}) == 0
+
+
 def test_a_redis_outage_leaves_the_plans_written_and_the_run_green(week, resources):
     db, _ = week
     result = run(resources, redis=RedisResource(url=f"redis://127.0.0.1:{closed_port()}/0"))
     assert result.success and db[store.PLANS].count_documents({}) == 2 * USERS
     assert metadata(result, "workout_plans")["cache_entries_refreshed"] is None
+
+
+def test_a_user_with_a_medical_flag_gets_rules_plans_without_asking_the_model(week, resources, server):
+    db, users = week
+    db[store.USER_CONTEXTS].update_one({"week": WEEK, "user_id": users[3]}, {"$set": {"profile.medical_flags": ["diabetes"]}})
+    run(resources, llm=LLMResource(model="llama3.2:latest", api_base=f"http://127.0.0.1:{closed_port()}"))
+    assert server.calls == 0
+    doc = latest(db, users[3], "workout")
+    assert doc.source == "rules" and doc.usage.failure_reasons[0].startswith("medical flag on file")
+    assert latest(db, users[0], "workout").usage.failure_reasons[0].startswith("LLM unavailable")
+    run(resources)
+    assert server.calls == 2 * (USERS - 1) and latest(db, users[3], "nutrition").source == "rules"
 
 
 def test_a_user_with_an_incomplete_profile_gets_a_workout_plan_and_is_listed_for_nutrition(week, resources):

@@ -42,18 +42,22 @@ def test_publish_prints_a_one_line_summary_matching_the_streams(settings: Settin
     assert published(lines[0]) == sum(client.xlen(s) for s in STREAMS)
 
 
-@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
-def test_live_publishing_stops_cleanly_on_a_signal(settings: Settings, stop_signal: signal.Signals) -> None:
+@pytest.mark.parametrize(("stop_signal", "users", "workers"),
+                         [(signal.SIGTERM, 2, 0), (signal.SIGINT, 2, 0), (signal.SIGTERM, 150, 2)])
+def test_live_publishing_stops_cleanly_on_a_signal(settings: Settings, stop_signal: signal.Signals, users: int,
+                                                   workers: int) -> None:
     client = redis.Redis.from_url(settings.redis_dsn)
-    proc = subprocess.Popen([*FITNESS, "publish", "--users", "2", "--days", "1", "--end", "2024-01-31", "--live",
-                             "--speed", "86400", "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=os.environ.copy())
+    proc = subprocess.Popen([*FITNESS, "publish", "--users", str(users), "--days", "1", "--end", "2024-01-31",
+                             "--live", "--speed", "86400", "--workers", str(workers), "--no-progress"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
     try:
         deadline = time.monotonic() + 60
-        while client.xlen("fitness:nutrition") < 12 and time.monotonic() < deadline:  # past the 1-day backfill
+        while client.xlen("fitness:nutrition") < 6 * users and time.monotonic() < deadline:  # past the backfill
             time.sleep(0.2)
         proc.send_signal(stop_signal)
+        signalled = time.monotonic()
         out, err = proc.communicate(timeout=30)
+        assert time.monotonic() - signalled < 4  # workers stop at once too
     finally:
         if proc.poll() is None:
             proc.kill()

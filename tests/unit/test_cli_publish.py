@@ -47,9 +47,9 @@ def test_speed_without_live_is_an_error() -> None:
 
 
 def test_unreachable_redis_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    url = f"redis://127.0.0.1:{free_port()}/0"
-    monkeypatch.setenv("REDIS_URL", url)
-    assert_one_line_error(invoke("publish", "--users", "2", "--days", "1"), 1, "cannot reach Redis", url)
+    port = free_port()
+    monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{port}/0")
+    assert_one_line_error(invoke("publish", "--users", "2", "--days", "1"), 1, "cannot reach Redis", str(port))
 
 
 def test_demo_rejects_zero_weeks() -> None:

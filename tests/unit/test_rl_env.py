@@ -15,6 +15,7 @@ from fitness_core.physiology import performance
 from fitness_core.physiology import vo2max as vo2max_of
 
 
+@pytest.mark.filterwarnings("ignore:.*Box observation space (minimum|maximum) value is")
 def test_gymnasium_env_checker_passes():
     check_env(TrainingLoadEnv(seed=3), skip_render_check=True)
 

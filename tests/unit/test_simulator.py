@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from collections import Counter
 from datetime import date, timedelta
 
@@ -9,7 +11,7 @@ import pytest
 
 from fitness_core import schemas as S
 from fitness_streaming.simulator import COHORT_SIZE, Simulation, SimulationConfig, iter_records, simulate
-from fitness_streaming.simulator.production import Production, split_cohorts
+from fitness_streaming.simulator.production import Production, ProductionError, split_cohorts
 
 END = date(2024, 3, 31)  # includes the European DST switch night (30-31 March)
 
@@ -112,13 +114,24 @@ def test_a_users_records_do_not_depend_on_the_population_size() -> None:
     assert [S.encode(r) for r in iter_records(few)] == from_many
 
 
-def test_worker_processes_produce_exactly_the_in_process_messages() -> None:
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+def test_worker_processes_produce_exactly_the_in_process_messages(start_method: str) -> None:
     config = SimulationConfig(users=2 * COHORT_SIZE + 5, days=2, seed=3, end=END)
     inline = [m for batch in Production(config, workers=0) for m in batch.messages]
-    with Production(config, workers=2) as production:
+    with Production(config, workers=2, start_method=start_method) as production:
         parallel = [m for batch in production for m in batch.messages]
         assert production.workers == 2
     assert parallel == inline
+
+
+def test_a_worker_that_dies_is_reported_instead_of_waited_for() -> None:
+    config = SimulationConfig(users=2 * COHORT_SIZE, days=365, seed=3, end=END)
+    with Production(config, workers=2) as production, pytest.raises(ProductionError, match="worker 1 exited"):
+        batches = iter(production)
+        next(batches)
+        os.kill(production.pids[1], signal.SIGKILL)
+        for _ in batches:
+            pass
 
 
 def test_cohorts_are_split_into_contiguous_near_equal_ranges() -> None:
