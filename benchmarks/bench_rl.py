@@ -101,13 +101,17 @@ def ppo_throughput(preset_name: str, timesteps: int) -> dict:
 
     torch.set_num_threads(1)
     p = PRESETS[preset_name]
-    rates = {}
-    for label, env in (("simulator", TrainingLoadVecEnv(p.n_envs)), ("null_env", _NullVecEnv.make(p.n_envs))):
-        model = PPO("MlpPolicy", VecNormalize(env, norm_reward=False), n_steps=p.n_steps, batch_size=p.batch_size,
-                    n_epochs=p.n_epochs, policy_kwargs={"net_arch": list(p.net_arch)}, device="cpu", seed=0)
-        started = time.perf_counter()
-        model.learn(total_timesteps=timesteps)
-        rates[label] = model.num_timesteps / (time.perf_counter() - started)
+    rates = {"simulator": 0.0, "null_env": 0.0}
+    # Alternate the two and keep each one's best round: the machine is shared, so a single
+    # round can land on a busy moment for one side only.
+    for _ in range(2):
+        for label, env in (("simulator", TrainingLoadVecEnv(p.n_envs)), ("null_env", _NullVecEnv.make(p.n_envs))):
+            model = PPO("MlpPolicy", VecNormalize(env, norm_reward=False), n_steps=p.n_steps,
+                        batch_size=p.batch_size, n_epochs=p.n_epochs, policy_kwargs={"net_arch": list(p.net_arch)},
+                        device="cpu", seed=0)
+            started = time.perf_counter()
+            model.learn(total_timesteps=timesteps)
+            rates[label] = max(rates[label], model.num_timesteps / (time.perf_counter() - started))
     return {"steps_per_s": round(rates["simulator"]), "null_env_ceiling_steps_per_s": round(rates["null_env"]),
             "ratio_to_ceiling": round(rates["simulator"] / rates["null_env"], 3)}
 
@@ -117,7 +121,7 @@ def run(quick: bool) -> dict:
     from fitness_assets.rl.train import PRESETS, train_and_evaluate
 
     result: dict = {"raw_env": raw_env_throughput(0.5 if quick else 3.0)}
-    probe = 16_384 if quick else 65_536
+    probe = 16_384 if quick else 32_768
     result["ppo_learn"] = {name: ppo_throughput(name, probe) for name in ("seed", "tuned")}
     timesteps = 50_000 if quick else PRESETS["tuned"].timesteps
     users = 200 if quick else 1000

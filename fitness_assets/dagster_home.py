@@ -32,3 +32,20 @@ def ensure_local_dagster_home(home: Path | None = None) -> Path:
 def dagster_environment(home: Path | None = None) -> dict[str, str]:
     """The process environment for Dagster commands: DAGSTER_HOME set, telemetry off."""
     return {**os.environ, "DAGSTER_HOME": str(ensure_local_dagster_home(home)), "DAGSTER_DISABLE_TELEMETRY": "1"}
+
+
+def write_dotenv(project_root: Path | None = None) -> Path:
+    """Add ``DAGSTER_HOME=<absolute var/dagster>`` to the project's ``.env`` when it has none.
+
+    Dagster's CLI reads ``.env`` from the working folder before it looks for an instance, so plain
+    ``dagster dev`` / ``dagster definitions validate`` from the repo root then use the local SQLite
+    instance instead of the production ``dagster.yaml`` beside them (which needs PostgreSQL).
+    """
+    root = (project_root or Path.cwd()).resolve()
+    dotenv = root / ".env"
+    existing = dotenv.read_text() if dotenv.exists() else ""
+    if not any(line.strip().startswith("DAGSTER_HOME=") for line in existing.splitlines()):
+        home = ensure_local_dagster_home(root / "var" / "dagster")
+        prefix = existing if not existing or existing.endswith("\n") else existing + "\n"
+        dotenv.write_text(f"{prefix}# local Dagster instance for `dagster dev` from this folder\nDAGSTER_HOME={home}\n")
+    return dotenv
