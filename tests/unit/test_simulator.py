@@ -158,3 +158,14 @@ def test_timestamps_carry_the_local_offset_including_after_a_dst_switch(small) -
     berlin = [r for r in batches[-1].records if r.timezone == "Europe/Berlin" and isinstance(r, S.NutritionLog)]
     assert berlin, "seed 5 has Berlin users"
     assert {r.log_ts.utcoffset() for r in berlin} == {timedelta(hours=2)}  # CEST from 31 March
+
+
+def test_packed_batches_unpack_to_the_same_messages_even_with_control_characters() -> None:
+    from fitness_streaming.simulator.production import EncodedBatch, encode_messages, pack, unpack
+
+    records = list(iter_records(SimulationConfig(users=2, days=1, seed=1, end=END)))
+    note = S.Feedback(user_id="u1", feedback_id="f1", feedback_ts="2024-03-31T20:00:00+02:00", mood=3, energy=3,
+                      perceived_exertion=2, note="a\x1eb\nc", ingest_ts="2024-03-31T18:00:01Z")
+    batch = EncodedBatch(END, encode_messages([*records, note], timed=True))
+    assert unpack(pack(batch, timed=True)) == batch
+    assert unpack(pack(EncodedBatch(None, []), timed=False)) == EncodedBatch(None, [])
