@@ -11,6 +11,7 @@ Ceilings measured in the same run:
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -138,9 +139,22 @@ def run(quick: bool) -> dict:
         "checkpoint": outcome["training"]["checkpoint"],
         "report_md": outcome["report_md"],
     }
-    result["evaluation"] = {key: {k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}
-                            for key, row in table["rows"].items()}
+    result["evaluation"] = _rounded(table["rows"])
     result["comparisons"] = table["comparisons"]
     result["goal"] = goal_status(table)
     result["beats_baseline"] = outcome["beats_baseline"]
+    # Ablation: the same preset trained with the injury weight (5) instead of 30.
+    ablation = train_and_evaluate(replace(PRESETS["tuned"], injury_penalty=5.0), timesteps, seed=0,
+                                  out_dir=OUT / ("bench-quick-ablation" if quick else "bench-tuned-injury5"),
+                                  test_users=users, validation_users=users, progress_bar=False)
+    result["ablation_injury_weight_5"] = {
+        "ppo": _rounded(ablation["evaluation"]["rows"])["PPO"],
+        "comparisons": ablation["evaluation"]["comparisons"],
+        "goal": goal_status(ablation["evaluation"]),
+        "train_wall_s": ablation["training"]["wall_s"],
+    }
     return result
+
+
+def _rounded(rows: dict) -> dict:
+    return {key: {k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()} for key, row in rows.items()}

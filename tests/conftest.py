@@ -115,3 +115,24 @@ def settings(redis_url: str, mongo_server: str, mongo_db_name: str, tmp_path: Pa
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return Settings.load()
+
+
+@pytest.fixture
+def postgres_database() -> Iterator[str]:
+    """A throwaway database on the machine's PostgreSQL (127.0.0.1:5432, user postgres, trust auth)."""
+    if not services.port_open(5432):
+        pytest.skip("no PostgreSQL at 127.0.0.1:5432")
+    import psycopg2
+
+    name = f"dagster_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres", connect_timeout=3)
+    except psycopg2.OperationalError as exc:
+        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 refused user postgres: {exc}")
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    yield name
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()

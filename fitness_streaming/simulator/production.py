@@ -31,7 +31,7 @@ Message = tuple[str, str, str, int]
 
 QUEUE_DEPTH = 4  # day batches a worker may run ahead of the publisher
 POLL_S = 0.5
-WORKER_NICENESS = 0  # the publishing process is the critical path: workers only take spare CPU
+WORKER_NICENESS = 10  # the publishing process is the critical path: workers only take spare CPU
 MIN_USER_DAYS_FOR_WORKERS = 5_000  # below this (about 50k records) a worker's start-up is not worth it
 MAX_DEFAULT_WORKERS = 4  # producing costs ~2x XADD-ing, so more workers would wait on the publisher
 

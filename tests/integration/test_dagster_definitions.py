@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 import sys
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,7 +17,6 @@ from fitness_assets.dagster_home import TEMPLATE, dagster_environment, ensure_lo
 from fitness_assets.definitions import defs
 from fitness_assets.resources import ArtifactStore, MongoResource, RedisResource, default_resources, redact
 from fitness_core.settings import PROJECT_ROOT
-from fitness_streaming import services
 
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 SERVICE_VARS = ("MONGO_URI", "MONGO_DB", "REDIS_URL", "REDIS_HOST", "REDIS_PORT", "ARTIFACTS_DIR")
@@ -216,27 +214,6 @@ def test_the_production_workspace_loads_the_grpc_code_location():
     workspace = yaml.safe_load((PROJECT_ROOT / "workspace.yaml").read_text())
     ensure_workspace_config(workspace, str(PROJECT_ROOT))
     assert workspace["load_from"] == [{"grpc_server": {"host": "user_code", "port": 4000, "location_name": "fitness"}}]
-
-
-@pytest.fixture
-def postgres_database() -> str:
-    """A throwaway database on the machine's PostgreSQL (127.0.0.1:5432, user postgres, trust auth)."""
-    if not services.port_open(5432):
-        pytest.skip("no PostgreSQL at 127.0.0.1:5432")
-    import psycopg2
-
-    name = f"dagster_test_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres", connect_timeout=3)
-    except psycopg2.OperationalError as exc:
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 refused user postgres: {exc}")
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    yield name
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
 
 
 def test_the_production_instance_stores_runs_in_postgresql(tmp_path, monkeypatch, postgres_database):

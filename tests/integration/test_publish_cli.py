@@ -57,7 +57,7 @@ def test_live_publishing_stops_cleanly_on_a_signal(settings: Settings, stop_sign
         proc.send_signal(stop_signal)
         signalled = time.monotonic()
         out, err = proc.communicate(timeout=30)
-        assert time.monotonic() - signalled < 4  # workers stop at once too
+        assert time.monotonic() - signalled < 4.5  # workers stop at once too (not after a 5 s join timeout)
     finally:
         if proc.poll() is None:
             proc.kill()

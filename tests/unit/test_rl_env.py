@@ -149,3 +149,25 @@ def test_validation_and_test_users_are_different_people():
     test = held_out_cohort(50, "test", 1, config)
     assert not np.allclose(validation.params.k1, test.params.k1)
     assert np.allclose(vo2max_of(validation.fit, validation.params), validation.vo2_start)
+
+
+def test_reward_terms_follow_the_issue_weights():
+    from fitness_assets.rl.cohort import GOALS
+    from fitness_assets.rl.env import week_reward
+    from fitness_assets.rl.simulator import WeekOutcome
+
+    config = SimConfig()
+    c = held_out_cohort(2, "validation", 3, config)
+    c.goal[:] = [GOALS.index("health"), GOALS.index("endurance")]
+    outcome = WeekOutcome(planned=np.array([4.0, 4.0]), completed=np.array([3.0, 4.0]),
+                          completed_minutes=np.array([150.0, 200.0]), moderate_equivalent_min=np.array([200.0, 200.0]),
+                          load=np.zeros(2), injury_onsets=np.array([1.0, 0.0]), overreach=np.array([0.5, 0.0]),
+                          dropped_now=np.array([False, True]))
+    _, done, terms = week_reward(c, outcome, np.array([[1.0, 0.0], [0.0, 0.0]]), RewardWeights(), config)
+    np.testing.assert_allclose(terms["injury"], [-5.0, 0.0])
+    np.testing.assert_allclose(terms["dropout"], [0.0, -10.0])
+    np.testing.assert_allclose(terms["overreach"], [-1.0, 0.0])
+    np.testing.assert_allclose(terms["missed"], [-0.25, 0.0])
+    np.testing.assert_allclose(terms["smoothness"], [-0.1, 0.0])
+    np.testing.assert_allclose(terms["health"], [0.5, 0.0])
+    np.testing.assert_array_equal(done, [False, True])
