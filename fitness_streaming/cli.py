@@ -282,6 +282,7 @@ def publish(users: int, days: int, seed: int, end, live: bool, speed: float | No
     import threading
 
     from fitness_streaming import publisher
+    from fitness_streaming.signals import stop_on_signals
     from fitness_streaming.simulator import SimulationConfig
     from fitness_streaming.simulator.production import ProductionError
 
@@ -293,7 +294,7 @@ def publish(users: int, days: int, seed: int, end, live: bool, speed: float | No
     settings = load_settings()
     stop = threading.Event()
     try:
-        with publisher.stop_on_signals(stop):
+        with stop_on_signals(stop):
             stats = publisher.publish_simulation(
                 config, settings.redis_dsn, maxlen=settings.stream_maxlen, stop=stop,
                 live_speed=(speed or 60.0) if live else None, workers=workers, batch_size=batch_size,
@@ -313,24 +314,38 @@ def publish(users: int, days: int, seed: int, end, live: bool, speed: float | No
 @click.option("--weeks", type=click.IntRange(1, 520), default=8, show_default=True,
               help="Weeks of history ending today.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Random seed.")
+@click.option("--once", is_flag=True, help="Stop after the summary (no serving); used by tests and CI.")
+@click.option("--api-port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="API port.")
+@click.option("--ui-port", type=click.IntRange(1, 65535), default=3000, show_default=True,
+              help="Dagster UI port.")
+@click.option("--speed", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
+              help="Live publisher clock speed while serving (simulated seconds per second).")
+@click.option("--publish-only", is_flag=True, help="Only start the services and publish (no writer, Dagster).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
-def demo(users: int, weeks: int, seed: int, progress: bool | None) -> None:
-    """Start the embedded services (unless REDIS_URL and MONGO_URI are set) and publish a population."""
+def demo(users: int, weeks: int, seed: int, once: bool, api_port: int, ui_port: int, speed: float,
+         publish_only: bool, progress: bool | None) -> None:
+    """Run the whole platform on a simulated population: store, materialize, summarize, serve."""
     import threading
 
     from fitness_streaming import publisher
-    from fitness_streaming.demo import run_demo
+    from fitness_streaming.demo import run_demo, serve
+    from fitness_streaming.signals import stop_on_signals
 
     stop = threading.Event()
     try:
-        with publisher.stop_on_signals(stop):
-            result = run_demo(users, weeks, seed, progress=progress, stop=stop)
+        with stop_on_signals(stop):
+            result = run_demo(users, weeks, seed, progress=progress, stop=stop, pipeline=not publish_only)
+            for line in result.lines():
+                click.echo(line)
+            if stop.is_set():
+                sys.exit(130)
+            failed = [run.name for run in result.runs if not run.success]
+            if failed:
+                raise UserError(f"Dagster run(s) failed: {', '.join(failed)} (see `fitness ui`)")
+            if not once and not publish_only:
+                serve(result, api_port=api_port, ui_port=ui_port, speed=speed, stop=stop)
     except publisher.StreamFullError as exc:
         raise UserError(str(exc)) from exc
-    for line in result.lines():
-        click.echo(line)
-    if stop.is_set():
-        sys.exit(130)
 
 
 # --- importing and exporting data ----------------------------------------------------------

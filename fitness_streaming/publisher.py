@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import heapq
 import logging
-import signal
 import sys
 import threading
 import time
@@ -306,21 +305,3 @@ def publish_simulation(
                         progress=progress)
     return live(config, client, speed=live_speed, stop=stop, maxlen=maxlen, workers=workers,
                 batch_size=batch_size, progress=progress)
-
-
-@contextlib.contextmanager
-def stop_on_signals(stop: threading.Event) -> Iterator[threading.Event]:
-    """Set ``stop`` on SIGINT/SIGTERM (the run then finishes its current step and returns)."""
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-    def handle(signum: int, _frame: object) -> None:
-        log.info("stop requested", extra={"signal": signal.Signals(signum).name})
-        stop.set()
-
-    for sig in previous:
-        signal.signal(sig, handle)
-    try:
-        yield stop
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)

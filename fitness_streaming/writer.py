@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import socket
 import threading
 import time
@@ -30,6 +29,7 @@ from redis.retry import Retry
 from fitness_core.schemas import STREAMS
 from fitness_core.settings import Settings
 from fitness_core.store import ensure_indexes
+from fitness_streaming.signals import stop_on_signals
 from fitness_streaming.writer_batch import Entry, WriteBatch, dead_letter, transform
 from fitness_streaming.writer_group import GroupConsumer
 from fitness_streaming.writer_retry import Outage, Stopping, retry
@@ -258,20 +258,18 @@ def run_writer(
 ) -> WriterStats:
     """Run one storage writer process against the configured Redis and MongoDB until stopped."""
     stop = threading.Event()
-    restore = install_stop_signals(stop) if threading.current_thread() is threading.main_thread() else None
     client = redis_client(settings, config.block_ms)
     mongo = mongo_client(settings)
     db = mongo[settings.mongo_db]
     try:
-        writer = StorageWriter(client, MongoDocumentStore(db), config, stop=stop, on_batch=on_batch)
-        try:
-            retry(lambda: ensure_indexes(db), writer.store_outage, stop)
-        except Stopping:
-            return writer.stats
-        return writer.run()
+        with stop_on_signals(stop):
+            writer = StorageWriter(client, MongoDocumentStore(db), config, stop=stop, on_batch=on_batch)
+            try:
+                retry(lambda: ensure_indexes(db), writer.store_outage, stop)
+            except Stopping:
+                return writer.stats
+            return writer.run()
     finally:
-        if restore is not None:
-            restore()
         mongo.close()
         client.close()
 
@@ -299,21 +297,3 @@ def summary(stats: WriterStats) -> dict[str, Any]:
         "outages": stats.outages,
         "seconds": round(stats.seconds, 2),
     }
-
-
-def install_stop_signals(stop: threading.Event) -> Callable[[], None]:
-    """SIGTERM/SIGINT set ``stop`` (finish the batch, then exit); returns a function restoring them."""
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
-
-    def request_stop(signum: int, _frame: object) -> None:
-        log.info("stop requested, finishing the current batch", extra={"signal": signal.Signals(signum).name})
-        stop.set()
-
-    for sig in previous:
-        signal.signal(sig, request_stop)
-
-    def restore() -> None:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-    return restore

@@ -67,7 +67,7 @@ def test_live_publishing_stops_cleanly_on_a_signal(settings: Settings, stop_sign
 
 
 def test_demo_uses_configured_services_and_reports_what_it_published(settings: Settings, tmp_path: Path) -> None:
-    result = run("demo", "--users", "3", "--weeks", "1", "--no-progress")
+    result = run("demo", "--users", "3", "--weeks", "1", "--no-progress", "--publish-only")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert f"REDIS_URL={settings.redis_dsn}" in out and f"MONGO_URI={settings.mongo_uri}" in out
@@ -86,7 +86,7 @@ def test_demo_starts_embedded_services_when_none_are_configured(tmp_path: Path, 
     monkeypatch.delenv("MONGO_URI", raising=False)
     monkeypatch.setenv("FITNESS_VAR_DIR", str(tmp_path / "var"))
     try:
-        result = run("demo", "--users", "2", "--weeks", "1", "--no-progress")
+        result = run("demo", "--users", "2", "--weeks", "1", "--no-progress", "--publish-only")
         assert result.returncode == 0, result.stderr
         assert "embedded" in result.stdout
         url = re.search(r"REDIS_URL=(\S+)", result.stdout).group(1)
