@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -19,8 +20,8 @@ from fitness_assets.rl.simulator import prescribe
 class PPOPolicy:
     """Deterministic PPO actions on normalised observations (same interface as the baselines)."""
 
-    model: object
-    normalizer: object  # VecNormalize with frozen statistics
+    model: Any  # stable_baselines3 PPO
+    normalizer: Any  # VecNormalize with frozen statistics
     name: str = "PPO"
 
     @classmethod

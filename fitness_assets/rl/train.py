@@ -98,7 +98,9 @@ def _save_normalizer_callback(path: Path):
         """On a new best validation score, save the observation statistics beside the model."""
 
         def _on_step(self) -> bool:
-            self.model.get_vec_normalize_env().save(str(path))
+            normalizer = self.model.get_vec_normalize_env()
+            if normalizer is not None:
+                normalizer.save(str(path))
             return True
 
     return SaveVecNormalize()

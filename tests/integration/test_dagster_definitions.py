@@ -22,7 +22,7 @@ os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 SERVICE_VARS = ("MONGO_URI", "MONGO_DB", "REDIS_URL", "REDIS_HOST", "REDIS_PORT", "ARTIFACTS_DIR")
 RUN_ENV_VARS = {
     "REDIS_URL", "MONGO_URI", "MONGO_DB", "ARTIFACTS_DIR", "OLLAMA_API", "OLLAMA_MODEL", "DAGSTER_DISABLE_TELEMETRY",
-    "LITELLM_LOCAL_MODEL_COST_MAP",
+    "LITELLM_LOCAL_MODEL_COST_MAP", "FITNESS_LLM", "FITNESS_LLM_CONCURRENCY",
 }
 
 
@@ -202,10 +202,16 @@ def test_the_production_run_launcher_and_coordinator_accept_their_config():
     assert "fitness-tracker-artifacts:/opt/fitness/artifacts" in launcher.container_kwargs["volumes"]
     coordinator = ConfigurableClassData(
         config["run_coordinator"]["module"], config["run_coordinator"]["class"],
-        yaml.safe_dump(config["run_coordinator"]["config"]),
+        yaml.safe_dump(config["run_coordinator"].get("config", {})),
     ).rehydrate(as_type=object)
     assert type(coordinator).__name__ == "QueuedRunCoordinator"
-    assert coordinator.get_run_queue_config().max_concurrent_runs == 4
+    from dagster._core.instance.config import ConcurrencyConfig, PoolGranularity
+
+    effective = ConcurrencyConfig.from_concurrency_settings(config["concurrency"], coordinator.get_run_queue_config())
+    assert effective.run_queue_config.max_concurrent_runs == 4
+    assert [(t["key"], t["value"], t["limit"]) for t in effective.run_queue_config.tag_concurrency_limits] == [
+        ("fitness/pool", "training", 1)]
+    assert (effective.pool_config.pool_granularity, effective.pool_config.default_pool_limit) == (PoolGranularity.RUN, 1)
 
 
 def test_the_production_workspace_loads_the_grpc_code_location():

@@ -1,0 +1,1 @@
+"""training_policy and weekly_prescriptions, their blocking checks, the training job and the retraining sensor."""
