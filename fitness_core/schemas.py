@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -56,6 +57,7 @@ Fraction = Annotated[float, Field(ge=0, le=1)]
 HR_ZONE_BOUNDS: tuple[float, ...] = (0.5, 0.6, 0.7, 0.8, 0.9)
 
 
+@lru_cache(maxsize=1024)
 def _check_timezone(value: str) -> str:
     try:
         ZoneInfo(value)
@@ -324,6 +326,9 @@ class DeadLetter(BaseModel):
         return f"{cls.KIND}/{cls.VERSION}"
 
 
+_SCHEMA_NAMES: dict[type[BaseModel], str] = {cls: cls.schema_name() for cls in (*RECORD_TYPES, DeadLetter)}
+
+
 class DecodeError(ValueError):
     """A stream message that is not a valid record; ``reason`` is fit for the DLQ and for people."""
 
@@ -334,7 +339,8 @@ class DecodeError(ValueError):
 
 def encode(record: Record | DeadLetter) -> dict[str, str]:
     """The stream message fields for a record."""
-    return {"schema": record.schema_name(), "data": record.model_dump_json(exclude_none=True)}
+    data = record.__pydantic_serializer__.to_json(record, exclude_none=True).decode()
+    return {"schema": _SCHEMA_NAMES[type(record)], "data": data}
 
 
 def _text(value: str | bytes) -> str:
