@@ -35,7 +35,7 @@ KNOBS_FILE = f"{POLICY_FOLDER}/baseline_knobs.json"
 NEWEST_FIRST = [("created_at", -1)]
 
 #: The ``tuned`` hyperparameters on a budget that trains in about a minute on 2 cores (the demo).
-DEMO_PRESET = replace(PRESETS["tuned"], timesteps=400_000, eval_every=100_000, validation_users=500)
+DEMO_PRESET = replace(PRESETS["tuned"], timesteps=400_000)
 
 
 def preset_named(name: str) -> Preset:
@@ -64,9 +64,14 @@ def new_version(preset: str, seed: int, now: datetime, run_id: str | None = None
 # --- the data snapshot and the retraining decision ---------------------------------------------
 
 
-def newest_feature_week(db: Database) -> str | None:
-    """The newest week with weekly features (index ``week_1_user_id_1``)."""
-    doc = db[store.WEEKLY_FEATURES].find_one({}, {"week": 1}, sort=[("week", -1)])
+def after(week: str | None) -> dict[str, Any]:
+    """The weekly_features filter for weeks after ``week`` (every week when None)."""
+    return {"week": {"$gt": week}} if week else {}
+
+
+def newest_feature_week(db: Database, after_week: str | None = None) -> str | None:
+    """The newest week with weekly features (after ``after_week``: an index range, not a scan)."""
+    doc = db[store.WEEKLY_FEATURES].find_one(after(after_week), {"week": 1}, sort=[("week", -1)])
     return doc["week"] if doc else None
 
 
@@ -81,8 +86,7 @@ def data_snapshot(db: Database, now: datetime) -> dict[str, Any]:
 
 def new_feature_documents(db: Database, after_week: str | None) -> int:
     """weekly_features documents of weeks after ``after_week`` (all of them when None); an indexed count."""
-    query = {"week": {"$gt": after_week}} if after_week else {}
-    return db[store.WEEKLY_FEATURES].count_documents(query)
+    return db[store.WEEKLY_FEATURES].count_documents(after(after_week))
 
 
 @dataclass(frozen=True)
@@ -105,16 +109,15 @@ def retraining_decision(db: Database, last_requested_week: str | None, min_new_d
     snapshot_week = (current or {}).get("data_snapshot", {}).get("newest_week") if current else None
     since = max((w for w in (snapshot_week, last_requested_week) if w), default=None)
     new = new_feature_documents(db, since)
-    newest = newest_feature_week(db)
     version = current["version"] if current else None
     reference = f"week {since}" if since else "the start"
     basis = f"current policy {version}" if version else "no current policy"
     if new >= min_new_documents:
         reason = f"{new} weekly_features documents after {reference} ({basis}); threshold {min_new_documents}"
-        return RetrainingDecision(True, reason, since, newest, new, version)
+        return RetrainingDecision(True, reason, since, newest_feature_week(db, since), new, version)
     reason = (f"only {new} weekly_features documents after {reference} ({basis}); "
               f"retraining waits for {min_new_documents}")
-    return RetrainingDecision(False, reason, since, newest, new, version)
+    return RetrainingDecision(False, reason, since, None, new, version)
 
 
 # --- the gate ------------------------------------------------------------------------------------
@@ -140,14 +143,14 @@ def gate(table: dict, min_relative_gain: float = 0.0) -> Gate:
     if best is None or safety is None:
         reasons.append(f"the evaluation has no paired comparison of {LEARNED} with the baselines {', '.join(BASELINES)}")
     else:
-        if best["ci_low"] <= 0.0:
+        if not best["ci_low"] > 0.0:
             reasons.append(f"{LEARNED} minus {best['baseline']} is {best['difference']:+.2f}, 95% CI low "
                            f"{best['ci_low']:+.2f} not above 0")
-        if best["relative"] < min_relative_gain:
+        if not best["relative"] >= min_relative_gain:
             reasons.append(f"relative gain {best['relative']:+.1%} below the required {min_relative_gain:+.1%}")
         for metric in ("injury", "dropout"):
             worse = safety[f"{metric}_pp"]
-            if worse > SAFETY_MARGIN_PP:
+            if not worse <= SAFETY_MARGIN_PP:
                 reasons.append(f"{metric} {worse:+.1f} pp vs {safety['baseline']} (at most +{SAFETY_MARGIN_PP:g})")
     passed = beats_baseline(table, min_relative_gain)
     if passed != (not reasons):  # the explanation must never disagree with the gate itself
@@ -247,6 +250,14 @@ def finite(value: Any) -> Any:
     return value
 
 
+def whole_rollouts(preset: Preset, timesteps: int | None) -> int:
+    """The budget rounded up to whole PPO rollouts (n_envs x n_steps): PPO collects whole rollouts
+    anyway, and a budget below one rollout would drive the linearly decayed learning rate negative."""
+    rollout = preset.n_envs * preset.n_steps
+    budget = int(timesteps or preset.timesteps)
+    return -(-budget // rollout) * rollout
+
+
 def relative_to(path: str | Path, root: Path) -> str:
     return Path(path).resolve().relative_to(root).as_posix()
 
@@ -268,8 +279,8 @@ def train_candidate(db: Database, locate: Callable[[str], Path], request: Traini
     root = locate(".").resolve()
     out = locate(f"{POLICY_FOLDER}/{version}/training.json").parent
     snapshot = data_snapshot(db, now)
-    outcome = train_and_evaluate(preset, request.timesteps, request.seed, out, request.test_users, progress,
-                                 validation_users=preset.validation_users)
+    outcome = train_and_evaluate(preset, whole_rollouts(preset, request.timesteps), request.seed, out,
+                                 request.test_users, progress, validation_users=preset.validation_users)
     training = outcome["training"]
     knobs_path = out.parent / Path(KNOBS_FILE).name
     knobs = load_or_tune_baselines(knobs_path, n_users=preset.validation_users)  # cached by the run above

@@ -27,7 +27,7 @@ from fitness_assets.features.compute import materialize_weekly_features
 from fitness_assets.features.weeks import previous_weeks
 from fitness_assets.resources import ArtifactStore, LLMResource, MongoResource, RedisResource
 from fitness_assets.rl import registry
-from fitness_assets.rl.baselines import Constant, OpenLoopSchedule, TenPercentRule
+from fitness_assets.rl.baselines import AcwrController, Constant, OpenLoopSchedule, TenPercentRule
 from fitness_assets.rl.cohort import GOALS, SimConfig
 from fitness_assets.rl.env import BatchedTrainingEnv
 from fitness_assets.rl.evaluate import held_out_cohort
@@ -65,14 +65,19 @@ def evaluated(policies: dict[str, Any], users: int = 200) -> dict:
     return evaluation_table(policies, held_out_cohort(users, "test", 5, CONFIG), CONFIG)
 
 
+def acwr_controller() -> AcwrController:
+    """B2 with knobs tuned on validation users: better than the constant plan, no more injuries."""
+    return AcwrController(CONFIG, target=1.0, intensity=0.85, taper=0.5)
+
+
 def winning_table() -> dict:
-    """The tuned open-loop schedule in the PPO row against the constant plan: PPO wins."""
-    return evaluated({"B0": Constant(), "PPO": OpenLoopSchedule(CONFIG, ramp=0.10, ramp_weeks=8)})
+    """The ACWR controller in the PPO row against the constant plan: PPO wins."""
+    return evaluated({"B0": Constant(), "PPO": acwr_controller()})
 
 
 def losing_table() -> dict:
-    """The constant plan in the PPO row against the open-loop schedule: PPO loses."""
-    return evaluated({"B0": Constant(), "B4": OpenLoopSchedule(CONFIG, ramp=0.10, ramp_weeks=8), "PPO": Constant()})
+    """The constant plan in the PPO row against the ACWR controller: PPO loses."""
+    return evaluated({"B0": Constant(), "B2": acwr_controller(), "PPO": Constant()})
 
 
 def registry_document(version: str, status: str, table: dict, created: datetime, **extra: Any) -> dict:
@@ -188,25 +193,29 @@ def test_promotion_is_refused_from_the_stored_table_whatever_the_caller_says(mon
         registry_document("old", registry.CURRENT, winning_table(), datetime(2025, 3, 1, tzinfo=UTC)),
         registry_document("loser", registry.CANDIDATE, losing_table(), now, gate={"passed": True}),
     ])
-    with pytest.raises(ValueError, match="loser does not beat the best baseline: PPO minus B4 is -"):
+    with pytest.raises(ValueError, match="loser does not beat the best baseline: PPO minus B2 is -"):
         registry.promote(mongo_db, "loser", now)
     assert registry.current_policy(mongo_db)["version"] == "old"
 
 
 def test_the_gate_names_each_failed_criterion():
     verdict = registry.gate(losing_table())
-    assert not verdict.passed and verdict.reasons[0].startswith("PPO minus B4 is -")
+    assert not verdict.passed and verdict.reasons[0].startswith("PPO minus B2 is -")
     assert registry.gate(winning_table()).passed
     assert registry.gate({"rows": {}, "comparisons": {}}).reasons == [
         "the evaluation has no paired comparison of PPO with the baselines B0, B1, B2, B3, B4"]
 
 
-def test_a_bad_training_config_is_refused_before_training(mongo_server, artifacts_root):
-    resources = {"mongo": MongoResource(uri=mongo_server, db="unused"), "artifacts": ArtifactStore(root=str(artifacts_root))}
+def test_a_bad_training_config_is_refused_before_training(mongo_db, mongo_server, artifacts_root):
+    resources = {"mongo": MongoResource(uri=mongo_server, db=mongo_db.name), "artifacts": ArtifactStore(root=str(artifacts_root))}
     with pytest.raises(dg.DagsterInvalidConfigError, match="preset"):
         dg.materialize([training_policy], resources=resources, run_config=training_config(preset="fast"))
-    with pytest.raises(dg.DagsterInvalidConfigError, match="test_users"):
-        dg.materialize([training_policy], resources=resources, run_config=training_config(test_users=0))
+    result = dg.materialize([training_policy], resources=resources, run_config=training_config(test_users=0),
+                            raise_on_error=False)
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    message = failure.step_failure_data.error.cause.message
+    assert "test_users" in message and "greater than or equal to 10" in message
+    assert mongo_db[store.POLICIES].count_documents({}) == 0
 
 
 # --- the definitions -------------------------------------------------------------------------------
@@ -369,8 +378,7 @@ def test_next_week_continues_the_prescribed_plan_and_its_block(week_db, rx_resou
     prescribe(rx_resources)
     followed = {d["user_id"]: d for d in stored(week_db)}
     for doc in followed.values():  # as if this were the week the users just followed
-        week_db[store.PRESCRIPTIONS].replace_one({"_id": doc["_id"]}, {**doc, "_id": f"{WEEK}:{doc['user_id']}",
-                                                                        "week": WEEK, "block_week": 6})
+        week_db[store.PRESCRIPTIONS].insert_one({**doc, "_id": f"{WEEK}:{doc['user_id']}", "week": WEEK, "block_week": 6})
     histories = read_histories(week_db, WEEK)
     features = observation_features(histories, WEEK, CONFIG)
     for i, h in enumerate(histories):
@@ -423,9 +431,10 @@ def add_features(db, week: str, users: int) -> None:
     db[store.WEEKLY_FEATURES].insert_many([{"_id": f"{week}:u{i}", "week": week, "user_id": f"u{i}"} for i in range(users)])
 
 
-def tick(db, mongo_server: str, cursor: str | None = None):
-    context = dg.build_sensor_context(cursor=cursor, resources={"mongo": MongoResource(uri=mongo_server, db=db.name)})
-    return policy_retraining(context), context
+def tick(db, mongo_server: str, cursor: str | None = None) -> dg.SensorResult | dg.SkipReason:
+    resources = {"mongo": MongoResource(uri=mongo_server, db=db.name)}
+    with dg.build_sensor_context(cursor=cursor, resources=resources) as context:
+        return policy_retraining(context)
 
 
 @pytest.fixture
@@ -441,7 +450,7 @@ def sensor_db(mongo_db, monkeypatch):
 
 def test_the_sensor_skips_until_enough_weekly_data_arrived_after_the_policys_snapshot(sensor_db, mongo_server):
     add_features(sensor_db, "2025-03-03", 3)
-    result, _ = tick(sensor_db, mongo_server)
+    result = tick(sensor_db, mongo_server)
     assert isinstance(result, dg.SkipReason)
     assert result.skip_message == ("only 3 weekly_features documents after week 2025-02-24 (current policy cur); "
                                    "retraining waits for 4")
@@ -449,24 +458,27 @@ def test_the_sensor_skips_until_enough_weekly_data_arrived_after_the_policys_sna
 
 def test_the_sensor_requests_a_training_run_once_enough_new_data_arrived(sensor_db, mongo_server):
     add_features(sensor_db, "2025-03-03", 4)
-    result, _ = tick(sensor_db, mongo_server)
+    result = tick(sensor_db, mongo_server)
     (request,) = result.run_requests
     assert request.run_config == {"ops": {"training_policy": {"config": {"preset": "tuned", "seed": 1}}}}
+    from fitness_assets.definitions import defs
+
+    dg.validate_run_config(defs().resolve_job_def("policy_training"), request.run_config)
     assert request.tags.items() >= TRAINING_TAGS.items()
     assert json.loads(result.cursor) == {"requested_after_week": "2025-03-03", "new_documents": 4, "current_policy": "cur"}
 
 
 def test_after_a_request_the_sensor_waits_for_as_much_new_data_again(sensor_db, mongo_server):
     add_features(sensor_db, "2025-03-03", 4)
-    first, _ = tick(sensor_db, mongo_server)
-    again, _ = tick(sensor_db, mongo_server, first.cursor)
+    first = tick(sensor_db, mongo_server)
+    again = tick(sensor_db, mongo_server, first.cursor)
     assert isinstance(again, dg.SkipReason) and "after week 2025-03-03" in again.skip_message
     add_features(sensor_db, "2025-03-10", 4)
-    later, _ = tick(sensor_db, mongo_server, first.cursor)
+    later = tick(sensor_db, mongo_server, first.cursor)
     assert len(later.run_requests) == 1 and json.loads(later.cursor)["requested_after_week"] == "2025-03-10"
 
 
 def test_the_sensor_reports_a_bad_threshold_instead_of_failing(sensor_db, mongo_server, monkeypatch):
     monkeypatch.setenv(MIN_NEW_ENV, "many")
-    result, _ = tick(sensor_db, mongo_server)
+    result = tick(sensor_db, mongo_server)
     assert result.skip_message == f"{MIN_NEW_ENV} must be a positive whole number of documents, got 'many'"
