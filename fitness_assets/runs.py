@@ -36,6 +36,12 @@ class RunRecord:
     materialized: list[str] = field(default_factory=list)
     failed_checks: list[str] = field(default_factory=list)
 
+    @property
+    def only_checks_failed(self) -> bool:
+        """The run's assets were materialized and only a (blocking) check said no, e.g. a policy
+        the promotion gate refused: an answer, not a breakdown."""
+        return not self.success and bool(self.materialized) and bool(self.failed_checks)
+
 
 def last_closed_week(today: date | None = None) -> str:
     """The partition key (Monday) of the last week that has fully ended."""
@@ -127,7 +133,7 @@ def run_week(
         for key in earlier:
             records.append(materialize_week(defs, instance, key, assets=[FEATURES_ASSET]))
         if has_asset(defs, POLICY_ASSET) and train():
-            on_phase("training the policy (no current policy)")
+            on_phase("training the policy (none registered yet): PPO vs the baselines on simulated users")
             records.append(materialize_policy(defs, instance, policy_run_config))
         on_phase(f"materializing week {week}: features, contexts, prescriptions, plans, reports")
         records.append(materialize_week(defs, instance, week))

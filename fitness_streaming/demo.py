@@ -73,7 +73,7 @@ class DemoResult:
                 f"{self.writer.dead_lettered:,} dead-lettered) in {self.writer.seconds:.1f} s"
             )
         for run in self.runs:
-            state = "succeeded" if run.success else "FAILED"
+            state = "succeeded" if run.success else "checks failed" if run.only_checks_failed else "FAILED"
             checks = f", failed checks: {', '.join(run.failed_checks)}" if run.failed_checks else ""
             lines.append(f"dagster run {run.name}: {state} in {run.seconds:.0f} s, "
                          f"{len(run.materialized)} assets materialized{checks} (run {run.run_id[:8]})")
@@ -90,9 +90,10 @@ def summary_lines(summary: dict) -> list[str]:
     ]
     policy = summary.get("policy")
     if policy:
-        lines.append(f"policy {policy['version']} ({policy['status']}): {policy['comparison']}")
+        note = "" if policy["status"] == "current" else " - not promoted: prescriptions come from the best baseline"
+        lines.append(f"policy {policy['version']} ({policy['status']}{note}): {policy['comparison']}")
     else:
-        lines.append("policy: none current (prescriptions come from the best baseline rule)")
+        lines.append("policy: none registered (prescriptions come from the best baseline rule)")
     plans = summary.get("plans") or {}
     if plans:
         mix = ", ".join(f"{n} {ptype} from {source}" for (ptype, source), n in sorted(plans.items()))
@@ -120,6 +121,19 @@ def current_policy(db: pymongo.database.Database) -> dict | None:
     return db[store.POLICIES].find_one({"status": "current"}, sort=[("created_at", -1)])
 
 
+def latest_policy(db: pymongo.database.Database) -> dict | None:
+    """The newest registered policy, whatever the gate decided (current, rejected, ...)."""
+    return db[store.POLICIES].find_one({}, sort=[("created_at", -1)])
+
+
+def policy_run_config(preset: str = "demo", timesteps: int | None = None) -> dict:
+    """Run config of the ``training_policy`` asset for the demo (the ``demo`` preset trains in ~1 min)."""
+    config: dict = {"preset": preset}
+    if timesteps is not None:
+        config["timesteps"] = timesteps
+    return {"ops": {"training_policy": {"config": config}}}
+
+
 def collect_summary(db: pymongo.database.Database, week: str, artifacts_dir: Path) -> dict:
     """Counts for the printed summary: users, records, weeks, the policy, plans by source, reports."""
     plan_week = (date.fromisoformat(week) + timedelta(days=7)).isoformat()
@@ -129,7 +143,7 @@ def collect_summary(db: pymongo.database.Database, week: str, artifacts_dir: Pat
         {"$group": {"_id": {"t": "$plan_type", "s": "$source"}, "n": {"$sum": 1}}},
     ]):
         plans[(row["_id"]["t"], row["_id"]["s"])] = row["n"]
-    policy = current_policy(db)
+    policy = current_policy(db) or latest_policy(db)
     policy_line = None
     if policy is not None:
         policy_line = {"version": policy.get("version"), "status": policy.get("status"),
@@ -150,13 +164,15 @@ def collect_summary(db: pymongo.database.Database, week: str, artifacts_dir: Pat
 def policy_comparison(policy: dict) -> str:
     """One line: the policy's mean return against the best baseline's, from its evaluation."""
     evaluation = policy.get("evaluation") or {}
-    ppo = evaluation.get("ppo") or evaluation.get("policy") or {}
-    best = evaluation.get("best_baseline")
-    baseline = (evaluation.get("policies") or {}).get(best, {}) if best else {}
-    if ppo.get("mean_return") is not None and baseline.get("mean_return") is not None:
-        return (f"mean return {ppo['mean_return']:.2f} vs {baseline['mean_return']:.2f} "
-                f"for the best baseline ({best}) on held-out simulated users")
-    return "evaluation in the policies registry"
+    ppo = (evaluation.get("rows") or {}).get("PPO") or {}
+    best = (evaluation.get("comparisons") or {}).get("best_baseline") or {}
+    if ppo.get("mean_return") is None or best.get("baseline_return") is None:
+        return "evaluation in the policies registry"
+    line = (f"mean return {ppo['mean_return']:.2f} vs {best['baseline_return']:.2f} for the best baseline "
+            f"({best.get('baseline')}) on held-out simulated users")
+    if best.get("ci_low") is not None:
+        line += f", difference 95% CI {best['ci_low']:+.2f} to {best['ci_high']:+.2f}"
+    return line
 
 
 def run_demo(
@@ -168,7 +184,7 @@ def run_demo(
     progress: bool | None = None,
     stop: threading.Event | None = None,
     pipeline: bool = True,
-    policy_run_config: dict | None = None,
+    policy_timesteps: int | None = None,
 ) -> DemoResult:
     """Phases 1-4: services, backfill, drain, the week's asset graph, the summary."""
     embedded = not services_from_environment()
@@ -193,7 +209,8 @@ def run_demo(
         db = mongo[settings.mongo_db]
         runs = importlib.import_module("fitness_assets.runs")
         result.runs = runs.run_week(
-            week, train=lambda: current_policy(db) is None, policy_run_config=policy_run_config, on_phase=_phase
+            week, train=lambda: latest_policy(db) is None,
+            policy_run_config=policy_run_config(timesteps=policy_timesteps), on_phase=_phase,
         )
         result.summary = collect_summary(db, week, Path(settings.artifacts_dir).resolve())
     finally:

@@ -79,8 +79,10 @@ def default_out_dir(preset: str, seed: int) -> Path:
 
 
 def _linear(start: float):
+    # SB3 finishes the last rollout past the budget, where progress_remaining turns negative:
+    # a negative learning rate would ascend the loss, so the schedule stops at zero.
     def schedule(progress_remaining: float) -> float:
-        return start * progress_remaining
+        return start * max(progress_remaining, 0.0)
 
     return schedule
 
