@@ -65,5 +65,5 @@ def test_demo_once_materializes_the_week_for_every_user_and_is_idempotent(
     before = counts(db)
     second = run_demo(demo_env, tmp_path)
     assert second.returncode == 0, second.stderr[-3000:]
-    assert counts(db) == before
+    assert counts(db) == before, (first.stdout, second.stdout)
     assert "training the policy" not in second.stderr  # the first run's policy is reused
