@@ -1,0 +1,136 @@
+"""``fitness`` commands that run other packages' code: the API, reports, the Dagster UI, training.
+
+Each loads its package by name inside the command (``importlib``), so ``fitness_streaming`` never
+imports ``fitness_api`` or ``fitness_assets`` at module level.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from fitness_streaming.cli import UserError, load_settings, main
+
+# --- plans API -----------------------------------------------------------------------------
+
+
+@main.command("api")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (0.0.0.0: all).")
+@click.option("--port", default=None, type=click.IntRange(1, 65535), help="Port (default: PORT, else 8000).")
+@click.option("--plan-memo-s", default=60.0, show_default=True, type=click.FloatRange(0, 3600),
+              help="Serve a plan from process memory this long before asking Redis again (0: always Redis).")
+def api(host: str, port: int | None, plan_memo_s: float) -> None:
+    """Serve the plans API with uvicorn (one worker, uvloop + httptools); Ctrl-C stops."""
+    import importlib
+
+    app = importlib.import_module("fitness_api.app")
+    settings = load_settings()
+    click.echo(f"plans API on http://{host}:{port or settings.port} (OpenAPI at /docs)", err=True)
+    app.serve(settings, host=host, port=port, plan_memo_ttl_s=plan_memo_s)
+
+
+@main.group()
+def apikey() -> None:
+    """API keys of the plans API (stored as SHA-256 hashes, shown once)."""
+
+
+@apikey.command("create")
+@click.option("--user-id", default=None, help="Bind the key to this one user's data.")
+@click.option("--admin", is_flag=True, help="An admin key: every user's data.")
+@click.option("--label", default=None, help="A note kept with the key, e.g. who holds it.")
+def apikey_create(user_id: str | None, admin: bool, label: str | None) -> None:
+    """Create a key and print it on stdout; only its hash is stored, so keep it now."""
+    import importlib
+
+    if admin == (user_id is not None):
+        raise UserError("give exactly one of --user-id U or --admin")
+    auth = importlib.import_module("fitness_api.auth")
+    try:
+        key = auth.create_api_key_in(load_settings(), user_id=user_id, admin=admin, label=label)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    click.echo(key)
+    click.echo(f"created {'an admin key' if admin else f'a key for user {user_id}'}; it is not shown again", err=True)
+
+
+# --- weekly reports ------------------------------------------------------------------------
+
+
+@main.command("report")
+@click.option("--user-id", required=True, help="The user whose weekly report to render.")
+@click.option("--week", default=None, metavar="YYYY-MM-DD",
+              help="Monday of the week (default: the user's latest week with stored features).")
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
+              help="Folder for <user_id>.html (default: ARTIFACTS_DIR/reports/<week>/).")
+def report(user_id: str, week: str | None, out_dir: str | None) -> None:
+    """Render one user's weekly HTML report from the stored features (one self-contained file)."""
+    import importlib
+    from pathlib import Path
+
+    publish = importlib.import_module("fitness_assets.reporting.publish")
+    try:
+        path, rendered = publish.write_user_report(load_settings(), user_id, week, out_dir and Path(out_dir))
+    except ValueError as exc:  # unknown user or week, malformed week key or stored document
+        raise UserError(str(exc).splitlines()[0]) from exc
+    click.echo(f"wrote {path} (week {rendered.week}): {rendered.status}")
+
+
+# --- Dagster UI ------------------------------------------------------------------------------
+
+
+@main.command("ui")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface the web UI listens on.")
+@click.option("--port", default=3000, show_default=True, type=click.IntRange(1, 65535), help="Web UI port.")
+@click.option("--print-env", is_flag=True,
+              help="Only print the exports for plain `dagster` commands (eval \"$(fitness ui --print-env)\").")
+def ui(host: str, port: int, print_env: bool) -> None:
+    """Open the Dagster UI (`dagster dev`) on the local instance in var/dagster; Ctrl-C stops."""
+    import importlib
+    import os
+    import shlex
+    import shutil
+    from pathlib import Path
+
+    dagster_home = importlib.import_module("fitness_assets.dagster_home")
+    env = dagster_home.dagster_environment()
+    if print_env:
+        click.echo(f"export DAGSTER_HOME={shlex.quote(env['DAGSTER_HOME'])} DAGSTER_DISABLE_TELEMETRY=1")
+        return
+    local = Path(sys.executable).with_name("dagster")
+    executable = str(local) if local.exists() else shutil.which("dagster")
+    if executable is None:
+        raise UserError("the `dagster` command is not installed (pip install -e '.[dev]')")
+    click.echo(f"Dagster UI on http://{host}:{port} (instance {env['DAGSTER_HOME']})", err=True)
+    os.execve(executable, [executable, "dev", "-m", "fitness_assets.definitions", "-h", host, "-p", str(port)], env)
+
+
+# --- training-load policy -----------------------------------------------------------------------
+
+
+@main.command("train")
+@click.option("--preset", type=click.Choice(["seed", "tuned"]), default="seed", show_default=True,
+              help="PPO hyperparameter preset (see docs/readme/policy.md).")
+@click.option("--timesteps", type=click.IntRange(min=1), default=None,
+              help="Environment steps (simulated user-weeks); default from the preset.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed of the PPO run and of the training users.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Output folder (default var/rl/<preset>-seed<seed>).")
+@click.option("--test-users", type=click.IntRange(min=10), default=1000, show_default=True,
+              help="Held-out simulated users of the evaluation.")
+@click.option("--validation-users", type=click.IntRange(min=10), default=1000, show_default=True,
+              help="Validation users for baseline tuning and checkpoint selection.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: only on a terminal).")
+def train_policy(preset: str, timesteps: int | None, seed: int, out_dir: str | None, test_users: int,
+                 validation_users: int, progress: bool | None) -> None:
+    """Train the PPO training-load policy and evaluate it against the baselines B0-B4."""
+    import importlib
+
+    training = importlib.import_module("fitness_assets.rl.train")
+    try:
+        outcome = training.train_and_evaluate(preset, timesteps, seed, out_dir, test_users, progress,
+                                              validation_users=validation_users)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    click.echo(training.summary_line(outcome))
