@@ -10,11 +10,13 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 import dagster as dg
 
 from fitness_assets.dagster_home import ensure_local_dagster_home
+from fitness_assets.features.weeks import previous_weeks, shift_week
+from fitness_core.schemas import week_start
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +47,7 @@ class RunRecord:
 
 def last_closed_week(today: date | None = None) -> str:
     """The partition key (Monday) of the last week that has fully ended."""
-    today = today or date.today()
-    this_monday = today - timedelta(days=today.weekday())
-    return (this_monday - timedelta(days=7)).isoformat()
+    return shift_week(week_start(today or date.today()).isoformat(), -1)
 
 
 def local_instance() -> dg.DagsterInstance:
@@ -125,9 +125,8 @@ def run_week(
     instance = local_instance()
     defs = load_definitions()
     records: list[RunRecord] = []
-    monday = date.fromisoformat(week)
     try:
-        earlier = [(monday - timedelta(days=7 * k)).isoformat() for k in range(history_weeks, 0, -1)]
+        earlier = previous_weeks(week, history_weeks)
         if earlier:
             on_phase(f"weekly features for the {len(earlier)} weeks before {week} (trends and baselines)")
         for key in earlier:

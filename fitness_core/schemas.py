@@ -58,7 +58,8 @@ HR_ZONE_BOUNDS: tuple[float, ...] = (0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 @lru_cache(maxsize=1024)
-def _check_timezone(value: str) -> str:
+def check_timezone(value: str) -> str:
+    """``value`` if it is an IANA timezone name, else ValueError naming it."""
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -119,7 +120,7 @@ class TimedRecord(Record):
     @field_validator("timezone")
     @classmethod
     def _tz(cls, value: str) -> str:
-        return _check_timezone(value)
+        return check_timezone(value)
 
 
 class User(TimedRecord):
@@ -326,7 +327,10 @@ class DeadLetter(BaseModel):
         return f"{cls.KIND}/{cls.VERSION}"
 
 
-_SCHEMA_NAMES: dict[type[BaseModel], str] = {cls: cls.schema_name() for cls in (*RECORD_TYPES, DeadLetter)}
+_SCHEMA_NAMES: dict[type[BaseModel], str] = {
+    **{cls: cls.schema_name() for cls in RECORD_TYPES},
+    DeadLetter: DeadLetter.schema_name(),
+}
 
 
 class DecodeError(ValueError):

@@ -17,10 +17,10 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tqdm import tqdm
 
+from fitness_core import schemas
 from fitness_core.physiology import hr_max_tanaka
 from fitness_core.schemas import Record, Source, User
 
@@ -57,10 +57,9 @@ class ImportReport:
 
 def check_timezone(name: str) -> str:
     try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+        return schemas.check_timezone(name)
+    except ValueError as exc:
         raise InputError(f"unknown timezone {name!r} (use an IANA name such as Europe/Paris)") from exc
-    return name
 
 
 def import_path(
