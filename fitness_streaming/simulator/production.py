@@ -162,6 +162,9 @@ class Production:
             out = context.Queue(maxsize=QUEUE_DEPTH)
             process = context.Process(target=_worker, args=(config, cohorts, extra_days, timed, out), daemon=True)
             process.start()
+            # This process only reads. Dropping its copy of the pipe's write end makes a worker that
+            # dies in the middle of sending a batch end the read with EOF instead of blocking forever.
+            out._writer.close()
             self._queues.append(out)
             self._processes.append(process)
 
@@ -195,6 +198,10 @@ class Production:
         while True:
             try:
                 kind, payload = out.get(timeout=POLL_S)
+            except (EOFError, OSError):
+                raise ProductionError(
+                    f"simulation worker {index} exited while sending (code {process.exitcode})"
+                ) from None
             except queue.Empty:
                 if not process.is_alive():
                     raise ProductionError(f"simulation worker {index} exited with code {process.exitcode}") from None
