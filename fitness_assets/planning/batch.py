@@ -23,7 +23,14 @@ from fitness_assets.features.weeks import shift_week
 from fitness_assets.planning.context import PlanningContext, planning_context
 from fitness_assets.planning.guardrails import check_plan
 from fitness_assets.planning.llm import LLMClient
-from fitness_assets.planning.planner import from_mongo, inputs_hash, make_plan, plan_targets, to_mongo
+from fitness_assets.planning.planner import (
+    from_mongo,
+    inputs_hash,
+    make_plan,
+    plan_targets,
+    reusable,
+    to_mongo,
+)
 from fitness_core import store
 from fitness_core.plan_cache import LATEST_FIRST
 from fitness_core.plans import PlanDocument, PlanType, Prescription
@@ -169,7 +176,7 @@ def client_for(
     """The LLM to plan with: none while the server is unavailable, unless the previous plan is reused."""
     if llm is None or unavailable is None:
         return llm
-    if previous is not None and previous.inputs_hash == inputs_hash(plan_type, ctx, prescription, llm):
+    if reusable(previous, inputs_hash(plan_type, ctx, prescription, llm)):
         return llm  # reused without a call
     return None
 

@@ -3,7 +3,7 @@
 :func:`make_workout_plan` and :func:`make_nutrition_plan` are the entry points of the
 ``workout_plans``/``nutrition_plans`` assets. Each returns a :class:`PlanDocument`; when the
 inputs hash equals the previous plan's, that plan is returned as it is (no LLM call), and the
-caller can skip writing a new version.
+caller can skip writing a new version, unless it was the fallback for failed LLM attempts.
 """
 
 from __future__ import annotations
@@ -70,6 +70,18 @@ def inputs_hash(
             "planner_version": PLANNER_VERSION,
         }
     )
+
+
+def reusable(previous: PlanDocument | None, digest: str) -> bool:
+    """Whether ``previous`` answers inputs hashing to ``digest``.
+
+    A rules plan that replaced failed LLM attempts is not reused: the next run asks the model
+    again instead of serving the fallback until the inputs change. Rules plans that made no
+    attempt (no LLM configured, a medical flag) are reused like any other.
+    """
+    if previous is None or previous.inputs_hash != digest:
+        return False
+    return not (previous.source == "rules" and previous.usage.attempts > 0)
 
 
 def parse_plan(text: str, model: type[BaseModel]) -> BaseModel:
@@ -191,7 +203,7 @@ def _make_plan(
     if previous is not None and (previous.user_id, previous.plan_type) != (ctx.user_id, plan_type):
         raise ValueError(f"previous plan is {previous.user_id}/{previous.plan_type}, not {ctx.user_id}/{plan_type}")
     digest = inputs_hash(plan_type, ctx, prescription, llm)
-    if previous is not None and previous.inputs_hash == digest:
+    if reusable(previous, digest):
         log.info("plan reused", extra={"user_id": ctx.user_id, "week": ctx.week, "plan_type": plan_type})
         return previous
     started = time.perf_counter()

@@ -172,6 +172,17 @@ def test_unchanged_inputs_make_zero_calls(ollama, llm):
     assert again is first and ollama.calls == 0
 
 
+def test_a_fallback_for_failed_attempts_is_not_reused_the_next_run_asks_again(ollama, llm):
+    ollama.script([Reply(status=404, content="model 'llama3.2:latest' not found")])
+    fallback = workout(llm)
+    assert fallback.source == "rules" and fallback.usage.attempts == 1
+    ollama.script([Reply.of_json(good_workout())])
+    again = workout(llm, previous=fallback)
+    assert again.source == "llm" and again.version == 2 and ollama.calls == 2
+    ollama.reset()
+    assert workout(llm, previous=again) is again and ollama.calls == 0
+
+
 def test_changed_inputs_ask_again_and_make_version_2(ollama, llm):
     ollama.script([Reply.of_json(good_workout())])
     first = workout(llm)

@@ -106,6 +106,13 @@ def test_a_medical_flag_never_asks_the_model():
     assert doc.usage.failure_reasons == ["medical flag on file: deterministic plan with referral note, no LLM call"]
 
 
+def test_a_referral_plan_is_reused_while_the_inputs_hold():
+    client = LLMClient("llama3.2:latest", "http://127.0.0.1:9")  # never asked
+    ctx = example_context(medical_flags=("chest_pain",))
+    first = make_workout_plan(ctx, example_prescription(), client)
+    assert make_workout_plan(ctx, example_prescription(), client, previous=first) is first
+
+
 def rules_plan_json() -> dict:
     return make_workout_plan(example_context(), example_prescription(), None).plan.model_dump(mode="json")
 
