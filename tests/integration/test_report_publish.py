@@ -6,7 +6,7 @@ import os
 import re
 import subprocess
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ from markupsafe import escape
 
 from fitness_assets.reporting.publish import publish_week
 from fitness_assets.reporting.sample import sample_plan_documents, sample_weeks
-from fitness_assets.reporting.sources import user_report_data
+from fitness_assets.reporting.sources import iter_week_inputs, user_report_data
 from fitness_core import store
 from fitness_core.schemas import Feedback
 
@@ -87,6 +87,15 @@ def test_the_baseline_comes_from_the_four_stored_weeks_before(stored) -> None:
     assert data.baseline_weeks == 4
     assert data.previous.steps_per_day == earlier[-1]["steps"]["mean_per_day"]
     assert data.baseline.steps_per_day == pytest.approx(sum(e["steps"]["mean_per_day"] for e in earlier) / 4)
+
+
+def test_a_user_inside_the_chunk_without_features_this_week_is_read_for_no_one(stored) -> None:
+    stored[store.WEEKLY_FEATURES].delete_one({"_id": f"{WEEK}:u-b"})  # u-b keeps its earlier weeks
+    reports = [r for part in iter_week_inputs(stored, WEEK.isoformat()) for r in part.reports]
+    assert [r.user_id for r in reports] == ["u-a", "u-c"]
+    assert [r.baseline_weeks for r in reports] == [4, 4]
+    own = stored[store.WEEKLY_FEATURES].find_one({"_id": f"{WEEK - timedelta(weeks=1)}:u-c"})
+    assert reports[1].previous.steps_per_day == own["steps"]["mean_per_day"]
 
 
 def test_publishing_again_stores_nothing_new_and_drops_pages_of_users_gone(stored, tmp_path: Path) -> None:
