@@ -110,7 +110,7 @@ def ui(host: str, port: int, print_env: bool) -> None:
 
 @main.command("train")
 @click.option("--preset", type=click.Choice(["seed", "tuned"]), default="seed", show_default=True,
-              help="PPO hyperparameter preset (see docs/readme/policy.md).")
+              help="PPO hyperparameter preset (see docs/policy.md).")
 @click.option("--timesteps", type=click.IntRange(min=1), default=None,
               help="Environment steps (simulated user-weeks); default from the preset.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
