@@ -134,3 +134,30 @@ def train_policy(preset: str, timesteps: int | None, seed: int, out_dir: str | N
     except ValueError as exc:
         raise UserError(str(exc)) from exc
     click.echo(training.summary_line(outcome))
+
+
+@main.command("robustness")
+@click.option("--run", "run_dir", type=click.Path(file_okay=False), default=None,
+              help="Folder of a `fitness train` run (default var/rl/tuned-seed0).")
+@click.option("--test-users", type=click.IntRange(min=10), default=1000, show_default=True,
+              help="Held-out simulated users of each population.")
+@click.option("--validation-users", type=click.IntRange(min=10), default=1000, show_default=True,
+              help="Validation users the baselines are tuned on (cached beside the run).")
+def robustness_command(run_dir: str | None, test_users: int, validation_users: int) -> None:
+    """Evaluate a trained policy and the baselines on a shifted population (tau2 +30%, k3 x1.5,
+    adherence -10 points) as well as the nominal one; writes robustness.md/json in the run folder."""
+    import importlib
+    from pathlib import Path
+
+    training = importlib.import_module("fitness_assets.rl.train")
+    run = Path(run_dir) if run_dir else training.default_out_dir("tuned", 0)
+    try:
+        result = training.evaluate_robustness(run, test_users, validation_users)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    for name in ("nominal", "shifted"):
+        rows = result[name]["rows"]
+        best = result[name]["comparisons"]["best_of_B0_B3"]
+        click.echo(f"{name}: PPO {rows['PPO']['mean_return']:.2f} vs {best['baseline']} {best['baseline_return']:.2f} "
+                   f"(difference {best['difference']:+.2f}, 95% CI {best['ci_low']:+.2f} to {best['ci_high']:+.2f})")
+    click.echo(f"table {run / 'robustness.md'}")

@@ -59,6 +59,30 @@ class SimConfig:
     vo2_estimate_cv: float = 0.05  # wearable VO2max estimate error
     month: int = 6  # month of the episode start, for the seasonal resting-HR term
     dropout_scale: float = 0.7  # calibrates 16-week dropout to the ~20-30% of 1.5 (about 24% here)
+    # A shifted population for robustness runs (see ``shifted``): the same users, drawn from the
+    # same random numbers, with these changes. Training and baseline tuning use none.
+    tau2_scale: float = 1.0  # fatigue time constant
+    k3_scale: float = 1.0  # fatigue gain
+    adherence_shift: float = 0.0  # added to each user's P(complete a session)
+
+
+#: physiology.md section 2's robustness population: tau2 +30%, k3 x1.5, adherence -10 points.
+ROBUSTNESS_SHIFT = {"tau2_scale": 1.3, "k3_scale": 1.5, "adherence_shift": -0.10}
+ADHERENCE_RANGE = (0.05, 0.99)
+
+
+def shifted(config: SimConfig, shift: dict[str, float] | None = None) -> SimConfig:
+    """``config`` with a population shift (default: the robustness population)."""
+    return dataclasses.replace(config, **(ROBUSTNESS_SHIFT if shift is None else shift))
+
+
+def shift_population(params: UserParams, config: SimConfig) -> UserParams:
+    """The users of ``params`` under ``config``'s population shift (unchanged when there is none)."""
+    if (config.tau2_scale, config.k3_scale, config.adherence_shift) == (1.0, 1.0, 0.0):
+        return params
+    return dataclasses.replace(
+        params, tau2=params.tau2 * config.tau2_scale, k3=params.k3 * config.k3_scale,
+        adherence=np.clip(params.adherence + config.adherence_shift, *ADHERENCE_RANGE))
 
 
 @dataclass
@@ -169,7 +193,7 @@ def trimp_per_minute(intensity: np.ndarray | float, female: np.ndarray | bool) -
 def sample_cohort(n: int, rng: np.random.Generator, config: SimConfig) -> Cohort:
     """Draw ``n`` users at the steady state of their prior habit (a few light-to-moderate sessions a
     week), before the burn-in."""
-    params = sample_population(n, rng)
+    params = shift_population(sample_population(n, rng), config)
     habit_sessions = 1 + rng.choice(len(config.habit_sessions_p), size=n, p=config.habit_sessions_p)
     habit_minutes = habit_sessions * rng.uniform(*config.habit_session_min, n)
     habit_intensity = rng.uniform(*config.habit_intensity, n)

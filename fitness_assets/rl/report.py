@@ -8,7 +8,7 @@ import json
 import math
 from pathlib import Path
 
-from fitness_assets.rl.cohort import Cohort, SimConfig
+from fitness_assets.rl.cohort import ROBUSTNESS_SHIFT, Cohort, SimConfig, shifted
 from fitness_assets.rl.env import RewardWeights
 from fitness_assets.rl.evaluate import TEST_SEED, held_out_cohort, paired_bootstrap, rollout, summary
 
@@ -128,3 +128,28 @@ def evaluate(policies: dict[str, object], n_users: int = 1000, seed: int = TEST_
     """The evaluation table of ``policies`` on ``n_users`` held-out test users."""
     config = config or SimConfig()
     return evaluation_table(policies, held_out_cohort(n_users, "test", seed, config), config, weights, seed)
+
+
+def robustness(policies: dict[str, object], n_users: int = 1000, seed: int = TEST_SEED,
+               config: SimConfig | None = None, weights: RewardWeights | None = None) -> dict:
+    """Policies trained and tuned on ``config``'s population, evaluated on its test users and on
+    the same users shifted (``ROBUSTNESS_SHIFT``: slower fatigue decay, more fatigue, lower
+    adherence). ``holds`` says, per population, whether PPO's mean return is at least the best of
+    B0-B3 (None without PPO)."""
+    config = config or SimConfig()
+    tables = {"nominal": evaluate(policies, n_users, seed, config, weights),
+              "shifted": evaluate(policies, n_users, seed, shifted(config), weights)}
+    holds = {name: (t["comparisons"]["best_of_B0_B3"]["difference"] >= 0.0 if t["comparisons"] else None)
+             for name, t in tables.items()}
+    return {"shift": dict(ROBUSTNESS_SHIFT), **tables, "holds": holds}
+
+
+def robustness_markdown(result: dict) -> str:
+    """Both tables as Markdown, each under a heading naming its population."""
+    shift = result["shift"]
+    parts = [f"Population shift: tau2 x{shift['tau2_scale']:g}, k3 x{shift['k3_scale']:g}, "
+             f"adherence {100 * shift['adherence_shift']:+.0f} points; policies trained and tuned on the nominal population.\n"]
+    for name in ("nominal", "shifted"):
+        verdict = {True: "PPO >= best of B0-B3", False: "PPO < best of B0-B3", None: "no PPO"}[result["holds"][name]]
+        parts.append(f"### {name} population ({verdict})\n\n{to_markdown(result[name])}")
+    return "\n".join(parts)

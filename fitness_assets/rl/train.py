@@ -202,6 +202,32 @@ def train_and_evaluate(preset: str | Preset = "seed", timesteps: int | None = No
             "report_json": str(table_json), "beats_baseline": promoted}
 
 
+def evaluate_robustness(run_dir: str | Path, test_users: int = 1000, validation_users: int = 1000) -> dict:
+    """The policy of a training run and the tuned baselines on the nominal and the shifted test
+    population (``report.robustness``); writes ``robustness.md`` / ``robustness.json`` beside it."""
+    from fitness_assets.rl.policy import PPOPolicy
+    from fitness_assets.rl.report import robustness, robustness_markdown
+    from fitness_assets.rl.tuning import baselines_from_knobs, load_or_tune_baselines
+
+    run = Path(run_dir)
+    record_path = run / "training.json"
+    if not record_path.is_file():
+        raise ValueError(f"no training run in {run} (no training.json): run `fitness train` first")
+    if test_users <= 0 or validation_users <= 0:
+        raise ValueError(f"user counts must be positive, got test={test_users} validation={validation_users}")
+    record = json.loads(record_path.read_text())
+    config = SimConfig()
+    knobs = load_or_tune_baselines(run.parent / "baseline_knobs.json", config, validation_users)
+    policies = {**baselines_from_knobs(knobs, config),
+                "PPO": PPOPolicy.load(record["checkpoint"], record["vecnormalize"])}
+    result = robustness(policies, test_users, config=config)
+    (run / "robustness.md").write_text(robustness_markdown(result))
+    (run / "robustness.json").write_text(json.dumps(result, indent=2, default=float))
+    log.info("robustness evaluated", extra={"run": str(run), "holds_nominal": result["holds"]["nominal"],
+                                            "holds_shifted": result["holds"]["shifted"]})
+    return result
+
+
 def summary_line(outcome: dict) -> str:
     """One line for the command line: where the policy is and how it compares."""
     rows = outcome["evaluation"]["rows"]

@@ -8,9 +8,24 @@ import numpy as np
 import pytest
 
 from fitness_assets.rl.baselines import Constant, MaxIncrease, OpenLoopSchedule, TenPercentRule
-from fitness_assets.rl.cohort import SimConfig, copy_cohort
+from fitness_assets.rl.cohort import (
+    ADHERENCE_RANGE,
+    ROBUSTNESS_SHIFT,
+    SimConfig,
+    copy_cohort,
+    shift_population,
+    shifted,
+)
 from fitness_assets.rl.evaluate import held_out_cohort, paired_bootstrap, rollout, worst_decile
-from fitness_assets.rl.report import beats_baseline, evaluation_table, goal_status, to_markdown, write_report
+from fitness_assets.rl.report import (
+    beats_baseline,
+    evaluation_table,
+    goal_status,
+    robustness,
+    robustness_markdown,
+    to_markdown,
+    write_report,
+)
 
 CONFIG = SimConfig()
 
@@ -110,3 +125,25 @@ def test_report_is_written_as_markdown_and_json(users, tmp_path):
     stored = json.loads(json_path.read_text())
     assert stored["users"] == 400
     assert stored["rows"]["PPO"]["mean_return"] == pytest.approx(table["rows"]["PPO"]["mean_return"])
+
+
+def test_the_shifted_population_is_the_same_users_with_slower_fatigue_and_lower_adherence():
+    nominal = held_out_cohort(200, "test", 5, CONFIG).params
+    moved = held_out_cohort(200, "test", 5, shifted(CONFIG)).params
+    np.testing.assert_array_equal(moved.age, nominal.age)
+    np.testing.assert_array_equal(moved.k1, nominal.k1)
+    np.testing.assert_allclose(moved.tau2, 1.3 * nominal.tau2)
+    np.testing.assert_allclose(moved.k3, 1.5 * nominal.k3)
+    np.testing.assert_allclose(moved.adherence, np.clip(nominal.adherence - 0.10, *ADHERENCE_RANGE))
+    assert shift_population(nominal, CONFIG) is nominal
+
+
+def test_robustness_evaluates_both_populations_on_the_same_users():
+    result = robustness({"B0": Constant(), "B1": TenPercentRule(CONFIG)}, n_users=150, seed=5)
+    assert result["shift"] == ROBUSTNESS_SHIFT and result["holds"] == {"nominal": None, "shifted": None}
+    nominal, moved = result["nominal"]["rows"], result["shifted"]["rows"]
+    assert result["nominal"]["users"] == result["shifted"]["users"] == 150
+    for key in ("B0", "B1"):  # more fatigue per load and fewer completed sessions cost return and gain
+        assert moved[key]["mean_return"] < nominal[key]["mean_return"]
+        assert moved[key]["fitness_gain_pct"] < nominal[key]["fitness_gain_pct"]
+    assert "### shifted population (no PPO)" in robustness_markdown(result)

@@ -98,3 +98,25 @@ def test_cli_trains_evaluates_and_writes_the_table(cli_run):
     assert table["users"] == 100 and set(table["rows"]) == {"B0", "B1", "B2", "B3", "B4", "PPO"}
     assert "| PPO |" in (root / "run" / "evaluation.md").read_text()
     assert (root / "baseline_knobs.json").is_file()
+
+
+def test_robustness_evaluates_the_run_on_the_nominal_and_the_shifted_population(cli_run):
+    result, root = cli_run
+    assert result.exit_code == 0, result.output
+    knobs = (root / "baseline_knobs.json").read_text()
+    out = CliRunner().invoke(main, ["--log-level", "WARNING", "robustness", "--run", str(root / "run"),
+                                    "--test-users", "40", "--validation-users", "60"], prog_name="fitness")
+    assert out.exit_code == 0, out.output
+    assert out.stdout.startswith("nominal: PPO ") and "\nshifted: PPO " in out.stdout
+    report = json.loads((root / "run" / "robustness.json").read_text())
+    assert set(report["holds"]) == {"nominal", "shifted"} and all(isinstance(v, bool) for v in report["holds"].values())
+    for name in ("nominal", "shifted"):
+        assert report[name]["users"] == 40 and set(report[name]["rows"]) == {"B0", "B1", "B2", "B3", "B4", "PPO"}
+    assert report["shifted"]["rows"]["B0"]["mean_return"] < report["nominal"]["rows"]["B0"]["mean_return"]
+    assert "### shifted population" in (root / "run" / "robustness.md").read_text()
+    assert (root / "baseline_knobs.json").read_text() == knobs  # the cached knobs were reused, not retuned
+
+
+def test_robustness_without_a_training_run_is_one_line(tmp_path: Path):
+    out = CliRunner().invoke(main, ["robustness", "--run", str(tmp_path)], prog_name="fitness")
+    assert out.exit_code == 1 and "no training run in" in out.stderr and "Traceback" not in out.output
