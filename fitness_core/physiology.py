@@ -309,18 +309,32 @@ def spike_factor(session_min: ArrayLike, longest_30d_min: ArrayLike) -> ArrayLik
     return np.select([ratio <= 1.1, ratio <= 1.3, ratio <= 2.0], [1.0, 1.64, 1.52], default=2.28)
 
 
+def acwr_factor(acwr: ArrayLike) -> ArrayLike:
+    """Injury hazard multiplier from the EWMA acute:chronic workload ratio, for robustness runs only.
+
+    Gabbett's bands (0.8-1.3 "sweet spot", >= 1.5 "danger zone") with the spike model's relative
+    risks: <= 1.3 -> 1.0, 1.3-1.5 -> 1.64, > 1.5 -> 2.28. The evidence for ACWR is contested
+    (physiology.md 1.4), which is why the simulator's own injury model uses session spikes.
+    """
+    return np.select([acwr <= 1.3, acwr <= 1.5], [1.0, 1.64], default=2.28)
+
+
 def injury_probability(
     modality_factor: ArrayLike,
     session_min: ArrayLike,
     longest_30d_min: ArrayLike,
     fatigue: ArrayLike,
     sleep_debt_h: ArrayLike,
+    load_factor: ArrayLike | None = None,
 ) -> ArrayLike:
-    """Per-session injury probability p0 * m * spike * e^(2h) * e^(0.3 * sleep debt)."""
+    """Per-session injury probability p0 * m * spike * e^(2h) * e^(0.3 * sleep debt).
+
+    ``load_factor`` replaces the spike factor (e.g. :func:`acwr_factor` for an ACWR-based hazard).
+    """
     p = (
         INJURY_P0
         * modality_factor
-        * spike_factor(session_min, longest_30d_min)
+        * (spike_factor(session_min, longest_30d_min) if load_factor is None else load_factor)
         * np.exp(INJURY_BETA_FATIGUE * fatigue)
         * np.exp(INJURY_BETA_SLEEP * sleep_debt_h)
     )

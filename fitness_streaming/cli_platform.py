@@ -144,8 +144,9 @@ def train_policy(preset: str, timesteps: int | None, seed: int, out_dir: str | N
 @click.option("--validation-users", type=click.IntRange(min=10), default=1000, show_default=True,
               help="Validation users the baselines are tuned on (cached beside the run).")
 def robustness_command(run_dir: str | None, test_users: int, validation_users: int) -> None:
-    """Evaluate a trained policy and the baselines on a shifted population (tau2 +30%, k3 x1.5,
-    adherence -10 points) as well as the nominal one; writes robustness.md/json in the run folder."""
+    """Evaluate a trained policy and the baselines on the nominal test users, a shifted population
+    (tau2 +30%, k3 x1.5, adherence -10 points) and an ACWR-based injury model; writes
+    robustness.md/json in the run folder."""
     import importlib
     from pathlib import Path
 
@@ -155,7 +156,7 @@ def robustness_command(run_dir: str | None, test_users: int, validation_users: i
         result = training.evaluate_robustness(run, test_users, validation_users)
     except ValueError as exc:
         raise UserError(str(exc)) from exc
-    for name in ("nominal", "shifted"):
+    for name in ("nominal", "shifted", "acwr_injuries"):
         rows = result[name]["rows"]
         best = result[name]["comparisons"]["best_of_B0_B3"]
         click.echo(f"{name}: PPO {rows['PPO']['mean_return']:.2f} vs {best['baseline']} {best['baseline_return']:.2f} "

@@ -64,11 +64,15 @@ class SimConfig:
     tau2_scale: float = 1.0  # fatigue time constant
     k3_scale: float = 1.0  # fatigue gain
     adherence_shift: float = 0.0  # added to each user's P(complete a session)
+    # "spike": session length vs the longest in 30 days (physiology.md 1.4); "acwr": the EWMA
+    # acute:chronic ratio instead (``physiology.acwr_factor``), the robustness runs' alternative.
+    injury_model: str = "spike"
 
 
 #: physiology.md section 2's robustness population: tau2 +30%, k3 x1.5, adherence -10 points.
 ROBUSTNESS_SHIFT = {"tau2_scale": 1.3, "k3_scale": 1.5, "adherence_shift": -0.10}
 ADHERENCE_RANGE = (0.05, 0.99)
+INJURY_MODELS = ("spike", "acwr")
 
 
 def shifted(config: SimConfig, shift: dict[str, float] | None = None) -> SimConfig:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from fitness_assets.rl.cohort import (
+    INJURY_MODELS,
     LOAD_DAYS,
     MINUTES_DAYS,
     U_ADHERE,
@@ -35,6 +36,7 @@ from fitness_core.physiology import (
     POP_TAU_FITNESS,
     FitnessState,
     UserParams,
+    acwr_factor,
     adherence_probability,
     banister_trimp,
     dropout_hazard,
@@ -154,6 +156,10 @@ def simulate_week(
     rest_days = 7 + np.floor(daily_u[:, :, U_REST] * 22)
     nfor_span = 14 + np.floor((1.0 - daily_u[:, :, U_REST]) * 15)
 
+    if config.injury_model not in INJURY_MODELS:
+        raise ValueError(f"unknown injury model {config.injury_model!r}; choose one of {', '.join(INJURY_MODELS)}")
+    by_acwr = config.injury_model == "acwr"
+    acute, chronic = c.ewma_acute, c.ewma_chronic  # updated day by day (the week's end recomputes them)
     planned, done, onsets = (np.zeros((n, 7), dtype=bool) for _ in range(3))
     loads = np.zeros((n, 7))
     g, h_day, debt, ready, nfor_day, tst = (np.zeros((n, 7)) for _ in range(6))
@@ -172,12 +178,15 @@ def simulate_week(
             quality = np.where(c.tst_last <= SHORT_SLEEP_H, SLEEP_TO_PERFORMANCE, 1.0)
             loads[:, d] = np.where(done[:, d], trimp[:, d] * quality, 0.0)
         if episode and done[:, d].any():
-            p_injury = injury_probability(modality, length, longest, h, debt[:, d])
+            ratio = acwr_factor(acute / np.maximum(chronic, 1.0)) if by_acwr else None
+            p_injury = injury_probability(modality, length, longest, h, debt[:, d], load_factor=ratio)
             onsets[:, d] = done[:, d] & (daily_u[:, d, U_INJURY] < p_injury)
         c.injury_days = np.where(onsets[:, d], rest_days[:, d], np.maximum(c.injury_days - 1, 0))
         c.minutes[:, MINUTES_DAYS - 7 + d] = np.where(done[:, d], length, 0.0)
 
         c.fit = fitness_step(c.fit, loads[:, d], p, tau2_scale=np.where(nfor, 1.5, 1.0))
+        acute = (1 - LAMBDA_ACUTE) * acute + LAMBDA_ACUTE * loads[:, d]
+        chronic = (1 - LAMBDA_CHRONIC) * chronic + LAMBDA_CHRONIC * loads[:, d]
         h = c.fit.h
         c.over_days = np.where(h > NFOR_H, c.over_days + 1, 0)
         starts = (c.over_days >= 7) & (c.nfor_days == 0)

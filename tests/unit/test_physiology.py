@@ -144,6 +144,17 @@ def test_injury_spike_factor_bands(ratio: float, factor: float) -> None:
     assert P.spike_factor(60 * ratio, 60) == pytest.approx(factor)
 
 
+@pytest.mark.parametrize(("acwr", "factor"), [(0.5, 1.0), (1.3, 1.0), (1.4, 1.64), (1.5, 1.64), (1.8, 2.28)])
+def test_injury_acwr_factor_bands(acwr: float, factor: float) -> None:
+    assert P.acwr_factor(acwr) == pytest.approx(factor)
+
+
+def test_a_load_factor_replaces_the_spike_factor() -> None:
+    spiked = P.injury_probability(1.0, 90, 30, 0.0, 0.0)  # 3x the longest session: x2.28
+    assert spiked == pytest.approx(0.0031 * 2.28)
+    assert P.injury_probability(1.0, 90, 30, 0.0, 0.0, load_factor=1.0) == pytest.approx(0.0031)
+
+
 def test_injury_probability_of_a_fresh_run_is_the_base_rate() -> None:
     assert P.injury_probability(1.0, 30, 30, 0.0, 0.0) == pytest.approx(0.0031)
     tired = P.injury_probability(1.0, 30, 30, 0.5, 1.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -138,12 +139,25 @@ def test_the_shifted_population_is_the_same_users_with_slower_fatigue_and_lower_
     assert shift_population(nominal, CONFIG) is nominal
 
 
-def test_robustness_evaluates_both_populations_on_the_same_users():
+def test_robustness_evaluates_every_scenario_on_the_same_users():
     result = robustness({"B0": Constant(), "B1": TenPercentRule(CONFIG)}, n_users=150, seed=5)
-    assert result["shift"] == ROBUSTNESS_SHIFT and result["holds"] == {"nominal": None, "shifted": None}
+    assert result["shift"] == ROBUSTNESS_SHIFT
+    assert result["holds"] == {"nominal": None, "shifted": None, "acwr_injuries": None}
     nominal, moved = result["nominal"]["rows"], result["shifted"]["rows"]
-    assert result["nominal"]["users"] == result["shifted"]["users"] == 150
+    assert result["nominal"]["users"] == result["shifted"]["users"] == result["acwr_injuries"]["users"] == 150
     for key in ("B0", "B1"):  # more fatigue per load and fewer completed sessions cost return and gain
         assert moved[key]["mean_return"] < nominal[key]["mean_return"]
         assert moved[key]["fitness_gain_pct"] < nominal[key]["fitness_gain_pct"]
-    assert "### shifted population (no PPO)" in robustness_markdown(result)
+    assert "### shifted (no PPO)" in robustness_markdown(result)
+
+
+def test_the_acwr_injury_model_punishes_fast_load_increases_and_leaves_a_flat_plan_as_it_was():
+    users = held_out_cohort(400, "test", 5, CONFIG)
+    acwr = dataclasses.replace(CONFIG, injury_model="acwr")
+    spike_max, acwr_max = rollout(MaxIncrease(), users, CONFIG), rollout(MaxIncrease(), users, acwr)
+    spike_flat, acwr_flat = rollout(Constant(), users, CONFIG), rollout(Constant(), users, acwr)
+    assert acwr_max.injured.mean() > acwr_flat.injured.mean()
+    assert abs(acwr_flat.injured.mean() - spike_flat.injured.mean()) < 0.05
+    assert spike_max.injured.mean() > 0 and acwr_max.injured.mean() > 0
+    with pytest.raises(ValueError, match="unknown injury model 'fall'"):
+        rollout(Constant(), users, dataclasses.replace(CONFIG, injury_model="fall"))

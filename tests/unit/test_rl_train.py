@@ -108,12 +108,14 @@ def test_robustness_evaluates_the_run_on_the_nominal_and_the_shifted_population(
                                     "--test-users", "40", "--validation-users", "60"], prog_name="fitness")
     assert out.exit_code == 0, out.output
     assert out.stdout.startswith("nominal: PPO ") and "\nshifted: PPO " in out.stdout
+    assert "\nacwr_injuries: PPO " in out.stdout
     report = json.loads((root / "run" / "robustness.json").read_text())
-    assert set(report["holds"]) == {"nominal", "shifted"} and all(isinstance(v, bool) for v in report["holds"].values())
-    for name in ("nominal", "shifted"):
+    assert set(report["holds"]) == {"nominal", "shifted", "acwr_injuries"}
+    assert all(isinstance(v, bool) for v in report["holds"].values())
+    for name in ("nominal", "shifted", "acwr_injuries"):
         assert report[name]["users"] == 40 and set(report[name]["rows"]) == {"B0", "B1", "B2", "B3", "B4", "PPO"}
     assert report["shifted"]["rows"]["B0"]["mean_return"] < report["nominal"]["rows"]["B0"]["mean_return"]
-    assert "### shifted population" in (root / "run" / "robustness.md").read_text()
+    assert "### acwr injuries" in (root / "run" / "robustness.md").read_text()
     assert (root / "baseline_knobs.json").read_text() == knobs  # the cached knobs were reused, not retuned
 
 
