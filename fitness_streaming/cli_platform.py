@@ -151,14 +151,12 @@ def robustness_command(run_dir: str | None, test_users: int, validation_users: i
     from pathlib import Path
 
     training = importlib.import_module("fitness_assets.rl.train")
+    report = importlib.import_module("fitness_assets.rl.report")
     run = Path(run_dir) if run_dir else training.default_out_dir("tuned", 0)
     try:
         result = training.evaluate_robustness(run, test_users, validation_users)
     except ValueError as exc:
         raise UserError(str(exc)) from exc
-    for name in ("nominal", "shifted", "acwr_injuries"):
-        rows = result[name]["rows"]
-        best = result[name]["comparisons"]["best_of_B0_B3"]
-        click.echo(f"{name}: PPO {rows['PPO']['mean_return']:.2f} vs {best['baseline']} {best['baseline_return']:.2f} "
-                   f"(difference {best['difference']:+.2f}, 95% CI {best['ci_low']:+.2f} to {best['ci_high']:+.2f})")
+    for line in report.robustness_lines(result):
+        click.echo(line)
     click.echo(f"table {run / 'robustness.md'}")

@@ -142,9 +142,11 @@ def robustness(policies: dict[str, object], n_users: int = 1000, seed: int = TES
     ACWR-based injury hazard instead of session spikes. ``holds`` says, per scenario, whether PPO's
     mean return is at least the best of B0-B3 (None without PPO)."""
     config = config or SimConfig()
-    scenarios = {"nominal": config, "shifted": shifted(config),
-                 "acwr_injuries": dataclasses.replace(config, injury_model="acwr")}
-    tables = {name: evaluate(policies, n_users, seed, c, weights) for name, c in scenarios.items()}
+    users = held_out_cohort(n_users, "test", seed, config)  # no injuries in the burn-in: ACWR shares these users
+    acwr = dataclasses.replace(config, injury_model="acwr")
+    tables = {"nominal": evaluation_table(policies, users, config, weights, seed),
+              "shifted": evaluate(policies, n_users, seed, shifted(config), weights),
+              "acwr_injuries": evaluation_table(policies, users, acwr, weights, seed)}
     holds = {name: (t["comparisons"]["best_of_B0_B3"]["difference"] >= 0.0 if t["comparisons"] else None)
              for name, t in tables.items()}
     return {"shift": dict(ROBUSTNESS_SHIFT), **tables, "holds": holds}
@@ -160,3 +162,13 @@ def robustness_markdown(result: dict) -> str:
         verdict = {True: "PPO >= best of B0-B3", False: "PPO < best of B0-B3", None: "no PPO"}[result["holds"][name]]
         parts.append(f"### {name.replace('_', ' ')} ({verdict})\n\n{to_markdown(result[name])}")
     return "\n".join(parts)
+
+
+def robustness_lines(result: dict) -> list[str]:
+    """One line per scenario: PPO against the best of B0-B3, with the paired 95% CI."""
+    lines = []
+    for name in SCENARIOS:
+        ppo, best = result[name]["rows"]["PPO"], result[name]["comparisons"]["best_of_B0_B3"]
+        lines.append(f"{name}: PPO {ppo['mean_return']:.2f} vs {best['baseline']} {best['baseline_return']:.2f} "
+                     f"(difference {best['difference']:+.2f}, 95% CI {best['ci_low']:+.2f} to {best['ci_high']:+.2f})")
+    return lines

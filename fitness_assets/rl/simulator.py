@@ -185,8 +185,9 @@ def simulate_week(
         c.minutes[:, MINUTES_DAYS - 7 + d] = np.where(done[:, d], length, 0.0)
 
         c.fit = fitness_step(c.fit, loads[:, d], p, tau2_scale=np.where(nfor, 1.5, 1.0))
-        acute = (1 - LAMBDA_ACUTE) * acute + LAMBDA_ACUTE * loads[:, d]
-        chronic = (1 - LAMBDA_CHRONIC) * chronic + LAMBDA_CHRONIC * loads[:, d]
+        if by_acwr:
+            acute = (1 - LAMBDA_ACUTE) * acute + LAMBDA_ACUTE * loads[:, d]
+            chronic = (1 - LAMBDA_CHRONIC) * chronic + LAMBDA_CHRONIC * loads[:, d]
         h = c.fit.h
         c.over_days = np.where(h > NFOR_H, c.over_days + 1, 0)
         starts = (c.over_days >= 7) & (c.nfor_days == 0)

@@ -178,22 +178,29 @@ def train(preset: str | Preset = "seed", timesteps: int | None = None, seed: int
     return result
 
 
+def _policies(run: Path, checkpoint: str | Path, vecnormalize: str | Path, config: SimConfig,
+              validation_users: int) -> dict[str, object]:
+    """The baselines with knobs tuned on ``validation_users`` (cached beside the run) and the run's PPO."""
+    from fitness_assets.rl.policy import PPOPolicy
+    from fitness_assets.rl.tuning import baselines_from_knobs, load_or_tune_baselines
+
+    knobs = load_or_tune_baselines(run.parent / "baseline_knobs.json", config, validation_users)
+    return {**baselines_from_knobs(knobs, config), "PPO": PPOPolicy.load(checkpoint, vecnormalize)}
+
+
 def train_and_evaluate(preset: str | Preset = "seed", timesteps: int | None = None, seed: int = 0,
                        out_dir: str | Path | None = None, test_users: int = 1000,
                        progress_bar: bool | None = None, validation_users: int = 1000) -> dict:
     """Train, tune the baselines on validation users (cached), evaluate everything on held-out test
     users, and write ``evaluation.md`` / ``evaluation.json`` beside the checkpoint."""
-    from fitness_assets.rl.policy import PPOPolicy
     from fitness_assets.rl.report import beats_baseline, evaluate, write_report
-    from fitness_assets.rl.tuning import baselines_from_knobs, load_or_tune_baselines
 
     if test_users <= 0 or validation_users <= 0:
         raise ValueError(f"user counts must be positive, got test={test_users} validation={validation_users}")
     config = SimConfig()
     out = Path(out_dir) if out_dir else default_out_dir(str(preset) if isinstance(preset, str) else "custom", seed)
     result = train(preset, timesteps, seed, out, progress_bar, config, validation_users)
-    knobs = load_or_tune_baselines(out.parent / "baseline_knobs.json", config, validation_users)
-    policies = {**baselines_from_knobs(knobs, config), "PPO": PPOPolicy.load(result.checkpoint, result.vecnormalize)}
+    policies = _policies(out, result.checkpoint, result.vecnormalize, config, validation_users)
     table = evaluate(policies, test_users, config=config)
     markdown, table_json = write_report(table, out)
     promoted = beats_baseline(table)
@@ -203,11 +210,9 @@ def train_and_evaluate(preset: str | Preset = "seed", timesteps: int | None = No
 
 
 def evaluate_robustness(run_dir: str | Path, test_users: int = 1000, validation_users: int = 1000) -> dict:
-    """The policy of a training run and the tuned baselines on the nominal and the shifted test
-    population (``report.robustness``); writes ``robustness.md`` / ``robustness.json`` beside it."""
-    from fitness_assets.rl.policy import PPOPolicy
+    """The policy of a training run and the tuned baselines in every robustness scenario
+    (``report.robustness``); writes ``robustness.md`` / ``robustness.json`` beside it."""
     from fitness_assets.rl.report import robustness, robustness_markdown
-    from fitness_assets.rl.tuning import baselines_from_knobs, load_or_tune_baselines
 
     run = Path(run_dir)
     record_path = run / "training.json"
@@ -217,14 +222,11 @@ def evaluate_robustness(run_dir: str | Path, test_users: int = 1000, validation_
         raise ValueError(f"user counts must be positive, got test={test_users} validation={validation_users}")
     record = json.loads(record_path.read_text())
     config = SimConfig()
-    knobs = load_or_tune_baselines(run.parent / "baseline_knobs.json", config, validation_users)
-    policies = {**baselines_from_knobs(knobs, config),
-                "PPO": PPOPolicy.load(record["checkpoint"], record["vecnormalize"])}
+    policies = _policies(run, record["checkpoint"], record["vecnormalize"], config, validation_users)
     result = robustness(policies, test_users, config=config)
     (run / "robustness.md").write_text(robustness_markdown(result))
     (run / "robustness.json").write_text(json.dumps(result, indent=2, default=float))
-    log.info("robustness evaluated", extra={"run": str(run), "holds_nominal": result["holds"]["nominal"],
-                                            "holds_shifted": result["holds"]["shifted"]})
+    log.info("robustness evaluated", extra={"run": str(run), **{f"holds_{k}": v for k, v in result["holds"].items()}})
     return result
 
 

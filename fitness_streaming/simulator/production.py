@@ -78,8 +78,9 @@ def encode_messages(records: Sequence[Record], timed: bool = False) -> list[Mess
 
 # Between processes a batch travels packed: one byte per message for its stream, the JSON texts
 # joined by an ASCII record separator (JSON escapes control characters and UTF-8 never uses that
-# byte inside a multi-byte character, so it cannot occur inside one) and the arrival times as an int64 array. Pickling that is a few memory copies instead of
-# one object per field, which matters when producing costs more than publishing.
+# byte inside a multi-byte character, so it cannot occur inside one) and the arrival times as an
+# int64 array. Pickling that is a few memory copies instead of one object per field, which
+# matters when producing costs more than publishing.
 _SEPARATOR = b"\x1e"
 _STREAMS = tuple(cls.STREAM for cls in RECORD_TYPES)
 _SCHEMAS = tuple(cls.schema_name() for cls in RECORD_TYPES)
