@@ -1,6 +1,6 @@
 """Published guideline numbers used by the rule engine, the planners and their guardrails.
 
-Sources are listed in ``shared/docs/physiology.md`` section 3 (WHO 2020, ACSM, AASM/SRS, NSF,
+Sources are listed in ``docs/physiology.md`` section 3 (WHO 2020, ACSM, AASM/SRS, NSF,
 Paluch 2022, the Compendium of Physical Activities, Mifflin-St Jeor, ISSN).
 """
 

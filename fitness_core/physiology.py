@@ -2,7 +2,7 @@
 
 Every function works on floats and on numpy arrays alike (one value per user), so the streaming
 simulator and the RL environment step whole populations at once. Numbers and their sources are in
-``shared/docs/physiology.md`` (section numbers below refer to it).
+``docs/physiology.md`` (section numbers below refer to it).
 """
 
 from __future__ import annotations

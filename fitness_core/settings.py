@@ -39,7 +39,26 @@ class Settings(BaseSettings):
     ollama_model: str = Field(default="ollama/llama3.2:latest", description="litellm model string")
     port: int = Field(default=8000, ge=1, le=65535, description="API port")
     artifacts_dir: Path = Field(default=Path("var/artifacts"), description="Artifact store folder")
-    stream_maxlen: int = Field(default=2_000_000, ge=1000, description="Approximate MAXLEN per stream")
+    stream_maxlen: int = Field(
+        default=2_000_000, ge=100,
+        description="Cap per stream (unread plus retained entries); producers wait or get 503 at the cap, nothing is trimmed unread",
+    )
+    stream_retention_s: int = Field(
+        default=3600, ge=0,
+        description="Acknowledged entries are kept this long as the recovery log the writer replays after a store loses writes",
+    )
+    stream_retention_entries: int = Field(
+        default=200_000, ge=0,
+        description="At most this many acknowledged entries are kept per stream for replay (never more than half of STREAM_MAXLEN)",
+    )
+    writer_min_free_mb: int = Field(
+        default=512, ge=0,
+        description="The writer pauses while the store's disk has less free space than this (0: no guard)",
+    )
+    store_data_dir: Path | None = Field(
+        default=None,
+        description="The MongoDB server's data folder, when on this host: the writer's free-disk guard watches it",
+    )
     log_level: str = Field(default="INFO", description="Logging level")
 
     @field_validator("mongo_db")
@@ -48,6 +67,11 @@ class Settings(BaseSettings):
         if not value or any(c in value for c in '/\\. "$'):
             raise ValueError(f"MONGO_DB {value!r} is not a valid MongoDB database name")
         return value
+
+    @property
+    def retained_entries(self) -> int:
+        """Acknowledged entries kept per stream: the setting, but never more than half the cap."""
+        return min(self.stream_retention_entries, self.stream_maxlen // 2)
 
     @cached_property
     def redis_dsn(self) -> str:

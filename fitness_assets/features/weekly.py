@@ -1,7 +1,7 @@
 """One user's weekly features from the reduced inputs: pure functions, no I/O.
 
 Formulas come from ``fitness_core.physiology`` and ``fitness_core.guidelines`` (numbers and
-sources in shared/docs/physiology.md); this module only decides which inputs feed them.
+sources in docs/physiology.md); this module only decides which inputs feed them.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 A sample user's weeks are generated as the reduced inputs the feature readers produce
 (:class:`UserWeekInputs`) and turned into ``weekly_features`` documents by the real feature code,
 so a sample report goes through the same path as a stored one. The numbers are plausible (steps,
-sleep and HR from the population in shared/docs/physiology.md), not simulated physiology.
+sleep and HR from the population in docs/physiology.md), not simulated physiology.
 """
 
 from __future__ import annotations

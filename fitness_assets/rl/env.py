@@ -2,7 +2,7 @@
 
 ``BatchedTrainingEnv`` steps many users at once in numpy (the SB3 VecEnv in ``vec_env`` wraps it);
 ``TrainingLoadEnv`` is the single-user gymnasium view of the same core. Action, observation and
-reward follow shared/docs/physiology.md section 2.
+reward follow docs/physiology.md section 2.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """One simulated week for a whole cohort: the session template and shield, then seven days of the
 physiology model (fitness-fatigue, sleep, resting HR, HRV, readiness, adherence, injury,
-overreaching) and the end-of-week dropout draw. Pure numpy; see shared/docs/physiology.md 1-2.
+overreaching) and the end-of-week dropout draw. Pure numpy; see docs/physiology.md 1-2.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Physiological simulator of a wearable-using population (shared/docs/physiology.md).
+"""Physiological simulator of a wearable-using population (docs/physiology.md).
 
 A population with per-user physiology, profile and program is simulated day by day with the
 variable dose-response fitness-fatigue model of :mod:`fitness_core.physiology`, and emitted as the

@@ -1,7 +1,7 @@
 """One day's movement and food for a cohort, as arrays: workouts, walking bouts, meals, check-ins.
 
 HR comes from %HRR via Karvonen, energy from METs (MET x kg x h), steps from cadence and
-distance from Compendium speeds (shared/docs/physiology.md sections 3 and 4). Times are minutes
+distance from Compendium speeds (docs/physiology.md sections 3 and 4). Times are minutes
 from the user's local midnight of the simulated day.
 """
 

@@ -16,7 +16,7 @@ MAX_DAYS = 3660
 class SimulationConfig:
     """A population of ``users`` simulated for the ``days`` local days ending on ``end``.
 
-    Dirty-data knobs (shared/docs/physiology.md section 4), all off by default:
+    Dirty-data knobs (docs/physiology.md section 4), all off by default:
     ``duplicate_rate`` share of timed records delivered twice (same natural id);
     ``nonwear`` charging gaps, multi-day non-wear and nights without the device;
     ``late_delivery`` share of user-days whose device data syncs late (lognormal delay, median

@@ -1,6 +1,6 @@
 """One simulated day of a cohort: last night's sleep, readiness, training and the model's update.
 
-The order follows shared/docs/physiology.md 1.4-1.5: the night ending this morning responds to
+The order follows docs/physiology.md 1.4-1.5: the night ending this morning responds to
 yesterday's fatigue and session; resting HR and HRV follow fitness gain, fatigue and sleep debt;
 readiness follows fatigue and last night's sleep; adherence, injury and dropout decide what is
 trained; the day's load (Banister TRIMP) then advances the variable dose-response model.

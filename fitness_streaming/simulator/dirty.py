@@ -1,4 +1,4 @@
-"""Dirty-data knobs (shared/docs/physiology.md section 4): non-wear, late sync, clock skew, retransmits.
+"""Dirty-data knobs (docs/physiology.md section 4): non-wear, late sync, clock skew, retransmits.
 
 These only change what the platform receives, never the simulated physiology: they draw from
 their own random stream, and a duplicate or a lost record is decided by a hash of its natural id.

@@ -1,6 +1,6 @@
 """Statistical properties of a simulated population that uniform random data would not have.
 
-Ranges come from shared/docs/physiology.md (sections 1.5, 1.6, 3 and 4). One 8-week population
+Ranges come from docs/physiology.md (sections 1.5, 1.6, 3 and 4). One 8-week population
 is simulated once for the module; every test checks one property of it.
 """
 
