@@ -70,6 +70,7 @@ class FitnessGroup(click.Group):
 
 
 @click.group(cls=FitnessGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="fitness-tracker", prog_name="fitness")
 @click.option("--log-level", default=None, help="Logging level (default from LOG_LEVEL, else INFO).")
 def main(log_level: str | None) -> None:
     """Personalized Fitness Tracker: wearable streams to plans and reports."""

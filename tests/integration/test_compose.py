@@ -91,3 +91,10 @@ def test_every_project_service_command_exists(config: dict) -> None:
             module = command[command.index("-m") + 1]
             probe = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True)
             assert probe.returncode == 0, f"{name}: {probe.stderr[-400:]}"
+
+
+def test_the_dagster_ui_which_has_no_login_is_published_on_loopback_only(config: dict) -> None:
+    ports = config["services"]["dagster_webserver"]["ports"]
+    # the compose client prints either the long syntax or "host_ip:published:target"
+    hosts = [port["host_ip"] if isinstance(port, dict) else str(port).split(":")[0] for port in ports]
+    assert hosts and all(host == "127.0.0.1" for host in hosts), ports
