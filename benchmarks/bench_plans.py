@@ -6,7 +6,12 @@ Three runs over the same simulated population (``tests/support/planning_populati
   are drawn per plan from a fixed mix (good, malformed JSON, guardrail-breaking, HTTP 500,
   timeout, and their repairs); the measured rates must reproduce the mix the script drew;
 - ``fallback``: no LLM, the deterministic planner alone;
-- ``reuse``: the scripted run again with the previous plans: unchanged inputs, zero calls.
+- ``reuse``: the scripted run again with the previous plans: unchanged inputs, zero calls;
+- ``per_rule``: for the scripted run, which guardrail rules the first answers broke and how many of
+  those plans were repaired or fell back (the broken answers are good plans with one rule broken
+  on purpose, ``tests/support/plan_mutations.py``); for the rules planner, failures per rule;
+- ``audit``: the plan audit (``tests/support/plan_audit.py``) on 60 simulated people, and the
+  audit's three hand-written bad model replies sent through the scripted server.
 
 The ceiling is one raw litellm round trip to the same server, measured in the same run: planning
 time is reported as a multiple of it. When ``OLLAMA_API`` is set and answers, a few users are also
@@ -15,6 +20,7 @@ planned by the real model.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import statistics
@@ -28,10 +34,19 @@ import numpy as np
 from tqdm import tqdm
 
 from fitness_assets.planning import LLMClient, make_nutrition_plan, make_workout_plan
+from fitness_assets.planning.guardrails import NUTRITION_RULES, WORKOUT_RULES
 from fitness_assets.planning.targets import nutrition_targets, workout_targets
-from fitness_core.plans import PlanDocument
+from fitness_core.plans import PlanDocument, WorkoutPlan
 from fitness_core.settings import Settings
 from tests.support.ollama_stub import OllamaStub, Reply
+from tests.support.plan_audit import audit_population
+from tests.support.plan_mutations import (
+    NUTRITION_BREAKS,
+    WORKOUT_BREAKS,
+    audit_bad_replies,
+    mutate_nutrition,
+    mutate_workout,
+)
 from tests.support.planning_population import population
 
 TIMEOUT_S = 0.3
@@ -55,18 +70,23 @@ def _good(doc: PlanDocument) -> dict[str, Any]:
     return plan
 
 
-def _broken(plan: dict[str, Any]) -> dict[str, Any]:
-    """The same plan with one guardrail violated (a wrong HRmax, or a wrong protein range)."""
-    broken = {**plan}
-    if "hr_max_bpm" in broken:
-        broken["hr_max_bpm"] = min(plan["hr_max_bpm"] + 15, 230) if plan["hr_max_bpm"] < 215 else plan["hr_max_bpm"] - 15
-    else:
-        broken["protein_g_range"] = [1.0, 2.0]
-    return broken
+def _broken(plan: dict[str, Any], targets: Any, rng: np.random.Generator) -> tuple[dict[str, Any], str]:
+    """The same plan with one rule broken on purpose (drawn among those this plan can break)."""
+    workout = "hr_max_bpm" in plan
+    for rule in rng.permutation(WORKOUT_BREAKS if workout else NUTRITION_BREAKS):
+        if workout:
+            broken = WorkoutPlan.model_validate(plan)
+            if mutate_workout(broken, targets, str(rule)):
+                return broken.model_dump(mode="json"), str(rule)
+        else:
+            data = copy.deepcopy(plan)
+            if mutate_nutrition(data, targets, str(rule)):
+                return data, str(rule)
+    raise AssertionError("hr_max_stated and protein can always be broken")
 
 
-def _replies(behaviour: str, plan: dict[str, Any]) -> list[Reply]:
-    good, bad = Reply.of_json(plan), Reply.of_json(_broken(plan))
+def _replies(behaviour: str, plan: dict[str, Any], broken: dict[str, Any]) -> list[Reply]:
+    good, bad = Reply.of_json(plan), Reply.of_json(broken)
     return {
         "good": [good],
         "malformed_then_good": [Reply('{"days": [ '), good],
@@ -80,7 +100,9 @@ def _replies(behaviour: str, plan: dict[str, Any]) -> list[Reply]:
 
 
 def outcome(doc: PlanDocument) -> str:
-    """first_try, repaired, fallback or reused (reading only the stored document)."""
+    """first_try, repaired or fallback (reading only the stored document)."""
+    if doc.usage.outcome is not None:
+        return "fallback" if doc.usage.outcome in ("fallback", "not_asked") else doc.usage.outcome
     if doc.source == "rules":
         return "fallback"
     repaired = any(not r.split(": ", 1)[1].startswith("retried after") for r in doc.usage.failure_reasons)
@@ -106,6 +128,7 @@ def scripted_run(users: list, stub: OllamaStub, client: LLMClient, rng: np.rando
     names = list(MIX)
     probabilities = np.array([MIX[n][0] for n in names])
     drawn, expected, measured, docs = Counter(), Counter(), Counter(), {}
+    intended: dict[tuple[str, str], str] = {}
     calls, started = 0, time.perf_counter()
     for ctx, rx in tqdm(users, desc="scripted", disable=not sys.stderr.isatty()):
         for plan_type in ("workout", "nutrition"):
@@ -116,7 +139,11 @@ def scripted_run(users: list, stub: OllamaStub, client: LLMClient, rng: np.rando
                 behaviour = str(rng.choice(names, p=probabilities / probabilities.sum()))
                 drawn[behaviour] += 1
                 expected[MIX[behaviour][1]] += 1
-                stub.script(_replies(behaviour, _good(fallback)))
+                good = _good(fallback)
+                broken, rule = _broken(good, targets, rng)
+                if behaviour.startswith("guardrail"):
+                    intended[(ctx.user_id, plan_type)] = rule
+                stub.script(_replies(behaviour, good, broken))
             else:
                 expected["fallback"] += 1
             doc = make_workout_plan(ctx, rx, client) if plan_type == "workout" else make_nutrition_plan(ctx, client)
@@ -133,8 +160,57 @@ def scripted_run(users: list, stub: OllamaStub, client: LLMClient, rng: np.rando
         "llm_calls_per_user_week": round(calls / len(users), 3),
         "ms_per_user_week": round(1000 * elapsed / len(users), 1),
         "all_pass_guardrails": all(d.guardrails.passed for d in docs.values()),
+        "per_rule": per_rule(docs.values()),
+        "broken_rule_named": sum(intended[k] in (docs[k].usage.failed_rules or [[]])[0] for k in intended),
+        "broken_on_purpose": len(intended),
         "_docs": docs,
     }
+
+
+def per_rule(docs: Any) -> dict[str, dict[str, int]]:
+    """Per rule, over the model's parsed first answers: how many met it, how many broke it, and how
+    the plans whose first answer broke it ended (repaired by the second answer, or fallback)."""
+    names = {"workout": [r.__name__ for r in WORKOUT_RULES], "nutrition": [r.__name__ for r in NUTRITION_RULES]}
+    table: dict[str, Counter] = {}
+    for doc in docs:
+        if doc.usage.outcome in (None, "not_asked") or (doc.usage.outcome == "fallback" and not doc.usage.failed_rules):
+            continue  # not asked, or the server failed: no answer was checked
+        first = doc.usage.failed_rules[0] if doc.usage.failed_rules else []
+        parsed = not set(first) & {"json", "schema"}
+        for rule in [*names[doc.plan_type], "json", "schema"]:
+            row = table.setdefault(rule, Counter())
+            if rule in first:
+                row["broken_at_first_attempt"] += 1
+                row[outcome(doc)] += 1
+            elif parsed or rule in ("json", "schema"):
+                row["passed_at_first_attempt"] += 1
+    keys = ("passed_at_first_attempt", "broken_at_first_attempt", "repaired", "fallback")
+    return {rule: {k: c.get(k, 0) for k in keys} for rule, c in table.items()}
+
+
+def rules_per_rule(docs: list[PlanDocument]) -> dict[str, dict[str, int]]:
+    """Per rule: rules plans checked and failing (every one must pass)."""
+    table = {}
+    for plan_type, rule_set in (("workout", WORKOUT_RULES), ("nutrition", NUTRITION_RULES)):
+        typed = [d for d in docs if d.plan_type == plan_type]
+        for rule in rule_set:
+            table[rule.__name__] = {"checked": len(typed),
+                                    "failed": sum(rule.__name__ in d.guardrails.failed_rules for d in typed)}
+    return table
+
+
+def audit_run(stub: OllamaStub, client: LLMClient) -> dict[str, Any]:
+    """The plan audit on 60 simulated people and the audit's three bad replies through the stub."""
+    figures = audit_population(60, seed=7).figures()
+    replies = {}
+    for name, ctx, rx, bad, good in audit_bad_replies():
+        for script, label in (([bad, good], "bad_then_good"), ([bad, bad], "bad_twice")):
+            stub.reset()
+            stub.script([Reply.of_json(p) for p in script])
+            doc = make_nutrition_plan(ctx, client) if rx is None else make_workout_plan(ctx, rx, client)
+            replies[f"{name}/{label}"] = {"source": doc.source, "outcome": doc.usage.outcome,
+                                          "rules_broken": doc.usage.failed_rules, "stored_plan_passes": doc.guardrails.passed}
+    return {"rules_planner_60_people": figures, "bad_replies": replies}
 
 
 def fallback_run(users: list) -> dict[str, Any]:
@@ -147,6 +223,7 @@ def fallback_run(users: list) -> dict[str, Any]:
         "llm_calls_per_user_week": 0.0,
         "ms_per_user_week": round(1000 * elapsed / len(users), 2),
         "all_pass_guardrails": all(d.guardrails.passed for d in docs),
+        "per_rule": rules_per_rule(docs),
     }
 
 
@@ -203,6 +280,7 @@ def run(quick: bool) -> dict[str, Any]:
             scripted = scripted_run(users, stub, client, rng)
             docs = scripted.pop("_docs")
             reuse = reuse_run(users, stub, client, docs)
+            audit = audit_run(stub, client)
         fallback = fallback_run(users)
         real = real_ollama_run(users[: 1 if quick else 3])
     finally:
@@ -215,6 +293,7 @@ def run(quick: bool) -> dict[str, Any]:
         "fallback": fallback,
         "reuse": reuse,
         "real_ollama": real,
+        "audit": audit,
         "ratios": {
             "scripted_ms_per_call_vs_raw_call": round(per_call_ms / ceiling_ms, 2),
             "fallback_user_week_vs_raw_call": round(fallback["ms_per_user_week"] / ceiling_ms, 3),

@@ -1,7 +1,8 @@
 """Published guideline numbers used by the rule engine, the planners and their guardrails.
 
 Sources are listed in ``docs/physiology.md`` section 3 (WHO 2020, ACSM, AASM/SRS, NSF,
-Paluch 2022, the Compendium of Physical Activities, Mifflin-St Jeor, ISSN).
+Paluch 2022, the Compendium of Physical Activities, Mifflin-St Jeor, ISSN) and, for the plan
+rules (calorie floor, protein in kidney disease and pregnancy), in ``docs/plans.md``.
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ PROTEIN_G_PER_KG = {
     "weight_loss": (1.6, 2.4),
 }
 PROTEIN_65_PLUS_G_PER_KG = (1.0, 1.2)
+PROTEIN_CKD_G_PER_KG = (0.55, 0.8)  # CKD G3-G5 not on dialysis: KDOQI/KDIGO 2020 nutrition, KDIGO 2024
+PROTEIN_PREGNANCY_G_PER_KG = 1.1  # IOM Dietary Reference Intakes 2005
+# Lowest daily intake planned without medical supervision (AHA/ACC/TOS 2013, NIH/NHLBI 1998).
+CALORIE_FLOOR_KCAL = {"female": 1200.0, "male": 1500.0}
 WEIGHT_LOSS_KG_PER_WEEK = (0.45, 0.9)
 KCAL_PER_KG_FAT = 7700
 

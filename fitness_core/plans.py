@@ -18,6 +18,7 @@ Intensity = Literal["rest", "light", "moderate", "vigorous"]
 PlanType = Literal["workout", "nutrition"]
 PlanSource = Literal["llm", "rules"]
 Priority = Literal["high", "medium", "low"]
+PlanOutcome = Literal["first_try", "repaired", "fallback", "not_asked"]
 ShortText = Annotated[str, Field(max_length=400)]
 
 
@@ -122,6 +123,7 @@ class GuardrailResult(_Strict):
     passed: bool
     violations: list[str] = Field(default_factory=list)
     checked: list[str] = Field(default_factory=list, description="names of the rules applied")
+    failed_rules: list[str] = Field(default_factory=list, description="names of the rules with violations")
 
 
 class LLMUsage(_Strict):
@@ -131,6 +133,11 @@ class LLMUsage(_Strict):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     failure_reasons: list[str] = Field(default_factory=list)
+    outcome: PlanOutcome | None = Field(
+        default=None, description="first_try, repaired (second answer passed), fallback (rules after model "
+        "attempts) or not_asked (rules: no model, medical flag)")
+    failed_rules: list[list[str]] = Field(
+        default_factory=list, description="per failed model answer, the rules it broke ('json', 'schema' when unparsed)")
 
 
 class PlanDocument(_Strict):

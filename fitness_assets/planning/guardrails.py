@@ -2,7 +2,9 @@
 
 Nothing here trusts the plan writer: the bounds come from :mod:`targets` (context + prescription),
 and each rule returns human-readable violations that are stored with the plan and, on a first
-failure, sent back to the model to repair.
+failure, sent back to the model to repair. The same rules apply to model and rules plans; each is
+listed with its source in docs/plans.md ("Rules and their sources"), and the result names the rules
+that failed (``GuardrailResult.failed_rules``).
 """
 
 from __future__ import annotations
@@ -10,22 +12,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from fitness_assets.planning.foods import excluded_words, find_excluded
+from fitness_assets.planning.foods import catalogue, screen
 from fitness_assets.planning.targets import (
+    BANDS,
     BPM_TOLERANCE,
-    HRR_TOLERANCE,
+    HARD_RPE,
     PROTEIN_TOLERANCE_G,
+    RPE_CR10,
     NutritionTargets,
     WorkoutTargets,
 )
-from fitness_core import guidelines
 from fitness_core.plans import GuardrailResult, NutritionPlan, WorkoutPlan, WorkoutSession
 
 # Sessions of these types must state target heart rates (the intensity check reads them).
 AEROBIC = frozenset({"walk", "run", "cycle", "elliptical", "swim", "hike", "row"})
-BANDS = {"light": guidelines.HRR_LIGHT, "moderate": guidelines.HRR_MODERATE, "vigorous": guidelines.HRR_VIGOROUS}
 CALORIE_TARGET_TOLERANCE = 0.05
-MACRO_KCAL_TOLERANCE = 0.20  # a meal's calories vs 4 kcal/g protein and carbs + 9 kcal/g fat
+# Stated calories vs 4 kcal/g protein and carbohydrate + 9 kcal/g fat (Atwater general factors):
+# within 5% or 10 kcal, whichever is larger, for each meal and each day (rounding, not a new number).
+MACRO_KCAL_TOLERANCE = 0.05
+MACRO_KCAL_FLOOR = 10.0
+DAY_MACRO_KCAL_TOLERANCE = 0.03  # rounding cancels over a day: a bias on every meal shows here
 
 WorkoutRule = Callable[[WorkoutPlan, WorkoutTargets], list[str]]
 NutritionRule = Callable[[NutritionPlan, NutritionTargets], list[str]]
@@ -95,10 +101,49 @@ def weekly_minutes(plan: WorkoutPlan, t: WorkoutTargets) -> list[str]:
 
 
 def training_days(plan: WorkoutPlan, t: WorkoutTargets) -> list[str]:
-    days = sum(1 for d in plan.days if d.sessions and not d.rest)
-    if abs(days - t.training_days) > 1:
-        return [f"{days} training days, the prescription allows {t.training_days} (+-1)"]
+    """Exactly the prescribed sessions (as bounded by the targets), one a day."""
+    sessions = len(_sessions(plan))
+    days = sum(1 for d in plan.days if d.sessions)
+    if sessions != t.training_days or days != t.training_days:
+        return [f"{sessions} sessions on {days} days, the week needs exactly {t.training_days} sessions, one a day"]
     return []
+
+
+def full_rest_day(plan: WorkoutPlan, t: WorkoutTargets) -> list[str]:
+    if all(d.sessions for d in plan.days):
+        return ["no full rest day: at least one day of the week must have no session"]
+    return []
+
+
+def _hard(day_sessions: list[WorkoutSession]) -> bool:
+    return any(s.intensity == "vigorous" or (s.rpe_target or 0) >= HARD_RPE for s in day_sessions)
+
+
+def hard_days_apart(plan: WorkoutPlan, t: WorkoutTargets) -> list[str]:
+    return [
+        f"{a.date} and {b.date} are both hard days (vigorous or RPE >= {HARD_RPE}): an easy day or rest must separate them"
+        for a, b in zip(plan.days, plan.days[1:], strict=False)
+        if _hard(a.sessions) and _hard(b.sessions)
+    ]
+
+
+def strength_days(plan: WorkoutPlan, t: WorkoutTargets) -> list[str]:
+    days = sum(any(s.activity_type == "strength" for s in d.sessions) for d in plan.days)
+    if days < t.strength_days_min:
+        return [f"{days} strength days, the week needs at least {t.strength_days_min} (muscle strengthening, WHO 2020)"]
+    return []
+
+
+def session_rpe(plan: WorkoutPlan, t: WorkoutTargets) -> list[str]:
+    found = []
+    for day, s in _sessions(plan):
+        low, high = RPE_CR10[s.intensity]
+        if s.rpe_target is None:
+            found.append(f"{day}: {s.title!r} states no RPE (CR-10 {low}-{high} for {s.intensity})")
+        elif not low <= s.rpe_target <= high:
+            found.append(f"{day}: {s.title!r} is labelled {s.intensity} with RPE {s.rpe_target}, "
+                         f"the CR-10 RPE for {s.intensity} is {low}-{high}")
+    return found
 
 
 def rest_days(plan: WorkoutPlan, t: WorkoutTargets) -> list[str]:
@@ -109,35 +154,70 @@ def rest_days(plan: WorkoutPlan, t: WorkoutTargets) -> list[str]:
     return found
 
 
-def intensity(plan: WorkoutPlan, t: WorkoutTargets) -> list[str]:
-    found, weighted, minutes = [], 0.0, 0.0
+def _ranges(plan: WorkoutPlan) -> list[tuple[date, WorkoutSession, int, int]]:
+    """Sessions with a usable target heart-rate range (the other rules read these)."""
+    return [
+        (day, s, s.target_hr_low_bpm, s.target_hr_high_bpm)
+        for day, s in _sessions(plan)
+        if s.target_hr_low_bpm is not None and s.target_hr_high_bpm is not None
+        and s.target_hr_low_bpm <= s.target_hr_high_bpm
+    ]
+
+
+def _within(low: int, high: int, bounds: tuple[int, int] | None) -> bool:
+    return bounds is not None and bounds[0] - BPM_TOLERANCE <= low and high <= bounds[1] + BPM_TOLERANCE
+
+
+def heart_rate_stated(plan: WorkoutPlan, t: WorkoutTargets) -> list[str]:
+    found = []
     for day, s in _sessions(plan):
         low, high = s.target_hr_low_bpm, s.target_hr_high_bpm
+        if (low is None or high is None) and s.activity_type in AEROBIC:
+            found.append(f"{day}: {s.title!r} ({s.activity_type}) states no target heart rate range")
+        elif low is not None and high is not None and low > high:
+            found.append(f"{day}: {s.title!r} target HR {low}-{high} bpm is reversed")
+    return found
+
+
+def session_zone(plan: WorkoutPlan, t: WorkoutTargets) -> list[str]:
+    """A session's heart-rate range lies inside the zone of the intensity it is labelled with."""
+    found = []
+    for day, s, low, high in _ranges(plan):
+        band = BANDS.get(s.intensity)
+        zone = (t.bpm(band[0]), t.bpm(band[1])) if band is not None else None
+        if zone is None or not _within(low, high, zone):
+            where = f"the {s.intensity} zone {zone[0]}-{zone[1]} bpm" if zone else "any heart-rate zone"
+            found.append(f"{day}: {s.title!r} is labelled {s.intensity} but {low}-{high} bpm is not inside {where}")
+    return found
+
+
+def intensity(plan: WorkoutPlan, t: WorkoutTargets) -> list[str]:
+    """Every session at the prescribed intensity, or (vigorous weeks) at the easy-day range; none
+    above the week's cap or vigorous when recovery forbids it."""
+    found = []
+    for day, s in _sessions(plan):
         if s.intensity == "vigorous" and not t.vigorous_allowed:
             found.append(f"{day}: {s.title!r} is vigorous, but recovery signals cap the week at moderate")
-        if low is None or high is None:
-            if s.activity_type in AEROBIC:
-                found.append(f"{day}: {s.title!r} ({s.activity_type}) states no target heart rate range")
-            continue
-        if low > high:
-            found.append(f"{day}: {s.title!r} target HR {low}-{high} bpm is reversed")
-            continue
-        if high > t.bpm(t.max_hrr) + BPM_TOLERANCE:
-            found.append(f"{day}: {s.title!r} goes up to {high} bpm, above the week's cap of {t.bpm(t.max_hrr)} bpm")
-        band = BANDS.get(s.intensity)
-        if band is not None and (high < t.bpm(band[0]) - BPM_TOLERANCE or low > t.bpm(band[1]) + BPM_TOLERANCE):
-            found.append(
-                f"{day}: {s.title!r} is labelled {s.intensity} but {low}-{high} bpm is outside the "
-                f"{s.intensity} zone {t.bpm(band[0])}-{t.bpm(band[1])} bpm"
-            )
-        weighted += t.hrr((low + high) / 2) * s.duration_min
-        minutes += s.duration_min
-    if minutes and abs(weighted / minutes - t.target_hrr) > HRR_TOLERANCE + BPM_TOLERANCE / max(t.hr_max_bpm - t.hr_rest_bpm, 1):
-        found.append(
-            f"sessions average {weighted / minutes:.0%} of heart-rate reserve, the prescription is "
-            f"{t.target_hrr:.0%} +- {HRR_TOLERANCE:.0%} ({t.session_hr_bpm[0]}-{t.session_hr_bpm[1]} bpm)"
-        )
+    cap = t.bpm(t.max_hrr)
+    key, easy = t.session_hr_bpm, t.easy_hr_bpm
+    for day, s, low, high in _ranges(plan):
+        if high > cap + BPM_TOLERANCE:
+            found.append(f"{day}: {s.title!r} goes up to {high} bpm, above the week's cap of {cap} bpm")
+        elif not (_within(low, high, key) or _within(low, high, easy)):
+            also = f" or the easy-day {easy[0]}-{easy[1]} bpm" if easy else ""
+            found.append(f"{day}: {s.title!r} at {low}-{high} bpm is not the prescribed {key[0]}-{key[1]} bpm "
+                         f"({t.target_hrr:.0%} of heart-rate reserve){also}")
     return found
+
+
+def weekly_intensity(plan: WorkoutPlan, t: WorkoutTargets) -> list[str]:
+    """Enough aerobic sessions at the prescribed intensity (easy days cannot replace them all)."""
+    at_target = sum(1 for _, _, low, high in _ranges(plan) if _within(low, high, t.session_hr_bpm))
+    if at_target < t.key_sessions_min:
+        low, high = t.session_hr_bpm
+        return [f"{at_target} sessions at the prescribed {low}-{high} bpm ({t.target_hrr:.0%} of heart-rate reserve), "
+                f"the week needs {t.key_sessions_min}"]
+    return []
 
 
 def referral_note(plan: WorkoutPlan, t: WorkoutTargets) -> list[str]:
@@ -148,7 +228,8 @@ def referral_note(plan: WorkoutPlan, t: WorkoutTargets) -> list[str]:
 
 WORKOUT_RULES: tuple[WorkoutRule, ...] = (
     workout_dates, hr_max_stated, zones_karvonen, session_length, weekly_minutes, training_days,
-    rest_days, intensity, referral_note,
+    rest_days, full_rest_day, hard_days_apart, strength_days, session_rpe, heart_rate_stated,
+    session_zone, intensity, weekly_intensity, referral_note,
 )
 
 
@@ -174,8 +255,18 @@ def calories_floor(plan: NutritionPlan, t: NutritionTargets) -> list[str]:
     ]
 
 
+def calorie_floor(plan: NutritionPlan, t: NutritionTargets) -> list[str]:
+    """No plan below 1,200 kcal (women) or 1,500 kcal (men) a day unless a clinician holds it."""
+    if not t.guideline_floor:
+        return []
+    why = f"the calorie floor of {t.guideline_floor:.0f} kcal a day without medical supervision"
+    found = [f"calories_target {plan.calories_target:.0f} kcal is below {why}"] if plan.calories_target < t.guideline_floor else []
+    return found + [f"{day.date}: {day.calories:.0f} kcal is below {why}" for day in plan.days if day.calories < t.guideline_floor - 1]
+
+
 def daily_calories(plan: NutritionPlan, t: NutritionTargets) -> list[str]:
-    low, high = t.daily_calories_range
+    """Each day within 10% of the target (the floors are rules of their own)."""
+    low, high = t.target_band
     return [
         f"{day.date}: {day.calories:.0f} kcal is outside {low:.0f}-{high:.0f} kcal"
         for day in plan.days
@@ -196,25 +287,67 @@ def protein(plan: NutritionPlan, t: NutritionTargets) -> list[str]:
     return found
 
 
+def _kcal(protein_g: float, carbs_g: float, fat_g: float) -> float:
+    return 4 * protein_g + 4 * carbs_g + 9 * fat_g
+
+
+def _off(stated: float, from_macros: float) -> bool:
+    return abs(stated - from_macros) > max(MACRO_KCAL_TOLERANCE * from_macros, MACRO_KCAL_FLOOR)
+
+
 def macros_consistent(plan: NutritionPlan, t: NutritionTargets) -> list[str]:
+    """Each meal's calories equal 4/4/9 kcal per gram of its protein, carbohydrate and fat."""
     found = []
     for day in plan.days:
         for meal in day.meals:
-            from_macros = 4 * meal.protein_g + 4 * meal.carbs_g + 9 * meal.fat_g
-            if abs(meal.calories - from_macros) > max(MACRO_KCAL_TOLERANCE * meal.calories, 50):
+            from_macros = _kcal(meal.protein_g, meal.carbs_g, meal.fat_g)
+            if _off(meal.calories, from_macros):
                 found.append(
-                    f"{day.date}: {meal.name!r} states {meal.calories:.0f} kcal but its macros add up to {from_macros:.0f}"
+                    f"{day.date}: {meal.name!r} states {meal.calories:.0f} kcal but its macros add up to {from_macros:.0f} "
+                    f"(4/4/9 kcal per g, {MACRO_KCAL_TOLERANCE:.0%} or {MACRO_KCAL_FLOOR:.0f} kcal)"
                 )
     return found
 
 
-def diet_and_allergens(plan: NutritionPlan, t: NutritionTargets) -> list[str]:
-    rules = excluded_words(t.diet_preference, t.allergies)
+def day_macros(plan: NutritionPlan, t: NutritionTargets) -> list[str]:
+    """Each day's calories equal 4/4/9 kcal per gram of the day's macros."""
+    found = []
+    for day in plan.days:
+        from_macros = sum(_kcal(m.protein_g, m.carbs_g, m.fat_g) for m in day.meals)
+        if abs(day.calories - from_macros) > max(DAY_MACRO_KCAL_TOLERANCE * from_macros, MACRO_KCAL_FLOOR):
+            found.append(f"{day.date}: the day's {day.calories:.0f} kcal do not match its macros ({from_macros:.0f} kcal "
+                         f"at 4/4/9 kcal per g, {DAY_MACRO_KCAL_TOLERANCE:.0%} or {MACRO_KCAL_FLOOR:.0f} kcal)")
+    return found
+
+
+def ingredients_known(plan: NutritionPlan, t: NutritionTargets) -> list[str]:
+    """Every ingredient resolves to catalogue foods: what cannot be classified cannot be shown safe."""
+    cat = catalogue()
     found = []
     for day in plan.days:
         for meal in day.meals:
-            for word, why in find_excluded(" | ".join([meal.name, *meal.ingredients]), rules):
-                found.append(f"{day.date}: {meal.name!r} contains {word!r} ({why})")
+            if not meal.ingredients:
+                found.append(f"{day.date}: {meal.name!r} lists no ingredients: allergens and diet cannot be checked")
+            for ingredient in meal.ingredients:
+                unknown = cat.ingredient(ingredient)[1]
+                if unknown:
+                    found.append(f"{day.date}: {meal.name!r}: ingredient {ingredient!r} is not in the food catalogue "
+                                 f"({', '.join(unknown)}): name plain foods so allergens and diet can be checked")
+    return found
+
+
+def diet_and_allergens(plan: NutritionPlan, t: NutritionTargets) -> list[str]:
+    """No food (in a meal's name or ingredients) that the diet or an allergy excludes."""
+    person = screen(t.diet_preference, t.allergies)
+    found = []
+    for day in plan.days:
+        for meal in day.meals:
+            seen = set()
+            for text in [meal.name, *meal.ingredients]:
+                for words, why in person.hits(text):
+                    if (words, why) not in seen:
+                        seen.add((words, why))
+                        found.append(f"{day.date}: {meal.name!r} contains {words!r} ({why})")
     listed = {e.strip().lower() for e in plan.excluded}
     found += [f"allergen {a!r} is not listed in excluded" for a in t.allergies if a not in listed]
     if plan.diet_preference.strip().lower() != t.diet_preference:
@@ -223,21 +356,34 @@ def diet_and_allergens(plan: NutritionPlan, t: NutritionTargets) -> list[str]:
 
 
 NUTRITION_RULES: tuple[NutritionRule, ...] = (
-    nutrition_dates, calorie_target, calories_floor, daily_calories, protein, macros_consistent,
-    diet_and_allergens,
+    nutrition_dates, calorie_target, calories_floor, calorie_floor, daily_calories, protein,
+    macros_consistent, day_macros, ingredients_known, diet_and_allergens,
 )
 
 
+def evaluate(plan: WorkoutPlan | NutritionPlan, targets: WorkoutTargets | NutritionTargets) -> list[tuple[str, str]]:
+    """(rule name, violation) for every broken rule, in rule order."""
+    if isinstance(plan, WorkoutPlan) and isinstance(targets, WorkoutTargets):
+        return [(r.__name__, v) for r in WORKOUT_RULES for v in r(plan, targets)]
+    if isinstance(plan, NutritionPlan) and isinstance(targets, NutritionTargets):
+        return [(r.__name__, v) for r in NUTRITION_RULES for v in r(plan, targets)]
+    raise TypeError(f"cannot check a {type(plan).__name__} against {type(targets).__name__}")
+
+
+def _result(found: list[tuple[str, str]], rules: tuple) -> GuardrailResult:
+    failed = list(dict.fromkeys(name for name, _ in found))
+    return GuardrailResult(passed=not found, violations=[v for _, v in found], checked=[r.__name__ for r in rules],
+                           failed_rules=failed)
+
+
 def check_workout(plan: WorkoutPlan, targets: WorkoutTargets) -> GuardrailResult:
-    """Apply every workout rule; the result lists each violation and the rules applied."""
-    violations = [v for rule in WORKOUT_RULES for v in rule(plan, targets)]
-    return GuardrailResult(passed=not violations, violations=violations, checked=[r.__name__ for r in WORKOUT_RULES])
+    """Apply every workout rule; the result lists each violation, the rules applied and those failed."""
+    return _result(evaluate(plan, targets), WORKOUT_RULES)
 
 
 def check_nutrition(plan: NutritionPlan, targets: NutritionTargets) -> GuardrailResult:
-    """Apply every nutrition rule; the result lists each violation and the rules applied."""
-    violations = [v for rule in NUTRITION_RULES for v in rule(plan, targets)]
-    return GuardrailResult(passed=not violations, violations=violations, checked=[r.__name__ for r in NUTRITION_RULES])
+    """Apply every nutrition rule; the result lists each violation, the rules applied and those failed."""
+    return _result(evaluate(plan, targets), NUTRITION_RULES)
 
 
 def check_plan(plan: WorkoutPlan | NutritionPlan, targets: WorkoutTargets | NutritionTargets) -> GuardrailResult:

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from fitness_assets.planning import prompts, rules
 from fitness_assets.planning.context import PlanningContext
-from fitness_assets.planning.guardrails import check_plan
+from fitness_assets.planning.guardrails import check_plan, evaluate
 from fitness_assets.planning.llm import LLMClient, LLMError
 from fitness_assets.planning.targets import (
     NutritionTargets,
@@ -43,7 +43,7 @@ from fitness_core.schemas import describe_validation_error, stable_id
 
 log = logging.getLogger(__name__)
 
-PLANNER_VERSION = "planner/1"
+PLANNER_VERSION = "planner/2"
 CODE_VERSION = f"fitness_assets.planning {PLANNER_VERSION} {prompts.PROMPT_VERSION}"
 
 Plan = WorkoutPlan | NutritionPlan
@@ -111,6 +111,8 @@ class Attempts:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     reasons: list[str] = field(default_factory=list)
+    failed_rules: list[list[str]] = field(default_factory=list)
+    outcome: str | None = None
 
     def usage(self) -> LLMUsage:
         return LLMUsage(
@@ -120,6 +122,8 @@ class Attempts:
             prompt_tokens=self.prompt_tokens,
             completion_tokens=self.completion_tokens,
             failure_reasons=self.reasons,
+            outcome=self.outcome,  # type: ignore[arg-type]
+            failed_rules=self.failed_rules,
         )
 
 
@@ -140,16 +144,21 @@ def llm_plan(
         spent.reasons += [f"attempt {attempt}: retried after {reason}" for reason in reply.retried]
         spent.prompt_tokens += reply.prompt_tokens
         spent.completion_tokens += reply.completion_tokens
+        header = ""
         try:
             plan = parse_plan(reply.content, model)
         except ValueError as exc:
             problems = [str(exc)]
+            spent.failed_rules.append(["schema" if str(exc).startswith("schema") else "json"])
         else:
-            result = check_plan(plan, targets)  # type: ignore[arg-type]
-            if result.passed:
-                return plan, result  # type: ignore[return-value]
-            problems = [f"guardrail: {v}" for v in result.violations]
-        spent.reasons.append(f"attempt {attempt}: " + "; ".join(problems)[:600])
+            found = evaluate(plan, targets)  # type: ignore[arg-type]
+            if not found:
+                spent.outcome = "first_try" if attempt == 1 else "repaired"
+                return plan, check_plan(plan, targets)  # type: ignore[return-value,arg-type]
+            problems = [f"guardrail {rule}: {v}" for rule, v in found]
+            spent.failed_rules.append(list(dict.fromkeys(rule for rule, _ in found)))
+            header = f"rules broken: {', '.join(spent.failed_rules[-1])} | "  # the names survive the cut below
+        spent.reasons.append(f"attempt {attempt}: {header}" + "; ".join(problems)[:600])
         messages = prompts.repair_messages(messages, reply.content, problems)
     return None
 
@@ -224,6 +233,7 @@ def _make_plan(
     else:
         source, plan = "rules", fallback()
         result = check_plan(plan, targets)  # type: ignore[arg-type]
+        spent.outcome = "fallback" if spent.calls else "not_asked"
     log.info(
         "plan made",
         extra={

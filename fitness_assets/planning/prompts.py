@@ -11,11 +11,11 @@ import json
 from typing import Any
 
 from fitness_assets.planning.context import PlanningContext
-from fitness_assets.planning.foods import DIET_EXCLUDES
-from fitness_assets.planning.targets import NutritionTargets, WorkoutTargets
+from fitness_assets.planning.foods import allowed_foods, diet_excludes
+from fitness_assets.planning.targets import HARD_RPE, RPE_CR10, NutritionTargets, WorkoutTargets
 from fitness_core.schemas import ActivityType, MealType
 
-PROMPT_VERSION = "plans-prompt/1"
+PROMPT_VERSION = "plans-prompt/2"
 
 Messages = list[dict[str, str]]
 
@@ -40,7 +40,7 @@ WORKOUT_SHAPE = {
                     "intensity": "light|moderate|vigorous",
                     "target_hr_low_bpm": "int",
                     "target_hr_high_bpm": "int",
-                    "rpe_target": "int 1-10",
+                    "rpe_target": "int, CR-10 scale (see targets.rpe_cr10)",
                     "description": "one or two sentences",
                 }
             ],
@@ -79,12 +79,16 @@ WORKOUT_SYSTEM = (
     "You are an exercise physiologist writing a 7-day training plan. Reply with ONE JSON object "
     "and nothing else, with exactly the keys of this shape:\n{shape}\n"
     "Rules: exactly 7 days, one per date given, in order. Total minutes of all sessions must equal "
-    "targets.weekly_minutes (within targets.tolerance_min). Use exactly targets.training_days training "
-    "days; the other days have \"rest\": true and no sessions. No session may exceed "
-    "targets.max_session_min minutes. Every walk/run/cycle/elliptical/swim/hike/row session states "
-    "target_hr_low_bpm and target_hr_high_bpm inside targets.session_hr_bpm and is labelled "
-    "targets.intensity. Strength or yoga sessions may omit heart rates. Dates listed in "
-    "targets.rest_dates are rest days. Copy heart_rate values and zones exactly."
+    "targets.weekly_minutes (within targets.tolerance_min). Exactly targets.training_days sessions, one "
+    "a day; the other days have \"rest\": true and no sessions (at least one such day). No session may "
+    "exceed targets.max_session_min minutes. At least targets.strength_days_min days hold a strength "
+    "session. Every walk/run/cycle/elliptical/swim/hike/row session states target_hr_low_bpm and "
+    "target_hr_high_bpm inside targets.session_hr_bpm, labelled targets.intensity (at least "
+    "targets.key_sessions_min such sessions); when targets.easy_hr_bpm is given, sessions on the day "
+    "after a hard one use that range labelled moderate instead. Never two hard days in a row (a hard "
+    "day has a vigorous session or RPE >= {hard_rpe}). rpe_target uses the CR-10 scale within "
+    "targets.rpe_cr10 for the session's intensity. targets.day_plan is a layout that meets these rules. "
+    "Dates listed in targets.rest_dates are rest days. Copy heart_rate values and zones exactly."
 )
 
 NUTRITION_SYSTEM = (
@@ -94,9 +98,11 @@ NUTRITION_SYSTEM = (
     "optionally a snack. Each day's calories (sum of meals) must lie within "
     "targets.daily_calories_range and never below targets.calories_floor. Each day's protein (sum "
     "of meals) must lie within targets.protein_g_range. Every meal's calories must equal "
-    "4 x protein_g + 4 x carbs_g + 9 x fat_g. Never use an ingredient from targets.excluded_foods, "
-    "not even in a dish name. Copy calories_target, protein_g_range, diet_preference and "
-    "excluded from targets."
+    "4 x protein_g + 4 x carbs_g + 9 x fat_g (within 5%). Each day at or above "
+    "targets.calories_minimum. Ingredients are plain food names taken from targets.allowed_foods "
+    "(one food per ingredient, e.g. \"rolled oats\", \"olive oil\"); any other ingredient is refused. "
+    "Never name an excluded food, not even in a dish name. Copy calories_target, protein_g_range, "
+    "diet_preference and excluded from targets."
 )
 
 REPAIR = (
@@ -130,6 +136,11 @@ def workout_facts(ctx: PlanningContext, t: WorkoutTargets) -> dict[str, Any]:
             "session_hr_bpm": list(t.session_hr_bpm),
             "vigorous_allowed": t.vigorous_allowed,
             "rest_dates": [d.isoformat() for d in t.rest_dates],
+            "strength_days_min": t.strength_days_min,
+            "key_sessions_min": t.key_sessions_min,
+            "easy_hr_bpm": list(t.easy_hr_bpm) if t.easy_hr_bpm else None,
+            "rpe_cr10": {band: list(r) for band, r in RPE_CR10.items() if band != "rest"},
+            "day_plan": [{"date": d.isoformat(), "kind": kind} for d, kind in zip(t.dates, t.layout, strict=True)],
         },
         "recent": {
             "weekly_minutes": list(ctx.weekly_minutes_recent),
@@ -151,14 +162,16 @@ def nutrition_facts(ctx: PlanningContext, t: NutritionTargets) -> dict[str, Any]
             "protein_g_range": list(t.protein_g_range),
             "diet_preference": t.diet_preference,
             "excluded": list(t.allergies),
-            "excluded_foods": sorted({*t.allergies, *DIET_EXCLUDES.get(t.diet_preference, ())}),
+            "excluded_foods": sorted({*t.allergies, *diet_excludes(t.diet_preference)}),
+            "calories_minimum": max(t.calories_floor, t.guideline_floor),
+            "allowed_foods": allowed_foods(t.diet_preference, t.allergies),
         },
     }
 
 
 def _messages(system: str, shape: dict[str, Any], facts: dict[str, Any]) -> Messages:
     return [
-        {"role": "system", "content": system.format(shape=json.dumps(shape, separators=(",", ":")))},
+        {"role": "system", "content": system.format(shape=json.dumps(shape, separators=(",", ":")), hard_rpe=HARD_RPE)},
         {"role": "user", "content": json.dumps(facts, separators=(",", ":"), sort_keys=True)},
     ]
 

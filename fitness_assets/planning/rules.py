@@ -7,8 +7,17 @@ refusals. Its plans pass the guardrails by construction (the tests check a whole
 from __future__ import annotations
 
 from fitness_assets.planning.context import PlanningContext
-from fitness_assets.planning.foods import excluded_words, find_excluded
-from fitness_assets.planning.targets import NutritionTargets, WorkoutTargets
+from fitness_assets.planning.foods import catalogue, screen
+from fitness_assets.planning.targets import (
+    EASY,
+    EASY_HRR,
+    KEY,
+    RPE_BY_BAND,
+    STRENGTH,
+    NutritionTargets,
+    WorkoutTargets,
+)
+from fitness_core import physiology
 from fitness_core.plans import (
     Meal,
     NutritionDay,
@@ -38,18 +47,7 @@ CARDIO: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
         "vigorous": (("run", "Run"), ("cycle", "Hard ride"), ("row", "Rowing intervals")),
     },
 }
-RPE_BY_BAND = {"light": 3, "moderate": 5, "vigorous": 7}  # CR-10
-
-
-def strength_days(ctx: PlanningContext, training_days: int) -> int:
-    """Strength sessions in the week: ACSM 2 d/wk (1 for endurance), only when there is room."""
-    wanted = 1 if ctx.goal == "endurance" else 2
-    return min(wanted, max(training_days - 2, 0))
-
-
-def spread(count: int, slots: int) -> list[int]:
-    """``count`` indices out of ``slots``, evenly spread (0 first)."""
-    return [round(i * slots / count) for i in range(count)] if count else []
+EASY_DAY = {"endurance": ("run", "Easy run"), "weight_loss": ("walk", "Brisk walk"), "health": ("walk", "Brisk walk")}
 
 
 def split_minutes(total: float, parts: int) -> list[int]:
@@ -59,7 +57,7 @@ def split_minutes(total: float, parts: int) -> list[int]:
 
 
 def strength_session(ctx: PlanningContext, band: str, minutes: int) -> WorkoutSession:
-    """A full-body session (strength and balance from 65), no heart-rate target."""
+    """A full-body session (strength and balance from 65), no heart-rate target, never a hard day."""
     level = "light" if band == "light" else "moderate"
     return WorkoutSession(
         activity_type="strength",
@@ -72,7 +70,7 @@ def strength_session(ctx: PlanningContext, band: str, minutes: int) -> WorkoutSe
 
 
 def cardio_session(activity: str, title: str, t: WorkoutTargets, minutes: int) -> WorkoutSession:
-    """An aerobic session at the week's target heart-rate range."""
+    """An aerobic session at the week's target heart-rate range (inside the target's band)."""
     low, high = t.session_hr_bpm
     return WorkoutSession(
         activity_type=activity,  # type: ignore[arg-type]
@@ -86,28 +84,49 @@ def cardio_session(activity: str, title: str, t: WorkoutTargets, minutes: int) -
     )
 
 
-def workout_sessions(ctx: PlanningContext, t: WorkoutTargets) -> list[WorkoutSession]:
-    """The week's sessions in order, each within the cap, together on the weekly target."""
-    minutes = split_minutes(t.weekly_minutes, t.training_days) if t.training_days else []
-    strength = strength_days(ctx, t.training_days) if t.referral is None else 0
-    strength_at = {t.training_days - 1 - i for i in spread(strength, t.training_days)}  # the week opens with cardio
+def easy_session(ctx: PlanningContext, t: WorkoutTargets, minutes: int) -> WorkoutSession:
+    """The day after a hard session in a vigorous week: moderate, so hard days never follow each other."""
+    assert t.easy_hr_bpm is not None
+    low, high = t.easy_hr_bpm
+    activity, title = EASY_DAY[ctx.goal]
+    band = physiology.intensity_band(EASY_HRR)
+    return WorkoutSession(
+        activity_type=activity,  # type: ignore[arg-type]
+        title=title,
+        duration_min=minutes,
+        intensity=band,  # type: ignore[arg-type]
+        target_hr_low_bpm=low,
+        target_hr_high_bpm=high,
+        rpe_target=RPE_BY_BAND[band],
+        description=f"Easy day between hard ones: keep heart rate at {low}-{high} bpm ({EASY_HRR:.0%} of heart-rate reserve).",
+    )
+
+
+def workout_sessions(ctx: PlanningContext, t: WorkoutTargets) -> dict[int, WorkoutSession]:
+    """Each training day's session (by day index), each within the cap, together on the weekly target."""
+    days = [i for i, kind in enumerate(t.layout) if kind in (STRENGTH, KEY, EASY)]
+    minutes = split_minutes(t.weekly_minutes, len(days)) if days else []
     rotation = CARDIO[ctx.goal][t.intensity] if t.referral is None else (("walk", "Easy walk"),)
-    sessions: list[WorkoutSession] = []
-    for i, duration in enumerate(minutes):
-        if i in strength_at:
-            sessions.append(strength_session(ctx, t.intensity, duration))
+    sessions: dict[int, WorkoutSession] = {}
+    aerobic = 0
+    for day, duration in zip(days, minutes, strict=True):
+        kind = t.layout[day]
+        if kind == STRENGTH:
+            sessions[day] = strength_session(ctx, t.intensity, duration)
+        elif kind == EASY:
+            sessions[day] = easy_session(ctx, t, duration)
         else:
-            activity, title = rotation[(i - sum(1 for j in strength_at if j < i)) % len(rotation)]
-            sessions.append(cardio_session(activity, title, t, duration))
+            activity, title = rotation[aerobic % len(rotation)]
+            aerobic += 1
+            sessions[day] = cardio_session(activity, title, t, duration)
     return sessions
 
 
 def workout_plan(ctx: PlanningContext, t: WorkoutTargets) -> WorkoutPlan:
-    """A 7-day plan meeting every workout target (rest days first when recovery demands it)."""
-    open_dates = [d for d in t.dates if d not in t.rest_dates]
+    """A 7-day plan following the targets' layout (rest days first when recovery demands it)."""
     sessions = workout_sessions(ctx, t)
-    on = {open_dates[i]: s for i, s in zip(spread(len(sessions), len(open_dates)), sessions, strict=True)}
-    days = [WorkoutDay(date=d, rest=d not in on, sessions=[on[d]] if d in on else []) for d in t.dates]
+    days = [WorkoutDay(date=d, rest=i not in sessions, sessions=[sessions[i]] if i in sessions else [])
+            for i, d in enumerate(t.dates)]
     notes = [t.referral] if t.referral else []
     notes += list(t.adjustments)
     notes.append(f"Heart rates use HRmax {t.hr_max_bpm} bpm ({t.hr_max_method}) and resting HR {t.hr_rest_bpm} bpm.")
@@ -134,7 +153,8 @@ MEAL_SHARES = {"breakfast": 0.25, "lunch": 0.35, "dinner": 0.30, "snack": 0.10}
 FAT_SHARE = 0.30  # of energy; lowered when protein leaves too little room for carbohydrate
 MIN_CARB_SHARE = 0.20
 
-# (name, ingredients) per meal type, most varied first; the last of each is allergen-light.
+# (name, ingredients) per meal type, most varied first; the last ones of each type carry no EU
+# allergen and fit a vegan diet. Every ingredient is a food of foods.yaml (a test checks it).
 MEALS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "breakfast": (
         ("Greek yogurt with berries and walnuts", ("greek yogurt", "blueberries", "walnuts", "honey")),
@@ -142,35 +162,41 @@ MEALS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
         ("Tofu scramble with peppers", ("tofu", "bell peppers", "onion", "turmeric", "olive oil")),
         ("Oat porridge with banana and chia", ("rolled oats", "oat milk", "banana", "chia seeds")),
         ("Buckwheat porridge with apple", ("buckwheat groats", "apple", "cinnamon", "pumpkin seeds")),
+        ("Rice porridge with pear and cinnamon", ("rice", "coconut milk", "pear", "cinnamon", "sunflower seeds")),
     ),
     "lunch": (
-        ("Chicken and quinoa salad", ("chicken breast", "quinoa", "cucumber", "tomato", "olive oil")),
+        ("Chicken and quinoa salad", ("chicken breast", "quinoa", "cucumber", "tomatoes", "olive oil")),
         ("Tuna and bean salad", ("tuna", "white beans", "red onion", "parsley", "lemon")),
-        ("Lentil soup with wholegrain bread", ("red lentils", "carrot", "celery", "wholegrain bread")),
-        ("Chickpea and quinoa bowl", ("chickpeas", "quinoa", "roasted vegetables", "lemon", "olive oil")),
+        ("Lentil soup with wholegrain bread", ("red lentils", "carrots", "celery", "wholegrain bread")),
+        ("Chickpea and quinoa bowl", ("chickpeas", "quinoa", "courgette", "bell peppers", "lemon", "olive oil")),
         ("Rice bowl with black beans and avocado", ("brown rice", "black beans", "avocado", "salsa")),
+        ("Baked potato with beans and salad", ("potatoes", "kidney beans", "tomatoes", "lettuce", "olive oil")),
     ),
     "dinner": (
         ("Salmon with potatoes and broccoli", ("salmon fillet", "potatoes", "broccoli", "olive oil")),
-        ("Turkey chilli with rice", ("lean turkey mince", "kidney beans", "tomatoes", "brown rice")),
-        ("Tempeh stir-fry with rice", ("tempeh", "mixed vegetables", "ginger", "brown rice")),
+        ("Turkey chilli with rice", ("lean turkey mince", "kidney beans", "tomatoes", "chilli", "brown rice")),
+        ("Tempeh stir-fry with rice", ("tempeh", "pak choi", "carrots", "ginger", "brown rice")),
         ("Bean and vegetable stew", ("cannellini beans", "tomatoes", "courgette", "potatoes")),
         ("Chickpea and potato curry with rice", ("chickpeas", "potatoes", "spinach", "tomatoes", "brown rice")),
+        ("Red lentil dahl with rice", ("red lentils", "tomatoes", "onion", "turmeric", "brown rice")),
     ),
     "snack": (
         ("Cottage cheese with pineapple", ("cottage cheese", "pineapple")),
         ("Hummus with carrot sticks", ("hummus", "carrots")),
         ("Apple with pumpkin seeds", ("apple", "pumpkin seeds")),
         ("Roasted chickpeas", ("chickpeas", "paprika", "olive oil")),
+        ("Banana with sunflower seeds", ("banana", "sunflower seeds")),
     ),
 }
 
 
 def allowed_meals(t: NutritionTargets) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
-    """The meal templates that pass this user's diet and allergy screen, by meal type."""
-    rules = excluded_words(t.diet_preference, t.allergies)
+    """The meal templates whose every food (name and ingredients, classified by the catalogue) this
+    person's diet and allergies allow, by meal type."""
+    person = screen(t.diet_preference, t.allergies)
+    cat = catalogue()
     return {
-        meal_type: [m for m in options if not find_excluded(" | ".join([m[0], *m[1]]), rules)]
+        meal_type: [m for m in options if person.allows([m[0], *m[1]]) and not any(cat.ingredient(i)[1] for i in m[1])]
         for meal_type, options in MEALS.items()
     }
 

@@ -3,7 +3,9 @@
 Both planners (the LLM through its prompt, the deterministic rules) aim at these targets and the
 guardrails check plans against them, so every bound lives here once. Sources: physiology.md 3
 (Karvonen zones, ACSM intensity bands, the 10% session-spike rule, the sleep-loss downgrade,
-Mifflin-St Jeor, protein by goal, the hard refusals).
+Mifflin-St Jeor, protein by goal, the hard refusals) and docs/plans.md "Rules and their sources"
+(the week's layout: hard days apart, a full rest day, strength days; the calorie floor; protein
+for kidney disease and pregnancy).
 """
 
 from __future__ import annotations
@@ -21,11 +23,19 @@ NUTRITION_DAYS = 3
 
 MINUTES_TOLERANCE = 0.10  # weekly minutes may differ from the target by 10% ...
 MINUTES_TOLERANCE_FLOOR = 5.0  # ... or 5 minutes, whichever is larger
-HRR_TOLERANCE = 0.05  # the week's mean session %HRR vs the prescribed one
 BPM_TOLERANCE = 2  # rounding slack on stated heart rates
 DEFAULT_LONGEST_MIN = 30.0  # longest session assumed when the last 30 days show none
 MIN_SESSION_MIN = 10.0
-SESSION_HR_HALF_WIDTH = 0.05  # a session's HR range is target %HRR +- 5 points
+SESSION_HR_HALF_WIDTH = 0.05  # a session's HR range is target %HRR +- 5 points, cut to the target's band
+EASY_HRR = 0.50  # sessions between two hard days in a vigorous week: mid-moderate (0.45-0.55 HRR)
+FULL_REST_DAYS_MIN = 1  # at least one day without any session
+STRENGTH_GOALS = ("health", "weight_loss")  # WHO 2020: muscle strengthening on 2 or more days a week
+
+# RPE on the CR-10 scale the plans use, by ACSM band (ACSM 2021 Borg 6-20: light 9-11, moderate
+# 12-13, vigorous 14-17; on a 0-10 scale moderate is 5-6 and vigorous 7-8, PAG 2018).
+RPE_CR10: dict[str, tuple[int, int]] = {"rest": (1, 2), "light": (2, 4), "moderate": (5, 6), "vigorous": (7, 8)}
+RPE_BY_BAND = {"rest": 1, "light": 3, "moderate": 5, "vigorous": 7}
+HARD_RPE = RPE_CR10["vigorous"][0]  # a session at RPE 7 or more, or labelled vigorous, makes a hard day
 
 # Soreness >= 7 or readiness < 5 (of 10) -> rest days and no vigorous work; the same thresholds
 # raise the high_soreness/low_readiness flags of user_contexts.
@@ -43,7 +53,16 @@ CALORIES_TOLERANCE = 0.10  # each day's intake vs the target
 CALORIE_TARGET_TOLERANCE = 0.05  # the plan's stated target vs ours
 PROTEIN_TOLERANCE_G = 2.0
 CALORIES_SCHEMA_MIN = 800.0  # NutritionPlan.calories_target lower bound
-CLINICIAN_PROTEIN_G_PER_KG = (guidelines.PROTEIN_RDA_G_PER_KG, 1.0)
+# Lowest intake planned without medical supervision: the low end of the weight-loss eating plans of
+# the AHA/ACC/TOS 2013 guideline and NIH/NHLBI guidance (1,200-1,500 kcal women, 1,500-1,800 men).
+CALORIE_FLOOR_KCAL = guidelines.CALORIE_FLOOR_KCAL
+CALORIE_FLOOR_UNKNOWN_SEX = guidelines.CALORIE_FLOOR_KCAL["female"]
+# Protein for the clinician conditions, g/kg/day, first matching flag wins (docs/plans.md).
+CLINICIAN_PROTEIN_G_PER_KG: dict[str, tuple[float, float]] = {
+    "kidney_disease": guidelines.PROTEIN_CKD_G_PER_KG,
+    "pregnancy": (guidelines.PROTEIN_PREGNANCY_G_PER_KG, 1.3),  # the upper bound is this project's margin
+}
+CLINICIAN_PROTEIN_DEFAULT = (guidelines.PROTEIN_RDA_G_PER_KG, 1.0)  # RDA, held near it until a clinician says
 
 STOP_AND_REFER = (
     "Reported chest pain or fainting: stop exercising and see a doctor before any training. "
@@ -54,9 +73,12 @@ SEE_CLINICIAN = (
     "Ask your clinician before starting harder training."
 )
 SEE_CLINICIAN_NUTRITION = (
-    "A medical condition is on file: protein is kept at 0.8-1.0 g/kg and calories at maintenance. "
+    "A medical condition is on file: protein is kept at {low:g}-{high:g} g/kg and calories at maintenance. "
     "Ask your clinician or a registered dietitian before any high-protein or low-calorie diet."
 )
+
+# Kinds of day in a week's layout.
+REST, STRENGTH, KEY, EASY = "rest", "strength", "key", "easy"
 
 
 @dataclass(frozen=True)
@@ -78,6 +100,19 @@ class WorkoutTargets:
     session_hr_bpm: tuple[int, int]
     referral: str | None
     adjustments: tuple[str, ...]
+    layout: tuple[str, ...] = ()  # the rules planner's kind of each day (rest, strength, key, easy)
+    easy_hr_bpm: tuple[int, int] | None = None  # range of the easy days of a vigorous week
+    strength_days_min: int = 0
+
+    @property
+    def hard_week(self) -> bool:
+        """Sessions at the prescribed intensity are vigorous: they must not fall on consecutive days."""
+        return self.intensity == "vigorous"
+
+    @property
+    def key_sessions_min(self) -> int:
+        """Aerobic sessions the week must hold at the prescribed intensity."""
+        return self.layout.count(KEY)
 
     @property
     def dates(self) -> list[date]:
@@ -106,19 +141,26 @@ class NutritionTargets:
 
     start: date
     calories_target: float
-    calories_floor: float
+    calories_floor: float  # the basal metabolic rate
     protein_g_range: tuple[float, float]
     diet_preference: str
     allergies: tuple[str, ...]
     referral: str | None
+    guideline_floor: float = 0.0  # 1,200/1,500 kcal (women/men); 0 when a clinician holds the plan
 
     @property
     def dates(self) -> list[date]:
         return [self.start + timedelta(days=i) for i in range(NUTRITION_DAYS)]
 
     @property
+    def target_band(self) -> tuple[float, float]:
+        """The calorie target +-10% (what each day must hit, floors aside)."""
+        return round(self.calories_target * (1 - CALORIES_TOLERANCE)), round(self.calories_target * (1 + CALORIES_TOLERANCE))
+
+    @property
     def daily_calories_range(self) -> tuple[float, float]:
-        low = max(self.calories_floor, self.calories_target * (1 - CALORIES_TOLERANCE))
+        """Where each day must land: the target band, never under the BMR or the calorie floor."""
+        low = max(self.calories_floor, self.guideline_floor, self.calories_target * (1 - CALORIES_TOLERANCE))
         return round(low), round(self.calories_target * (1 + CALORIES_TOLERANCE))
 
 
@@ -160,6 +202,7 @@ def workout_targets(ctx: PlanningContext, prescription: Prescription) -> Workout
     cap = round(guidelines.SESSION_SPIKE_MAX * longest, 1)
     whole_cap = math.floor(cap)
     rest_why, downgrade_why = recovery_reasons(ctx)
+    full_rest = max(RECOVERY_REST_DAYS if rest_why else 0, FULL_REST_DAYS_MIN)
     rest_dates = tuple(ctx.week + timedelta(days=i) for i in range(RECOVERY_REST_DAYS)) if rest_why else ()
     referral = _workout_referral(ctx)
     target_hrr, max_hrr = prescription.target_hrr, guidelines.HRR_VIGOROUS[1]
@@ -169,11 +212,13 @@ def workout_targets(ctx: PlanningContext, prescription: Prescription) -> Workout
     if referral is not None:
         sessions, planned = (0, 0.0) if referral == STOP_AND_REFER else (REFERRAL_WALK_SESSIONS, REFERRAL_WALK_MIN * 3)
         target_hrr, max_hrr = REFERRAL_WALK_HRR, guidelines.HRR_LIGHT[1] - 0.01
-    days = min(sessions, WORKOUT_DAYS - len(rest_dates)) if whole_cap >= 1 else 0
+    days = min(sessions, WORKOUT_DAYS - full_rest) if whole_cap >= 1 else 0
     shortest = min(MIN_SESSION_MIN, whole_cap) if whole_cap >= 1 else 1
     days = min(days, int(planned // shortest))
     minutes = float(round(min(planned, days * whole_cap))) if days else 0.0
     adjustments = []
+    if referral is None and days < sessions and sessions > WORKOUT_DAYS - full_rest:
+        adjustments.append(f"{days} of the prescribed {sessions} sessions: the week keeps a full rest day")
     if rest_why:
         adjustments.append(f"first {RECOVERY_REST_DAYS} days are rest: {', '.join(rest_why)}")
     if downgrade_why and prescription.target_hrr > target_hrr:
@@ -183,10 +228,18 @@ def workout_targets(ctx: PlanningContext, prescription: Prescription) -> Workout
             f"{minutes:.0f} of the prescribed {prescription.weekly_minutes:.0f} min: "
             f"sessions capped at {whole_cap} min (110% of the longest in 30 days, {longest:.0f} min)"
         )
-    low = max(guidelines.HRR_LIGHT[0], target_hrr - SESSION_HR_HALF_WIDTH)
-    high = min(max_hrr, target_hrr + SESSION_HR_HALF_WIDTH)
+    band_low, band_high = BANDS[physiology.intensity_band(target_hrr)]
+    low = max(guidelines.HRR_LIGHT[0], band_low, target_hrr - SESSION_HR_HALF_WIDTH)
+    high = min(max_hrr, band_high, target_hrr + SESSION_HR_HALF_WIDTH)
     hr = (round(physiology.karvonen_hr(low, float(hr_rest), float(hr_max))),
           round(physiology.karvonen_hr(high, float(hr_rest), float(hr_max))))
+    hard = physiology.intensity_band(target_hrr) == "vigorous"
+    easy = None
+    if hard:
+        easy = (round(physiology.karvonen_hr(EASY_HRR - SESSION_HR_HALF_WIDTH, float(hr_rest), float(hr_max))),
+                round(physiology.karvonen_hr(EASY_HRR + SESSION_HR_HALF_WIDTH, float(hr_rest), float(hr_max))))
+    strength = strength_days_min(ctx.goal, days) if referral is None else 0
+    layout = week_layout(days, strength, hard, len(rest_dates))
     return WorkoutTargets(
         week=ctx.week,
         hr_max_bpm=hr_max,
@@ -203,7 +256,44 @@ def workout_targets(ctx: PlanningContext, prescription: Prescription) -> Workout
         session_hr_bpm=hr,
         referral=referral,
         adjustments=tuple(adjustments),
+        layout=layout,
+        easy_hr_bpm=easy,
+        strength_days_min=strength,
     )
+
+
+BANDS = {"light": guidelines.HRR_LIGHT, "moderate": guidelines.HRR_MODERATE, "vigorous": guidelines.HRR_VIGOROUS}
+
+
+def strength_days_min(goal: str, training_days: int) -> int:
+    """Strength days the week must hold: 2 for health and weight loss (WHO 2020), 1 for endurance,
+    always leaving at least one aerobic day (two for endurance)."""
+    if goal in STRENGTH_GOALS:
+        return min(guidelines.STRENGTH_DAYS_MIN, max(training_days - 1, 0))
+    return min(1, max(training_days - 2, 0))
+
+
+def spread(count: int, slots: int) -> list[int]:
+    """``count`` indices out of ``slots``, every other day first (0 first, never past the last slot)."""
+    return [math.ceil(i * slots / count) for i in range(count)] if count else []
+
+
+def week_layout(training_days: int, strength: int, hard: bool, rest_first: int) -> tuple[str, ...]:
+    """Each day's kind: sessions spread over the open days (after ``rest_first`` recovery days),
+    strength days spread from the end, and in a hard week an aerobic day right after a hard one
+    becomes an easy day (never two hard days in a row)."""
+    open_days = list(range(rest_first, WORKOUT_DAYS))
+    trained = [open_days[i] for i in spread(training_days, len(open_days))]
+    strength_at = {trained[training_days - 1 - i] for i in spread(strength, training_days)}
+    kinds = [REST] * WORKOUT_DAYS
+    for day in trained:
+        if day in strength_at:
+            kinds[day] = STRENGTH
+        elif hard and day > 0 and kinds[day - 1] == KEY:
+            kinds[day] = EASY
+        else:
+            kinds[day] = KEY
+    return tuple(kinds)
 
 
 def _workout_referral(ctx: PlanningContext) -> str | None:
@@ -228,10 +318,14 @@ def nutrition_targets(ctx: PlanningContext) -> NutritionTargets:
         deficit = guidelines.WEIGHT_LOSS_KG_PER_WEEK[0] * guidelines.KCAL_PER_KG_FAT / 7
         calories = tdee - deficit
     floor = math.ceil(bmr)
-    target = max(math.ceil(calories / 10) * 10, floor, CALORIES_SCHEMA_MIN)
+    # A clinical condition holds intake at maintenance under a clinician: no guideline floor on top.
+    guideline_floor = 0.0 if clinician else calorie_floor(ctx.sex)
+    target = max(math.ceil(calories / 10) * 10, floor, guideline_floor, CALORIES_SCHEMA_MIN)
+    referral = None
     if clinician:
-        low, high = CLINICIAN_PROTEIN_G_PER_KG
+        low, high = clinician_protein_g_per_kg(ctx.medical_flags)
         protein = (round(low * weight, 1), round(high * weight, 1))
+        referral = SEE_CLINICIAN_NUTRITION.format(low=low, high=high)
     else:
         protein = guidelines.protein_range_g(weight, ctx.goal, age)
     return NutritionTargets(
@@ -241,5 +335,19 @@ def nutrition_targets(ctx: PlanningContext) -> NutritionTargets:
         protein_g_range=protein,
         diet_preference=ctx.diet_preference,
         allergies=tuple(a.strip().lower() for a in ctx.allergies if a.strip()),
-        referral=SEE_CLINICIAN_NUTRITION if clinician else None,
+        referral=referral,
+        guideline_floor=guideline_floor,
     )
+
+
+def calorie_floor(sex: str | None) -> float:
+    """The lowest daily intake planned without a clinician (AHA/ACC/TOS 2013, NIH/NHLBI)."""
+    return CALORIE_FLOOR_KCAL.get(sex or "", CALORIE_FLOOR_UNKNOWN_SEX)
+
+
+def clinician_protein_g_per_kg(flags: tuple[str, ...]) -> tuple[float, float]:
+    """Protein for a clinician condition: kidney disease first (its upper bound is the binding one)."""
+    for flag, grams in CLINICIAN_PROTEIN_G_PER_KG.items():
+        if flag in flags:
+            return grams
+    return CLINICIAN_PROTEIN_DEFAULT

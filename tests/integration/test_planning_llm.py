@@ -1,7 +1,7 @@
 """The real litellm path against a scripted Ollama-compatible server on 127.0.0.1.
 
 Every failure mode ends in a stored, guardrail-passing plan (repaired by the model or from the
-rules) with the reason recorded; unchanged inputs make no call at all.
+rules) with the reason, the rules broken and the outcome recorded; unchanged inputs make no call.
 """
 
 from __future__ import annotations
@@ -13,11 +13,13 @@ from collections.abc import Iterator
 import pymongo
 import pytest
 
-from fitness_assets.planning import LLMClient, make_nutrition_plan, make_workout_plan
+from fitness_assets.planning import LLMClient, make_nutrition_plan, make_workout_plan, rules
 from fitness_assets.planning.planner import from_mongo, to_mongo
+from fitness_assets.planning.targets import nutrition_targets, workout_targets
 from fitness_core import store
 from tests.support.ollama_stub import OllamaStub, Reply
-from tests.support.planning_population import example_context, example_prescription
+from tests.support.plan_mutations import audit_bad_replies, mutate_nutrition, mutate_workout
+from tests.support.planning_population import example_context, example_prescription, population
 
 TIMEOUT_S = 1.0
 
@@ -205,7 +207,9 @@ def test_a_meal_with_an_allergen_is_repaired_then_replaced(ollama, llm):
     ollama.script([Reply.of_json(bad), Reply.of_json(copy.deepcopy(bad))])
     doc = make_nutrition_plan(ctx, llm)
     assert doc.source == "rules" and doc.guardrails.passed
-    assert "contains 'peanut' (allergen peanut)" in doc.usage.failure_reasons[0]
+    assert "guardrail diet_and_allergens:" in doc.usage.failure_reasons[0]
+    assert "contains 'peanut butter' (allergen peanut)" in doc.usage.failure_reasons[0]
+    assert doc.usage.outcome == "fallback" and doc.usage.failed_rules == [["diet_and_allergens"]] * 2
 
 
 def test_a_stored_plan_reads_back_identical(ollama, llm, mongo_db):
@@ -218,3 +222,80 @@ def test_a_stored_plan_reads_back_identical(ollama, llm, mongo_db):
     )
     assert from_mongo(raw) == doc
     assert json.loads(from_mongo(raw).model_dump_json())["plan"]["days"][0]["date"] == "2025-03-03"
+
+
+# --- bad replies: the audit's three and generated ones -----------------------------------------
+
+AUDIT_REPLIES = audit_bad_replies()
+
+
+def _make(ctx, rx, llm):
+    return make_nutrition_plan(ctx, llm) if rx is None else make_workout_plan(ctx, rx, llm)
+
+
+@pytest.mark.parametrize("case", AUDIT_REPLIES, ids=[c[0] for c in AUDIT_REPLIES])
+def test_an_audited_bad_reply_is_repaired_once_and_the_repair_is_recorded(ollama, llm, case):
+    _, ctx, rx, bad, good = case
+    ollama.script([Reply.of_json(bad), Reply.of_json(good)])
+    doc = _make(ctx, rx, llm)
+    assert doc.source == "llm" and doc.guardrails.passed and doc.usage.outcome == "repaired"
+    assert len(doc.usage.failed_rules) == 1 and doc.usage.failed_rules[0]
+    header = doc.usage.failure_reasons[0].split(" | ")[0]
+    assert header == f"attempt 1: rules broken: {', '.join(doc.usage.failed_rules[0])}"
+    for rule in doc.usage.failed_rules[0]:
+        assert f"guardrail {rule}:" in ollama.requests[1][1]["prompt"]  # the repair request names it
+
+
+@pytest.mark.parametrize("case", AUDIT_REPLIES, ids=[c[0] for c in AUDIT_REPLIES])
+def test_an_audited_bad_reply_twice_is_replaced_by_the_rules_plan(ollama, llm, case):
+    name, ctx, rx, bad, _ = case
+    ollama.script([Reply.of_json(bad), Reply.of_json(bad)])
+    doc = _make(ctx, rx, llm)
+    assert doc.source == "rules" and doc.guardrails.passed and doc.usage.outcome == "fallback"
+    expected = {
+        "four_for_three_hard_mon_to_wed": ["training_days", "hard_days_apart", "strength_days", "session_rpe"],
+        "oats_soy_sauce_for_gluten": ["macros_consistent", "diet_and_allergens"],
+        "seven_for_five_six_hard_in_a_row": ["training_days", "hard_days_apart", "strength_days"],
+    }[name]
+    assert doc.usage.failed_rules == [expected, expected]
+
+
+GENERATED = [
+    (plan_type, rule, i)
+    for plan_type, breaks in (("workout", ("training_days", "hard_days_apart", "session_rpe", "strength_days")),
+                              ("nutrition", ("diet_and_allergens", "calorie_floor", "ingredients_known")))
+    for rule in breaks
+    for i in range(3)
+]
+
+
+def _generated_case(plan_type: str, rule: str, index: int):
+    """The first simulated person (from ``index``) whose good plan the mutation can break."""
+    for ctx, rx in population(60, seed=13)[index * 15:]:
+        if ctx.medical_flags:
+            continue
+        if plan_type == "workout":
+            t = workout_targets(ctx, rx)
+            plan = rules.workout_plan(ctx, t)
+            good = plan.model_dump(mode="json")
+            if mutate_workout(plan, t, rule):
+                return ctx, rx, plan.model_dump(mode="json"), good
+        else:
+            t = nutrition_targets(ctx)
+            good = rules.nutrition_plan(ctx, t).model_dump(mode="json")
+            bad = copy.deepcopy(good)
+            if mutate_nutrition(bad, t, rule):
+                return ctx, None, bad, good
+    raise AssertionError(f"no simulated person allows breaking {rule}")
+
+
+@pytest.mark.parametrize(("plan_type", "rule", "index"), GENERATED)
+def test_generated_bad_replies_are_rejected_naming_the_rule(ollama, llm, plan_type, rule, index):
+    ctx, rx, bad, good = _generated_case(plan_type, rule, index)
+    ollama.script([Reply.of_json(bad), Reply.of_json(good)])
+    doc = _make(ctx, rx, llm)
+    assert doc.source == "llm" and doc.usage.outcome == "repaired" and rule in doc.usage.failed_rules[0]
+    ollama.script([Reply.of_json(bad), Reply.of_json(bad)])
+    doc = _make(ctx, rx, llm)
+    assert doc.source == "rules" and doc.guardrails.passed and doc.usage.outcome == "fallback"
+    assert all(rule in rules_ for rules_ in doc.usage.failed_rules)

@@ -47,7 +47,7 @@ def test_unknown_longest_session_assumes_30_minutes():
 def test_prescription_within_the_cap_is_kept():
     t = workout_targets(context(), prescription(target_hrr=0.62, weekly_minutes=150, sessions=4))
     assert (t.weekly_minutes, t.training_days, t.target_hrr, t.intensity) == (150.0, 4, 0.62, "vigorous")
-    assert t.session_hr_bpm == (128, 140)  # Karvonen at 57% and 67% HRR
+    assert t.session_hr_bpm == (132, 140)  # Karvonen at 60% (the vigorous zone's floor) and 67% HRR
     assert t.rest_dates == () and t.adjustments == ()
 
 
@@ -102,9 +102,10 @@ def test_calories_never_go_below_bmr():
     assert t.calories_target == t.calories_floor == 1756.0
 
 
-def test_a_clinician_condition_keeps_protein_at_0_8_to_1_g_per_kg_and_calories_at_maintenance():
+def test_kidney_disease_keeps_protein_at_0_55_to_0_8_g_per_kg_and_calories_at_maintenance():
     t = nutrition_targets(context(goal="weight_loss", medical_flags=("kidney_disease",)))
-    assert t.protein_g_range == (64.0, 80.0)
+    assert t.protein_g_range == (44.0, 64.0)  # KDIGO: 0.55-0.8 g/kg x 80 kg, non-dialysis CKD
     assert t.calories_target == 2110.0  # TDEE rounded up, no deficit
-    assert t.referral == SEE_CLINICIAN_NUTRITION
+    assert t.referral == SEE_CLINICIAN_NUTRITION.format(low=0.55, high=0.8)
+    assert "0.55-0.8 g/kg" in t.referral
 
