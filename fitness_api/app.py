@@ -1,5 +1,9 @@
 """The FastAPI application: ``create_app(settings)`` and ``serve`` (uvicorn, uvloop, httptools).
 
+Requests the API refuses never become a 500: bodies over 16 KiB get 413, heads over 16 KiB 431
+(``limits``, and in the server itself, ``protocol``), invalid input a 422 that is always valid JSON
+(``errors``), an unreachable store 503.
+
 The API only serves what the asset graph materialized, plus feedback into the stream. One MongoDB
 client and one Redis pool per process, opened in the lifespan and closed at shutdown.
 """
@@ -14,12 +18,14 @@ import pymongo.errors
 import redis.asyncio as aioredis
 import redis.exceptions
 from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pymongo import AsyncMongoClient
 
 from fitness_api.cache import PLAN_MEMO_TTL_S, PlanMemo
 from fitness_api.deps import AppState
-from fitness_api.limits import MAX_BODY_BYTES, BodySizeLimit
+from fitness_api.errors import validation_error
+from fitness_api.limits import MAX_BODY_BYTES, MAX_HEADER_BYTES, BodySizeLimit, HeaderSizeLimit
 from fitness_api.routes import feedback, meta, plans, reports, users
 from fitness_core.settings import Settings
 
@@ -89,9 +95,11 @@ def create_app(
         redis.exceptions.TimeoutError,
     ):
         app.add_exception_handler(error, _store_unavailable)
+    app.add_exception_handler(RequestValidationError, validation_error)
     for module in (meta, plans, reports, feedback, users):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    app.add_middleware(HeaderSizeLimit, max_bytes=MAX_HEADER_BYTES)  # outermost: checked first
     return app
 
 
@@ -111,6 +119,8 @@ def serve(
     """Run the API with uvicorn (one worker; run more processes behind a proxy to scale)."""
     import uvicorn
 
+    from fitness_api.protocol import HeadLimitedHttpToolsProtocol
+
     log.info(
         "api starting", extra={"host": host, "port": port or settings.port, "plan_memo_s": plan_memo_ttl_s}
     )
@@ -119,7 +129,7 @@ def serve(
         host=host,
         port=port or settings.port,
         loop="uvloop",
-        http="httptools",
+        http=HeadLimitedHttpToolsProtocol,  # httptools, plus the 431 bound on request heads
         access_log=access_log,
         log_config=None,
         server_header=False,

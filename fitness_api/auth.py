@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from fitness_api.memo import TtlCache
+from fitness_core.ids import check_user_id
 from fitness_core.store import API_KEYS
 
 if TYPE_CHECKING:
@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 KEY_PREFIX = "fk_"
 KEY_CACHE_TTL_S = 60.0
 KEY_CACHE_MAX = 10_000
-_USER_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
 
 
 @dataclass(frozen=True)
@@ -52,8 +51,8 @@ def key_document(key_hash: str, *, user_id: str | None, admin: bool, label: str 
     """The ``api_keys`` document for a new key; exactly one of ``user_id`` / ``admin``."""
     if admin == (user_id is not None):
         raise ValueError("an API key is either bound to one user_id or an admin key, not both or neither")
-    if user_id is not None and not _USER_ID.match(user_id):
-        raise ValueError(f"user_id {user_id!r} is not a valid id (letters, digits, _ . : -, at most 128)")
+    if user_id is not None:
+        check_user_id(user_id)  # the platform's one user-id rule (ValueError naming the id)
     return {
         "key_hash": key_hash,
         "user_id": user_id,

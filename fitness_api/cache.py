@@ -19,7 +19,6 @@ from fitness_api.memo import TtlCache
 from fitness_core.plan_cache import (
     LATEST_FIRST,
     PLAN_CACHE_TTL_S,
-    PLAN_TYPES,
     CachedPlan,
     cache_fields,
     plan_cache_key,
@@ -96,11 +95,6 @@ async def latest_plan(
         if plan is not None:
             memo.put((plan_type, user_id), plan)
     return plan
-
-
-async def drop_user_plans(redis: aioredis.Redis, user_id: str) -> int:
-    """Remove a user's cached plans; returns the number of keys removed."""
-    return int(await redis.delete(*(plan_cache_key(t, user_id) for t in PLAN_TYPES)))
 
 
 def etag_matches(if_none_match: str | None, etag: str) -> bool:

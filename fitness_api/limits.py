@@ -1,4 +1,9 @@
-"""Request body size limit as plain ASGI middleware (cheap on every request)."""
+"""Request size limits as plain ASGI middleware (cheap on every request): body 413, head 431.
+
+Both hold under any server that runs the app (``fitness api``, compose, the test client).
+``fitness api`` also stops reading an oversized head in the server itself (``fitness_api.protocol``),
+so a client cannot make it buffer megabytes of headers before this middleware sees them.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_BODY_BYTES = 16 * 1024
+#: The request head: request line plus header lines as sent (``name: value\r\n``), in total.
+MAX_HEADER_BYTES = 16 * 1024
 
 
 class BodyTooLarge(HTTPException):
@@ -60,10 +67,43 @@ class BodySizeLimit:
 
     async def _reject(self, send: Send) -> None:
         body = json.dumps({"detail": too_large_detail(self.max_bytes)}).encode()
-        headers = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close"),
-        ]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.start", "status": 413, "headers": error_headers(body)})
         await send({"type": "http.response.body", "body": body})
+
+
+def head_size(scope: Scope) -> int:
+    """Bytes of the request head as sent on HTTP/1.1: request line and ``name: value\\r\\n`` lines."""
+    target = len(scope.get("raw_path") or scope["path"].encode()) + len(scope.get("query_string", b""))
+    size = len(scope["method"]) + target + 12  # " ", "?", " HTTP/1.1\r\n"
+    for name, value in scope["headers"]:
+        size += len(name) + len(value) + 4
+    return size
+
+
+class HeaderSizeLimit:
+    """Answer 431 to requests whose head (request line and headers) exceeds ``max_bytes``."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_HEADER_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and head_size(scope) > self.max_bytes:
+            body = json.dumps({"detail": headers_too_large_detail(self.max_bytes)}).encode()
+            await send({"type": "http.response.start", "status": 431, "headers": error_headers(body)})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+
+def headers_too_large_detail(max_bytes: int) -> str:
+    return f"request headers larger than {max_bytes} bytes"
+
+
+def error_headers(body: bytes) -> list[tuple[bytes, bytes]]:
+    """Headers of a refusal: JSON, its length, and closing the connection."""
+    return [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+    ]

@@ -5,19 +5,22 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import Header, Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from fitness_core.ids import USER_ID_MAX, USER_ID_PATTERN, USER_ID_RULE, check_user_id
 from fitness_core.plans import PlanDocument, ReportDocument
 
+#: The user-id rule of fitness_core.ids (422 naming the id and the rule); OpenAPI shows its pattern.
 UserId = Annotated[
     str,
     Path(
         min_length=1,
-        max_length=128,
-        pattern=r"^[A-Za-z0-9_.:\-]+$",
-        description="the user's id",
+        max_length=USER_ID_MAX,
+        description=f"the user's id: {USER_ID_RULE}",
         examples=["u-0001"],
+        json_schema_extra={"pattern": USER_ID_PATTERN},
     ),
+    AfterValidator(check_user_id),
 ]
 Week = Annotated[
     str,
@@ -49,7 +52,8 @@ class Health(BaseModel):
 class FeedbackIn(BaseModel):
     """How the user feels today or about the current plan."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # allow_inf_nan: NaN and Infinity (1e400 parses to inf) are refused by every numeric field.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
     energy: int = Field(ge=1, le=5)
     mood: int = Field(ge=1, le=5)
@@ -84,5 +88,9 @@ class UserExport(BaseModel):
 class DeletionReport(BaseModel):
     user_id: str
     removed: dict[str, int] = Field(
-        description="documents per collection, report files, stream entries, cache keys"
+        description=(
+            "what was removed, by place: documents per collection, stream entries and dead letters "
+            "(stream_entries), entries acknowledged for consumer groups (pending_entries), report index "
+            "rows (index_rows), report pages (report_files), cached plans (cache_keys)"
+        )
     )

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
+from fitness_core.artifacts import inside
 from fitness_core.settings import Settings
 
 if TYPE_CHECKING:
@@ -99,10 +100,9 @@ class ArtifactStore(dg.ConfigurableResource):
 
     def path(self, relative: str) -> Path:
         """The absolute path of ``relative`` inside the store (parents created); refuses escapes."""
-        base = Path(self.root).resolve()
-        target = (base / relative).resolve()
-        if not target.is_relative_to(base):
-            raise ValueError(f"artifact path {relative!r} leaves the artifact store {base}")
+        target = inside(Path(self.root), relative, allow_root=True)
+        if target is None:
+            raise ValueError(f"artifact path {relative!r} leaves the artifact store {Path(self.root).resolve()}")
         target.parent.mkdir(parents=True, exist_ok=True)
         return target
 

@@ -26,6 +26,8 @@ from pydantic import (
     model_validator,
 )
 
+from fitness_core.ids import UserId
+
 Sex = Literal["male", "female"]
 Goal = Literal["endurance", "health", "weight_loss"]
 DietPreference = Literal["omnivore", "vegetarian", "vegan", "pescatarian"]
@@ -49,6 +51,8 @@ def _to_millisecond(value: datetime) -> datetime:
 #: An aware timestamp at millisecond precision (BSON dates hold milliseconds, so stored == sent).
 Timestamp = Annotated[AwareDatetime, AfterValidator(_to_millisecond)]
 
+#: A record's natural id (events, sessions, logs, devices). User ids follow the stricter rule of
+#: :mod:`fitness_core.ids` (re-exported here as ``UserId``): they also name files.
 Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 Bpm = Annotated[float, Field(ge=25, le=250)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
@@ -80,7 +84,7 @@ class Record(BaseModel):
     TIME_FIELD: ClassVar[str | None] = None
     MUTABLE: ClassVar[bool] = False
 
-    user_id: Id
+    user_id: UserId
     source: Source = "simulator"
     ingest_ts: Timestamp | None = Field(default=None, description="when the platform received it")
 

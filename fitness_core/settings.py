@@ -59,6 +59,26 @@ class Settings(BaseSettings):
         default=None,
         description="The MongoDB server's data folder, when on this host: the writer's free-disk guard watches it",
     )
+    import_max_expanded_mb: int = Field(
+        default=16_384, ge=1,
+        description="An import's zip may expand to at most this many MB in total (read from its directory, enforced while reading)",
+    )
+    import_max_member_mb: int = Field(
+        default=8192, ge=1, description="One file inside an import's zip may expand to at most this many MB",
+    )
+    import_max_ratio: int = Field(
+        default=200, ge=2,
+        description="Largest compression ratio of a zip member over 1 MB (real exports compress 10-40x; zip bombs about 1000x)",
+    )
+    import_max_file_mb: int = Field(
+        default=32, ge=1,
+        description="Files an importer parses whole in memory (GPX, TCX, FIT, Fitbit CSV and Web API JSON) may be at most this large",
+    )
+    import_max_json_depth: int = Field(default=64, ge=4, description="Deepest nesting of arrays and objects in imported JSON")
+    import_max_text_mb: int = Field(
+        default=8, ge=1,
+        description="Longest single token of imported XML or JSON (a text, string, attribute or comment)",
+    )
     log_level: str = Field(default="INFO", description="Logging level")
 
     @field_validator("mongo_db")
@@ -84,8 +104,12 @@ class Settings(BaseSettings):
         values: dict[str, object] = {}
         if env_file.exists():
             redis_in_env = any(k in os.environ for k in ("REDIS_URL", "REDIS_HOST", "REDIS_PORT"))
+            # the embedded store's data folder says nothing about another MongoDB named in the env
+            mongo_in_env = "MONGO_URI" in os.environ
             for key, value in read_env_file(env_file).items():
-                if key in os.environ or (key.startswith("REDIS_") and redis_in_env):
+                if key in os.environ or (key.startswith("REDIS_") and redis_in_env) or (
+                    key == "STORE_DATA_DIR" and mongo_in_env
+                ):
                     continue
                 values[key.lower()] = value
         values.update(overrides)

@@ -87,13 +87,15 @@ def services() -> None:
 
 @services.command("up")
 def services_up() -> None:
-    """Start the embedded servers (or reuse running ones) and write var/services.env."""
+    """Start the embedded servers that are not running (a dead one on its old port) and write var/services.env."""
     from fitness_core.settings import services_env_file
     from fitness_streaming import services as svc
 
+    env_file = services_env_file()
+    before = env_file.read_text() if env_file.exists() else None
     for proc in svc.up():
-        click.echo(f"{proc.name}: {proc.url} (pid {proc.pid})")
-    click.echo(f"wrote {services_env_file()}")
+        click.echo(f"{proc.name}: {proc.url} (pid {proc.pid}, {proc.action})")
+    click.echo(f"{'unchanged' if env_file.read_text() == before else 'wrote'} {env_file}")
 
 
 @services.command("down")
@@ -152,16 +154,32 @@ def _describe_settings_error(exc: Exception) -> str:
 @click.option("--drain", is_flag=True, help="Exit 0 once every stream's group lag and pending count are zero.")
 @click.option("--progress/--no-progress", default=None,
               help="Count stored entries on a progress line (default: on a terminal with --drain).")
+@click.option("--replay-since", "replay_since", default=None, metavar="TIME",
+              help="Write the retained entries since TIME (ISO time, or a duration like 2h) again, then exit.")
 def write(batch: int, block_ms: int, claim_idle_ms: int, max_deliveries: int, drain: bool,
-          progress: bool | None) -> None:
+          progress: bool | None, replay_since: str | None) -> None:
     """Store the stream records in MongoDB (consumer group storage-writer); SIGTERM/Ctrl-C stops."""
     from tqdm import tqdm
 
-    from fitness_streaming.writer import WriterConfig, run_writer
+    from fitness_streaming.writer import WriterConfig, run_replay, run_writer
+    from fitness_streaming.writer_replay import parse_since
 
+    since = None
+    if replay_since is not None:
+        try:
+            since = parse_since(replay_since)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--replay-since'") from None
     settings = load_settings()
     config = WriterConfig(batch=batch, block_ms=block_ms, claim_idle_ms=claim_idle_ms,
                           max_deliveries=max_deliveries, drain=drain)
+    if since is not None:
+        replayed = run_replay(settings, config, since)
+        if replayed is None:
+            raise UserError("stopped before the replay finished")
+        click.echo(f"replayed {replayed.entries} entries: {replayed.newly_stored} stored again, "
+                   f"{replayed.already_stored} already stored ({replayed.seconds:.1f} s)")
+        return
     show = progress if progress is not None else (drain and sys.stderr.isatty())
     with tqdm(desc="writing", unit=" entries", disable=not show) as bar:
         stats = run_writer(settings, config, on_batch=bar.update)
@@ -181,6 +199,108 @@ def status(as_json: bool) -> None:
 
     report = status_report(load_settings())
     click.echo(json.dumps(report, indent=2) if as_json else format_status(report))
+
+
+# --- dead letters ----------------------------------------------------------------------------
+
+
+@main.group("dlq")
+def dlq() -> None:
+    """Dead letters (fitness:dlq): messages the writer could not store, with the reason."""
+
+
+def _dlq_redis(stream: str | None = None):
+    """Settings and a Redis client for the DLQ commands; ``--stream`` must name a record stream."""
+    from fitness_core.schemas import STREAMS
+    from fitness_streaming.publisher import connect
+
+    if stream is not None and stream not in STREAMS:
+        raise UserError(f"--stream {stream!r} is not a record stream (one of {', '.join(STREAMS)})")
+    settings = load_settings()
+    return settings, connect(settings.redis_dsn)
+
+
+def _dlq_ids(ids: tuple[str, ...], everything: bool, verb: str) -> None:
+    if bool(ids) == everything:
+        raise UserError(f"name the dead letters to {verb} (their ids, as `fitness dlq list` shows) or pass --all")
+
+
+@dlq.command("list")
+@click.option("--stream", default=None, help="Only dead letters from this stream (e.g. fitness:events).")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Oldest N dead letters.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (the full envelopes).")
+def dlq_list(stream: str | None, limit: int, as_json: bool) -> None:
+    """The oldest dead letters: DLQ id, source stream and entry, time, reason."""
+    from fitness_streaming import dlq as dead_letters
+
+    _, client = _dlq_redis(stream)
+    letters = dead_letters.list_letters(client, stream=stream, limit=limit)
+    if as_json:
+        click.echo(json.dumps([letter.as_json() for letter in letters], indent=2))
+        return
+    for item in letters:
+        if item.letter is None:
+            click.echo(f"{item.id}  ({item.problem})")
+        else:
+            letter = item.letter
+            click.echo(f"{item.id}  {letter.stream} {letter.entry_id}  {letter.failed_ts:%Y-%m-%d %H:%M:%S}  "
+                       f"{letter.reason[:120]}")
+    click.echo(f"{len(letters)} dead letter(s) shown, {client.xlen(dead_letters.DLQ_STREAM)} in "
+               f"{dead_letters.DLQ_STREAM}")
+
+
+@dlq.command("show")
+@click.argument("entry_id")
+def dlq_show(entry_id: str) -> None:
+    """One dead letter in full (JSON): reason, source stream and entry, original fields."""
+    from fitness_streaming import dlq as dead_letters
+
+    _, client = _dlq_redis()
+    try:
+        letter = dead_letters.get_letter(client, entry_id)
+    except dead_letters.DeadLetterError as exc:
+        raise UserError(str(exc)) from exc
+    click.echo(json.dumps(letter.as_json(), indent=2))
+
+
+@dlq.command("replay")
+@click.argument("entry_ids", nargs=-1)
+@click.option("--all", "everything", is_flag=True, help="Every dead letter (of --stream, if given).")
+@click.option("--stream", default=None, help="Only dead letters from this stream.")
+def dlq_replay(entry_ids: tuple[str, ...], everything: bool, stream: str | None) -> None:
+    """Re-add the original messages to their streams (capped like any producer), then drop the letters."""
+    from fitness_core.streams import StreamFullError
+    from fitness_streaming import dlq as dead_letters
+
+    _dlq_ids(entry_ids, everything, "replay")
+    settings, client = _dlq_redis(stream)
+    try:
+        outcome = dead_letters.replay(client, settings.stream_maxlen, entry_ids, stream=stream)
+    except (dead_letters.DeadLetterError, StreamFullError) as exc:
+        raise UserError(str(exc)) from exc
+    for entry_id, why in outcome.skipped.items():
+        click.echo(f"fitness: kept {entry_id}: {why}", err=True)
+    click.echo(f"replayed {len(outcome.done)} dead letter(s) into their streams"
+               f"{f', kept {len(outcome.skipped)}' if outcome.skipped else ''} (`fitness write` stores them)")
+
+
+@dlq.command("purge")
+@click.argument("entry_ids", nargs=-1)
+@click.option("--all", "everything", is_flag=True, help="Every dead letter in fitness:dlq now.")
+@click.option("--yes", is_flag=True, help="Confirm: purged dead letters are gone for good.")
+def dlq_purge(entry_ids: tuple[str, ...], everything: bool, yes: bool) -> None:
+    """Delete dead letters for good."""
+    from fitness_streaming import dlq as dead_letters
+
+    _dlq_ids(entry_ids, everything, "purge")
+    if not yes:
+        raise UserError("purging deletes dead letters for good: add --yes to confirm")
+    _, client = _dlq_redis()
+    try:
+        outcome = dead_letters.purge(client, entry_ids)
+    except dead_letters.DeadLetterError as exc:
+        raise UserError(str(exc)) from exc
+    click.echo(f"purged {len(outcome.done)} dead letter(s)")
 
 
 # --- publish and demo ------------------------------------------------------------------------
@@ -290,7 +410,7 @@ def demo(users: int, weeks: int, seed: int, once: bool, api_port: int, ui_port: 
 
 # The commands that load the asset code, the API or the importers live in their own modules
 # (kept short, and imported here so that `fitness --help` lists them).
-from fitness_streaming import cli_data, cli_platform  # noqa: E402, F401
+from fitness_streaming import cli_data, cli_platform, cli_users  # noqa: E402, F401
 
 if __name__ == "__main__":
     # `python -m fitness_streaming.cli`: run the importable module's group, on which the command

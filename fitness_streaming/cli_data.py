@@ -11,6 +11,16 @@ from fitness_streaming.cli import UserError, load_settings, main
 # --- importing and exporting data ----------------------------------------------------------
 
 
+def _check_user_id(user_id: str) -> None:
+    """The platform's user-id rule (fitness_core.ids), as a one-line error."""
+    from fitness_core.ids import check_user_id
+
+    try:
+        check_user_id(user_id)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
 @main.command("import")
 @click.argument("path", type=click.Path())
 @click.option("--user-id", default=None,
@@ -30,9 +40,12 @@ def import_data(path: str, user_id: str | None, fmt: str, timezone: str | None, 
     from functools import partial
     from pathlib import Path
 
+    from fitness_core.streams import StreamFullError
     from fitness_streaming.importers import InputError, import_path, summary_lines
-    from fitness_streaming.importers.runner import stored_user
+    from fitness_streaming.importers.runner import nothing_imported, stored_user
 
+    if user_id is not None:
+        _check_user_id(user_id)  # before any server is contacted
     settings = load_settings()
     publish = None
     if not dry_run:
@@ -49,8 +62,11 @@ def import_data(path: str, user_id: str | None, fmt: str, timezone: str | None, 
             lookup_user=partial(stored_user, settings.mongo_uri, settings.mongo_db), publish=publish,
             progress=progress if progress is not None else sys.stderr.isatty(),
         )
-    except InputError as exc:
+    except (InputError, StreamFullError) as exc:
         raise UserError(str(exc)) from exc
+    failure = nothing_imported(report)  # every file rejected: one line, no summary
+    if failure is not None:
+        raise UserError(failure)
     for line in summary_lines(report):
         click.echo(line)
     if report.rejected:

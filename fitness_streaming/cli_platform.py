@@ -47,6 +47,8 @@ def apikey_create(user_id: str | None, admin: bool, label: str | None) -> None:
         raise UserError("give exactly one of --user-id U or --admin")
     auth = importlib.import_module("fitness_api.auth")
     try:
+        if user_id is not None:
+            auth.check_user_id(user_id)  # the platform's user-id rule, before MongoDB is contacted
         key = auth.create_api_key_in(load_settings(), user_id=user_id, admin=admin, label=label)
     except ValueError as exc:
         raise UserError(str(exc)) from exc

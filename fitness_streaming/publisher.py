@@ -1,10 +1,11 @@
-"""Publishing records into the Redis Streams: pipelined XADD with approximate MAXLEN and backpressure.
+"""Publishing records into the Redis Streams: capped batches, waiting while a stream is full.
 
-Streams are capped with ``MAXLEN ~`` but the cap must never trim entries the ``storage-writer``
-consumer group has not read (or has read and not yet acknowledged). Before a stream can reach its
-cap, :class:`~fitness_streaming.stream_cap.StreamCapGuard` asks Redis how many entries the group
-still needs and waits (bounded, logged) rather than let XADD trim them. ``backfill`` publishes a
-simulated history; ``live`` keeps going on an accelerated clock until stopped.
+No XADD here trims anything: each stream has a hard cap (``STREAM_MAXLEN``: entries not yet
+stored plus the acknowledged ones the storage writer retains), and a batch goes in through the
+server-side capped add of :mod:`fitness_core.streams`, one EVALSHA per stream per batch, only
+while it fits. A full stream makes the publisher wait (bounded, logged) for the writer to store
+and trim, however many publishers run at once. ``backfill`` publishes a simulated history;
+``live`` keeps going on an accelerated clock until stopped.
 """
 
 from __future__ import annotations
@@ -24,17 +25,11 @@ from itertools import count
 import redis
 
 from fitness_core.schemas import Record
+from fitness_core.streams import MAX_WAIT_S, CappedWriter, StreamFullError
 from fitness_streaming.simulator.config import SimulationConfig
 from fitness_streaming.simulator.production import Message, Production, default_workers, encode_messages
-from fitness_streaming.stream_cap import (
-    MAX_WAIT_S,
-    WRITER_GROUP,
-    StreamCapGuard,
-    StreamFullError,
-    unread_entries,
-)
 
-__all__ = ["WRITER_GROUP", "PublishStats", "StreamFullError", "backfill", "live", "publish_records", "unread_entries"]
+__all__ = ["PublishStats", "StreamFullError", "backfill", "live", "publish_records"]
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +61,7 @@ class PublishStats:
         extras = [f"{key} {self.simulation[key]:,}" for key in ("duplicates", "lost", "pending", "invalid")
                   if self.simulation.get(key)]
         if self.waited_s >= 0.05:
-            extras.append(f"waited {self.waited_s:.1f} s for the {WRITER_GROUP} group")
+            extras.append(f"waited {self.waited_s:.1f} s for room in the streams")
         return line + (f" ({', '.join(extras)})" if extras else "")
 
 
@@ -80,42 +75,33 @@ def connect(url: str) -> redis.Redis:
 # --- publishing -------------------------------------------------------------------------------
 
 
-def xadd_pipelined(client: redis.Redis, messages: Sequence[Message], maxlen: int | None) -> None:
-    """XADD messages in one pipeline round trip (no transaction)."""
-    pipe = client.pipeline(transaction=False)
-    if maxlen is None:
-        for stream, schema, data, _ in messages:
-            pipe.execute_command("XADD", stream, "*", "schema", schema, "data", data)
-    else:
-        cap = str(maxlen)
-        for stream, schema, data, _ in messages:
-            pipe.execute_command("XADD", stream, "MAXLEN", "~", cap, "*", "schema", schema, "data", data)
-    pipe.execute()
+def add_messages(writer: CappedWriter, messages: Sequence[Message]) -> Counter:
+    """Add messages to their streams, in order, through the capped add; counts per stream."""
+    batches: dict[str, list[tuple]] = {}
+    for stream, schema, data, _ in messages:
+        batch = batches.get(stream)
+        if batch is None:
+            batch = batches[stream] = []
+        batch.append(("schema", schema, "data", data))
+    writer.add(batches)
+    return Counter({stream: len(batch) for stream, batch in batches.items()})
 
 
 class StreamPublisher:
-    """Pipelined XADD in batches, guarded against trimming what the writer has not read."""
+    """Capped adds in batches of ``batch_size`` messages: nothing published is ever trimmed unread."""
 
     def __init__(self, client: redis.Redis, *, maxlen: int | None, batch_size: int = DEFAULT_BATCH,
-                 group: str = WRITER_GROUP, max_wait_s: float = MAX_WAIT_S) -> None:
+                 max_wait_s: float = MAX_WAIT_S) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        self.client, self.maxlen = client, maxlen
-        self.batch_size = batch_size if maxlen is None else min(batch_size, maxlen)
-        self.guard = StreamCapGuard(client, maxlen, group, max_wait_s) if maxlen is not None else None
+        self.batch_size = batch_size
+        self.writer = CappedWriter(client, maxlen, max_wait_s=max_wait_s)
         self.stats = PublishStats()
 
     def publish(self, messages: Sequence[Message]) -> None:
         for start in range(0, len(messages), self.batch_size):
-            chunk = messages[start : start + self.batch_size]
-            per_stream = Counter(m[0] for m in chunk)
-            if self.guard is not None:
-                for stream, n in per_stream.items():
-                    self.guard.admit(stream, n)
-            xadd_pipelined(self.client, chunk, self.maxlen)
-            self.stats.per_stream.update(per_stream)
-        if self.guard is not None:
-            self.stats.waited_s = self.guard.waited_s
+            self.stats.per_stream.update(add_messages(self.writer, messages[start : start + self.batch_size]))
+        self.stats.waited_s = self.writer.waited_s
 
 
 def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
@@ -135,16 +121,16 @@ def publish_records(
     *,
     maxlen: int | None = 2_000_000,
     batch_size: int = DEFAULT_BATCH,
-    group: str = WRITER_GROUP,
     max_wait_s: float = MAX_WAIT_S,
 ) -> PublishStats:
-    """XADD every record to its stream in pipelined batches; returns counts per stream.
+    """Add every record to its stream in capped batches; returns counts per stream.
 
-    Records are pydantic models, so each one was validated when it was built. With a ``maxlen``,
-    publishing waits rather than trim entries the ``group`` still needs (see StreamCapGuard).
+    Records are pydantic models, so each one was validated when it was built. ``maxlen`` is the
+    streams' cap (None: none); at the cap, publishing waits for the storage writer to make room
+    and raises :class:`StreamFullError` after ``max_wait_s`` without progress.
     """
     started = time.perf_counter()
-    publisher = StreamPublisher(client, maxlen=maxlen, batch_size=batch_size, group=group, max_wait_s=max_wait_s)
+    publisher = StreamPublisher(client, maxlen=maxlen, batch_size=batch_size, max_wait_s=max_wait_s)
     for chunk in _chunks(records, batch_size):
         publisher.publish(encode_messages(chunk))
     publisher.stats.seconds = time.perf_counter() - started

@@ -5,6 +5,11 @@ SecantusDB (WiredTiger underneath), run as its own process with ``python -m seca
 imported (it is GPL-2.0). Both listen on 127.0.0.1 and keep their state under ``var/``.
 ``up`` writes ``var/services.env`` (REDIS_URL, MONGO_URI), which every ``fitness`` command reads
 when those variables are not set; ``down`` stops exactly the processes ``up`` started.
+
+``up`` never touches a server that is running. One that died is started again on its old port with
+its data folder (Redis replays its append-only file, SecantusDB reopens its storage), so the URLs in
+services.env stay valid and running daemons reconnect by themselves; a port someone else took in
+the meantime is an error rather than a silent move to a new port.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from fitness_core.settings import services_env_file, var_dir
@@ -27,6 +32,9 @@ class ServiceError(RuntimeError):
     """An embedded service could not be started or reached."""
 
 
+SERVICES = ("redis", "mongo")
+
+
 @dataclass
 class ServiceProcess:
     name: str
@@ -34,6 +42,11 @@ class ServiceProcess:
     port: int
     url: str
     log: str
+    #: What ``up`` did: "started", "restarted" (on its old port) or "running" (kept); not persisted.
+    action: str = field(default="started", compare=False)
+
+    def state(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if k != "action"}
 
 
 def redis_server_binary() -> Path:
@@ -125,36 +138,97 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _ours(entry: dict) -> bool:
+    """The entry's pid still runs the server ``up`` started (pids are reused, and a zombie is dead).
+
+    Where /proc exists, the process's command line must name the entry's port (redis-server shows
+    ``host:port`` as its title, SecantusDB has ``--port N``); elsewhere the pid is trusted.
+    """
+    if not _alive(entry["pid"]):
+        return False
+    if not Path("/proc/self").exists():
+        return True
+    try:
+        cmdline = Path(f"/proc/{entry['pid']}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return str(entry["port"]).encode() in cmdline
+
+
 def status() -> list[dict]:
     """The services ``up`` started, with whether each is still alive and listening."""
     path = _state_file()
     if not path.exists():
         return []
     entries = json.loads(path.read_text())
-    return [{**e, "alive": _alive(e["pid"]) and port_open(e["port"])} for e in entries]
+    return [{**e, "alive": _ours(e) and port_open(e["port"])} for e in entries]
+
+
+def _start(name: str, port: int | None) -> ServiceProcess:
+    """Start one embedded server on ``port`` (None: a free one) with its data folder under var/."""
+    base = var_dir() / "services"
+    if name == "redis":
+        return start_redis(base / "redis", port)[1]
+    return start_mongo(base / "mongo", port)[1]
+
+
+def _restart(entry: dict) -> ServiceProcess:
+    """Start a dead server again on its old port; someone else on that port is an error."""
+    name, port = entry["name"], entry["port"]
+    if _ours(entry):  # alive but not listening (hung): make room for the new one
+        _stop(entry["pid"])
+    if port_open(port):
+        raise ServiceError(
+            f"{name} is down and its port {port} is now taken by another process: free the port, "
+            "or run `fitness services down` then `up` to start both on new ports"
+        )
+    restarted = _start(name, port)
+    restarted.action = "restarted"
+    return restarted
+
+
+def _write_if_changed(path: Path, text: str) -> bool:
+    """Replace ``path`` atomically with ``text`` unless it already holds exactly that."""
+    if path.exists() and path.read_text() == text:
+        return False
+    staging = path.with_name(path.name + ".tmp")
+    staging.write_text(text)
+    staging.replace(path)
+    return True
 
 
 def up(redis_port: int | None = None, mongo_port: int | None = None) -> list[ServiceProcess]:
-    """Start both embedded servers (or reuse the ones already running) and write services.env."""
-    running = [s for s in status() if s["alive"]]
-    if len(running) == 2:
-        return [ServiceProcess(**{k: v for k, v in s.items() if k != "alive"}) for s in running]
-    down()
-    base = var_dir() / "services"
-    started: list[ServiceProcess] = []
+    """Start what is not running and write services.env; running servers are kept as they are.
+
+    A server an earlier ``up`` started that has died is restarted on the same port with its data;
+    the ports asked for here apply only to a server started for the first time. Either every
+    service is up afterwards, or what this call started is stopped again and the error raised.
+    """
+    known = {entry["name"]: entry for entry in status()}
+    asked = {"redis": redis_port, "mongo": mongo_port}
+    result: dict[str, ServiceProcess] = {}
     try:
-        _, redis_proc = start_redis(base / "redis", redis_port)
-        started.append(redis_proc)
-        _, mongo_proc = start_mongo(base / "mongo", mongo_port)
-        started.append(mongo_proc)
+        for name in SERVICES:
+            entry = known.get(name)
+            if entry is None:
+                result[name] = _start(name, asked[name])
+            elif entry["alive"]:
+                kept = {k: v for k, v in entry.items() if k != "alive"}
+                result[name] = ServiceProcess(**kept, action="running")
+            else:
+                result[name] = _restart(entry)
     except Exception:
-        for proc in started:
-            _stop(proc.pid)
+        for proc in result.values():
+            if proc.action != "running":
+                _stop(proc.pid)
         raise
-    _state_file().write_text(json.dumps([asdict(s) for s in started], indent=2))
-    services_env_file().write_text(
+    started = [result[name] for name in SERVICES]
+    _write_if_changed(_state_file(), json.dumps([s.state() for s in started], indent=2))
+    _write_if_changed(
+        services_env_file(),
         "# written by `fitness services up`; removed by `fitness services down`\n"
         f"REDIS_URL={started[0].url}\nMONGO_URI={started[1].url}\n"
+        f"STORE_DATA_DIR={(var_dir() / 'services' / 'mongo').resolve()}\n",
     )
     return started
 
@@ -179,7 +253,8 @@ def down() -> list[str]:
     """Stop exactly what ``up`` started; returns the names stopped."""
     stopped = []
     for entry in status():
-        _stop(entry["pid"])
+        if _ours(entry):  # never a process that took over a dead server's pid
+            _stop(entry["pid"])
         stopped.append(entry["name"])
     for path in (_state_file(), services_env_file()):
         path.unlink(missing_ok=True)

@@ -6,6 +6,14 @@ each collection with one unordered bulk write, then, in one MULTI/EXEC, add the 
 letters to ``fitness:dlq`` and ``XACK`` every entry. Nothing is acknowledged before MongoDB
 acknowledged the write, and every write is idempotent (keyed on the natural id), so at-least-once
 delivery stores each record exactly once. Any number of writers can run side by side.
+
+One acknowledgement from the store is not trusted for durability: acknowledged entries stay in the
+streams for the retention window (:mod:`~fitness_streaming.writer_trim` trims only what every group
+acknowledged and the window no longer covers), and when the store's server process changes (it
+restarted, possibly losing its unflushed tail) the writer replays that window
+(:mod:`~fitness_streaming.writer_replay`). Store errors of any kind (a dropped connection, a full
+disk, a storage-engine panic) are outages to wait out, never dead letters; a free-disk guard pauses
+writing before the store's disk fills up.
 """
 
 from __future__ import annotations
@@ -16,9 +24,11 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 import pymongo
@@ -32,11 +42,14 @@ from fitness_core.store import ensure_indexes
 from fitness_streaming.signals import stop_on_signals
 from fitness_streaming.writer_batch import Entry, WriteBatch, dead_letter, transform
 from fitness_streaming.writer_group import GroupConsumer
-from fitness_streaming.writer_retry import Outage, Stopping, retry
+from fitness_streaming.writer_replay import ReplayResult, StoreWatch, replay, since_ms
+from fitness_streaming.writer_retry import DiskGuard, Outage, Stopping, is_unavailable, retry
 from fitness_streaming.writer_status import GROUP, storage_status
 from fitness_streaming.writer_store import DocumentStore, MongoDocumentStore, WriteOutcome
+from fitness_streaming.writer_trim import StreamTrimmer, TrimPolicy
 
-__all__ = ["GROUP", "StorageWriter", "WriterConfig", "WriterStats", "consumer_name", "run_writer", "status_report"]
+__all__ = ["GROUP", "StorageWriter", "WriterConfig", "WriterStats", "consumer_name", "run_replay", "run_writer",
+           "status_report"]
 
 log = logging.getLogger("fitness.writer")
 
@@ -52,6 +65,19 @@ class WriterConfig:
     drain: bool = False
     backoff_base_s: float = 0.1
     backoff_cap_s: float = 5.0
+    #: the retention window (``STREAM_RETENTION_S``, ``Settings.retained_entries``) and how often to trim
+    retention_s: int = 3600
+    retained_entries: int = 200_000
+    trim_every_s: float = 2.0
+    #: how often to ask the store whether its server process changed (also right after an outage)
+    watch_every_s: float = 5.0
+    #: pause writing while the store's disk has less free space (``WRITER_MIN_FREE_MB``; 0: no guard)
+    min_free_mb: int = 512
+
+    def with_settings(self, settings: Settings) -> WriterConfig:
+        """These knobs with the retention window and the free-disk minimum of ``settings``."""
+        return replace(self, retention_s=settings.stream_retention_s, retained_entries=settings.retained_entries,
+                       min_free_mb=settings.writer_min_free_mb)
 
 
 @dataclass
@@ -66,6 +92,11 @@ class WriterStats:
     dead_lettered: int = 0
     reclaimed: int = 0
     outages: int = 0
+    replays: int = 0
+    replayed: int = 0
+    replay_stored: int = 0
+    trimmed: int = 0
+    disk_pauses: int = 0
     drained: bool = False
     seconds: float = 0.0
 
@@ -105,11 +136,20 @@ class StorageWriter:
         self.stop = stop or threading.Event()
         self.on_batch = on_batch
         self.stats = WriterStats(consumer=self.consumer)
+        self.client = client
         self.redis_outage = Outage("redis", base_s=self.config.backoff_base_s, cap_s=self.config.backoff_cap_s)
-        self.store_outage = Outage("mongodb", base_s=self.config.backoff_base_s, cap_s=self.config.backoff_cap_s)
+        self.store_outage = Outage("mongodb", base_s=self.config.backoff_base_s, cap_s=self.config.backoff_cap_s,
+                                   on_recovered=self._store_back)
+        self.trimmer = StreamTrimmer(client, streams, TrimPolicy(self.config.retention_s,
+                                                                 self.config.retained_entries))
+        self.watch = StoreWatch(client, store)
+        self.disk = DiskGuard(self._disk_space, self.config.min_free_mb)
         self._store_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="storage-writer")
         self._in_flight: tuple[WriteBatch, Future] | None = None
         self._held: list[WriteBatch] = []
+        self._next_trim = 0.0
+        self._next_watch = 0.0  # the store is checked at once: it may have restarted while no writer ran
+        self._trim_error: str | None = None
 
     def run(self) -> WriterStats:
         """Consume until stopped (or, with ``drain``, until nothing is left); returns the stats."""
@@ -122,6 +162,7 @@ class StorageWriter:
                     self.stats.drained = True
                     break
             self._settle()
+            self._trim(force=True)
         except Stopping:
             log.warning("stopped while a service was unavailable; unacknowledged entries stay pending",
                         extra={"consumer": self.consumer})
@@ -134,8 +175,10 @@ class StorageWriter:
     def step(self) -> int:
         """One iteration: reclaim stale entries when due, else read new ones; hand them to the store.
 
-        With no new entries, the batch in flight is finished and acknowledged.
+        With no new entries, the batch in flight is finished and acknowledged. When due, the
+        streams are trimmed and the store is checked for a restart (then the window is replayed).
         """
+        self._maintain()
         try:
             entries = self._redis(self._claim_stale) if self.group.claim_due() else []
             if not entries:
@@ -161,7 +204,62 @@ class StorageWriter:
         self.stop.set()  # a write still retrying (only after an error) gives up instead of blocking
         self._store_thread.shutdown(wait=True)
         self.stats.outages = self.redis_outage.outages + self.store_outage.outages
+        self.stats.disk_pauses = self.disk.pauses
+        self.stats.trimmed = self.trimmer.trimmed
         self.group.retire()
+
+    def replay(self, reason: str, start_ms: int | None = None) -> ReplayResult:
+        """Write the retained window (from ``start_ms``) again; nothing is acknowledged or dead-lettered."""
+        self._settle()
+        result = replay(self.client, self.store, self.group.streams, reason=reason, stop=self.stop,
+                        store_outage=self.store_outage, redis_call=self._redis, start_ms=start_ms,
+                        page=self.config.batch)
+        self.stats.replays += 1
+        self.stats.replayed += result.entries
+        self.stats.replay_stored += result.newly_stored
+        return result
+
+    # --- retention and recovery --------------------------------------------------------------
+
+    def _maintain(self) -> None:
+        now = time.monotonic()
+        if now >= self._next_watch:
+            self._next_watch = now + self.config.watch_every_s
+            self._check_store()
+        if now >= self._next_trim:
+            self._trim()
+
+    def _store_back(self) -> None:
+        """An outage of the store ended: check for a restart before the next read (any thread)."""
+        self._next_watch = 0.0
+
+    def _check_store(self) -> None:
+        """Replay the retained window when the store's server process is not the one last seen."""
+        current = retry(self.watch.current, self.store_outage, self.stop)
+        if current is None:
+            return
+        remembered = self._redis(self.watch.remembered)
+        if remembered == current:
+            return
+        self.replay("store restarted" if remembered is not None else "store first seen")
+        self._redis(lambda: self.watch.remember(current))
+
+    def _trim(self, *, force: bool = False) -> None:
+        """Trim the streams (best effort: a failure is retried at the next turn)."""
+        now = time.monotonic()
+        if not force and now < self._next_trim:
+            return
+        self._next_trim = now + self.config.trim_every_s
+        try:
+            self.trimmer.trim()
+        except redis.RedisError as exc:
+            if not is_unavailable(exc) and str(exc) != self._trim_error:
+                self._trim_error = str(exc)
+                log.warning("cannot trim the streams", extra={"error": type(exc).__name__, "detail": str(exc)[:200]})
+
+    def _disk_space(self) -> tuple[int, int] | None:
+        disk_space = getattr(self.store, "disk_space", None)
+        return disk_space() if disk_space is not None else None
 
     # --- pipeline -------------------------------------------------------------------------
 
@@ -190,13 +288,16 @@ class StorageWriter:
     def _write(self, batch: WriteBatch) -> dict[str, WriteOutcome]:
         """All collections of a batch, retried as a whole while MongoDB is unavailable (store thread)."""
         def write_all() -> dict[str, WriteOutcome]:
+            self.disk.wait_for_room(self.stop, while_waiting=keep_claimed)
             return {
                 collection: self.store.write(collection, docs, mutable=collection in batch.mutable)
                 for collection, docs in batch.documents.items()
             }
 
-        return retry(write_all, self.store_outage, self.stop,
-                     while_waiting=lambda: self.group.keep_claimed(list(self._held)))
+        def keep_claimed() -> None:
+            self.group.keep_claimed(list(self._held))
+
+        return retry(write_all, self.store_outage, self.stop, while_waiting=keep_claimed)
 
     def _claim_stale(self) -> list[Entry]:
         """Entries dead consumers left pending; never the ones this writer holds in its pipeline."""
@@ -253,25 +354,55 @@ def mongo_client(settings: Settings) -> pymongo.MongoClient:
     )
 
 
-def run_writer(
+@contextmanager
+def _connected_writer(
     settings: Settings, config: WriterConfig, *, on_batch: Callable[[int], object] | None = None
-) -> WriterStats:
-    """Run one storage writer process against the configured Redis and MongoDB until stopped."""
+) -> Iterator[tuple[StorageWriter, redis.Redis, bool]]:
+    """A writer on the configured servers, stopped by SIGTERM/Ctrl-C; ``ready`` is False when it was
+    stopped while waiting for MongoDB to create the indexes. Closes every connection after."""
     stop = threading.Event()
+    config = config.with_settings(settings)
     client = redis_client(settings, config.block_ms)
     mongo = mongo_client(settings)
     db = mongo[settings.mongo_db]
     try:
         with stop_on_signals(stop):
-            writer = StorageWriter(client, MongoDocumentStore(db), config, stop=stop, on_batch=on_batch)
+            writer = StorageWriter(client, MongoDocumentStore(db, settings.store_data_dir), config, stop=stop,
+                                   on_batch=on_batch)
             try:
                 retry(lambda: ensure_indexes(db), writer.store_outage, stop)
+                ready = True
             except Stopping:
-                return writer.stats
-            return writer.run()
+                ready = False
+            yield writer, client, ready
     finally:
         mongo.close()
         client.close()
+
+
+def run_writer(
+    settings: Settings, config: WriterConfig, *, on_batch: Callable[[int], object] | None = None
+) -> WriterStats:
+    """Run one storage writer process against the configured Redis and MongoDB until stopped."""
+    with _connected_writer(settings, config, on_batch=on_batch) as (writer, _, ready):
+        return writer.run() if ready else writer.stats
+
+
+def run_replay(settings: Settings, config: WriterConfig, since: datetime | timedelta) -> ReplayResult | None:
+    """``fitness write --replay-since``: write the retained entries since ``since`` again, then return.
+
+    None when stopped (SIGTERM/Ctrl-C) before the replay finished.
+    """
+    with _connected_writer(settings, config) as (writer, client, ready):
+        try:
+            if not ready:
+                return None
+            start = retry(lambda: since_ms(client, since), writer.redis_outage, writer.stop)
+            return writer.replay("on demand", start_ms=start)
+        except Stopping:
+            return None
+        finally:
+            writer.close()
 
 
 def status_report(settings: Settings) -> dict[str, Any]:
@@ -295,5 +426,8 @@ def summary(stats: WriterStats) -> dict[str, Any]:
         "dead_lettered": stats.dead_lettered,
         "reclaimed": stats.reclaimed,
         "outages": stats.outages,
+        "replayed": stats.replayed,
+        "replay_stored": stats.replay_stored,
+        "trimmed": stats.trimmed,
         "seconds": round(stats.seconds, 2),
     }

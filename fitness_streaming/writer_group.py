@@ -2,7 +2,7 @@
 
 Reads new entries (``XREADGROUP``), reclaims entries other consumers left pending too long
 (``XAUTOCLAIM``, with delivery counts from ``XPENDING``), and acknowledges a stored batch together
-with its dead letters in one MULTI/EXEC. Works with Redis 6.2 and 7.x.
+with its dead letters in one Lua script. Works with Redis 6.2 and 7.x.
 """
 
 from __future__ import annotations
@@ -20,6 +20,35 @@ from fitness_streaming.writer_retry import UNAVAILABLE
 from fitness_streaming.writer_status import GROUP, backlog, is_drained
 
 log = logging.getLogger("fitness.writer")
+
+# KEYS[1]: the DLQ; KEYS[2..]: the batch's streams. ARGV[1]: the group, then per entry the index
+# of its stream in KEYS, its id, the number k of dead-letter items that follow (0: it was stored)
+# and those items. An entry's dead letter is added only if this XACK acknowledged it: when two
+# consumers processed the same entry (one reclaimed it from the other), whichever acknowledges
+# first writes the one dead letter and the other writes none. A negative k marks an entry that
+# was trimmed while pending: Redis 7 (the only one with REDIS_VERSION_NUM in scripts) removed it
+# from the pending list when its XAUTOCLAIM handed it to this consumer alone, so its letter is
+# added as is; Redis 6.2 keeps it pending like any other. Replies {acknowledged, letters}.
+ACKNOWLEDGE = """
+local group = ARGV[1]
+local reclaim_removes_trimmed = redis.REDIS_VERSION_NUM ~= nil
+local acked, letters = 0, 0
+local i = 2
+while i <= #ARGV do
+  local k = tonumber(ARGV[i + 2])
+  local items = math.abs(k)
+  local fresh = redis.call('XACK', KEYS[tonumber(ARGV[i])], group, ARGV[i + 1]) == 1
+  if fresh then
+    acked = acked + 1
+  end
+  if items > 0 and (fresh or (k < 0 and reclaim_removes_trimmed)) then
+    redis.call('XADD', KEYS[1], '*', unpack(ARGV, i + 3, i + 2 + items))
+    letters = letters + 1
+  end
+  i = i + 3 + items
+end
+return {acked, letters}
+"""
 
 
 class GroupConsumer:
@@ -45,6 +74,7 @@ class GroupConsumer:
         self._claim_cursor = dict.fromkeys(streams, "0-0")
         self._next_claim = 0.0
         self._last_keepalive = 0.0
+        self._acknowledge = client.register_script(ACKNOWLEDGE)
 
     def ensure_groups(self) -> None:
         """Create the consumer group on every stream (and the stream itself) if missing."""
@@ -115,14 +145,30 @@ class GroupConsumer:
         entries += [Entry(stream, eid, None, deliveries.get(eid, 1)) for eid in deleted]
         return entries
 
-    def acknowledge(self, batch: WriteBatch) -> None:
-        """Dead letters in, every entry acknowledged: atomically, so the DLQ never gets one twice."""
-        pipe = self.client.pipeline(transaction=True)
-        for letter in batch.dead_letters:
-            pipe.xadd(DLQ_STREAM, encode(letter))
-        for stream, ids in batch.acks().items():
-            pipe.xack(stream, GROUP, *ids)
-        pipe.execute()
+    def acknowledge(self, batch: WriteBatch) -> int:
+        """Acknowledge every entry and add the dead letter of each one this call acknowledged.
+
+        One script, so atomic: an entry acknowledged already (by another consumer that processed
+        it too, or by an earlier try of this call whose reply was lost) gets no second dead letter.
+        The exception is an entry trimmed while pending, which only the consumer that reclaimed it
+        ever sees (see ACKNOWLEDGE). Returns the number of dead letters written.
+        """
+        if not batch.entries:
+            return 0
+        letters = {(letter.stream, letter.entry_id): encode(letter) for letter in batch.dead_letters}
+        keys = [DLQ_STREAM]
+        index: dict[str, int] = {}
+        args: list[str | int] = [GROUP]
+        for entry in batch.entries:
+            if entry.stream not in index:
+                keys.append(entry.stream)
+                index[entry.stream] = len(keys)
+            fields = letters.get((entry.stream, entry.entry_id))
+            items = [x for pair in fields.items() for x in pair] if fields else []
+            count = -len(items) if entry.fields is None else len(items)  # trimmed while pending
+            args += [index[entry.stream], entry.entry_id, count, *items]
+        _, written = self._acknowledge(keys=keys, args=args)
+        return int(written)
 
     def keep_claimed(self, batches: Iterable[WriteBatch], *, force: bool = False) -> None:
         """Reset the idle time of entries this consumer holds, so that no writer reclaims them.

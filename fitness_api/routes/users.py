@@ -62,7 +62,7 @@ async def export_user(
     summary="Delete the user everywhere",
 )
 async def remove_user(state: State, user_id: UserId, _access: UserAllowed) -> DeletionReport:
-    """All collections, report files, pending stream entries and cached plans of the user."""
+    """Documents, report pages and index rows, stream entries and dead letters, cached plans."""
     removed = await delete_user(state.db, state.redis, state.settings.artifacts_dir, user_id)
     state.keys.forget_user(user_id)
     state.plans.forget_user(user_id)

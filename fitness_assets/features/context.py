@@ -16,6 +16,7 @@ from fitness_assets.features.documents import WriteSummary, read_profiles, repla
 from fitness_assets.features.models import CompactWeek, Flags, Profile, UserContext, WeeklyFeatures
 from fitness_assets.features.trends import BASELINE_WEEKS, compact, trends
 from fitness_assets.features.weeks import parse_week, previous_weeks
+from fitness_assets.isolation import UserFailures, each_user
 from fitness_core import guidelines, physiology, store
 
 if TYPE_CHECKING:
@@ -147,30 +148,45 @@ def build_user_context(
     )
 
 
-def read_feature_history(db: Database, week: str, weeks: int) -> dict[str, list[WeeklyFeatures]]:
-    """Per user with features in ``week``: their documents of ``week`` and the ``weeks`` before, oldest first."""
+def read_feature_history(db: Database, week: str, weeks: int) -> dict[str, list[dict[str, Any]]]:
+    """Per user with features in ``week``: their raw documents of ``week`` and the ``weeks`` before,
+    oldest first (validated per user by :func:`user_contexts_for`, so one bad document skips one user)."""
     keys = [*previous_weeks(week, weeks), week]
-    history: dict[str, list[WeeklyFeatures]] = {}
-    for doc in db[store.WEEKLY_FEATURES].find({"week": {"$in": keys}}).sort([("user_id", 1), ("week", 1)]):
-        history.setdefault(doc["user_id"], []).append(WeeklyFeatures.model_validate(doc))
-    return {u: docs for u, docs in history.items() if docs[-1].week == week}
+    history: dict[str, list[dict[str, Any]]] = {}
+    for doc in db[store.WEEKLY_FEATURES].find({"week": {"$in": keys}}):
+        history.setdefault(doc.get("user_id"), []).append(doc)
+    for docs in history.values():
+        docs.sort(key=lambda d: str(d.get("week")))
+    return {u: docs for u, docs in history.items() if docs[-1].get("week") == week}
 
 
-def user_contexts_for(db: Database, week: str, now: datetime | None = None) -> tuple[list[UserContext], list[str]]:
-    """The contexts of ``week``, and the users left out because they have no profile."""
+def user_contexts_for(db: Database, week: str, now: datetime | None = None,
+                      failures: UserFailures | None = None) -> tuple[list[UserContext], list[str]]:
+    """The contexts of ``week``, and the users left out because they have no profile.
+
+    A user whose feature documents or profile make the context raise is recorded in ``failures``
+    and skipped.
+    """
     parse_week(week)
     created_at = now or datetime.now(UTC)
+    failures = failures if failures is not None else UserFailures("user_contexts")
     history = read_feature_history(db, week, HISTORY_WEEKS)
-    profiles = read_profiles(db, sorted(history))
-    missing = sorted(set(history) - set(profiles))
+    profiles = read_profiles(db, sorted(history, key=str))
+    missing = sorted(set(history) - set(profiles), key=str)
     if missing:
         log.warning("users without a profile get no context", extra={"week": week, "users": len(missing)})
-    contexts = [build_user_context(profiles[u], history[u], week, created_at) for u in sorted(profiles)]
-    return contexts, missing
+
+    def build(user_id: str) -> UserContext:
+        features = [WeeklyFeatures.model_validate(d) for d in history[user_id]]
+        return build_user_context(profiles[user_id], features, week, created_at)
+
+    return each_user(sorted(profiles, key=str), str, build, failures), missing
 
 
-def materialize_user_contexts(db: Database, week: str) -> tuple[list[UserContext], WriteSummary, list[str]]:
+def materialize_user_contexts(
+    db: Database, week: str, failures: UserFailures | None = None
+) -> tuple[list[UserContext], WriteSummary, list[str]]:
     """Compute ``week``'s contexts and replace the week in ``user_contexts`` (idempotent)."""
     store.ensure_indexes(db)
-    contexts, missing = user_contexts_for(db, week)
+    contexts, missing = user_contexts_for(db, week, failures=failures)
     return contexts, replace_week(db[store.USER_CONTEXTS], week, contexts), missing

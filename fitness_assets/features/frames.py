@@ -74,14 +74,18 @@ def _intake(users: dict[str, UserWeekInputs], meals: pd.DataFrame) -> None:
         ))
 
 
-def pull_week_inputs(db: Database, week: str, prior_weeks: list[str]) -> dict[str, UserWeekInputs]:
-    """Read the week's raw documents and reduce them in pandas to the inputs of each user."""
+def pull_week_inputs(
+    db: Database, week: str, prior_weeks: list[str], user_ids: list[str] | None = None
+) -> dict[str, UserWeekInputs]:
+    """Read the week's raw documents (of ``user_ids`` only, when given) and reduce them in pandas
+    to the inputs of each user."""
     users: dict[str, UserWeekInputs] = {}
-    _activity(users, _frame(db, store.FITNESS_EVENTS, {"week": week}))
-    for doc in db[store.SLEEP_SESSIONS].find({"week": week}):
+    query: dict[str, Any] = {"week": week} if user_ids is None else {"week": week, "user_id": {"$in": list(user_ids)}}
+    _activity(users, _frame(db, store.FITNESS_EVENTS, query))
+    for doc in db[store.SLEEP_SESSIONS].find(query):
         users.setdefault(doc["user_id"], UserWeekInputs(user_id=doc["user_id"])).nights.append(night_of(doc))
-    _intake(users, _frame(db, store.NUTRITION_LOGS, {"week": week}))
-    for doc in db[store.FEEDBACK_EVENTS].find({"week": week}):
+    _intake(users, _frame(db, store.NUTRITION_LOGS, query))
+    for doc in db[store.FEEDBACK_EVENTS].find(query):
         users.setdefault(doc["user_id"], UserWeekInputs(user_id=doc["user_id"])).checkins.append(checkin_of(doc))
     if users and prior_weeks:
         prior = _frame(db, store.FITNESS_EVENTS, {"week": {"$in": prior_weeks}})

@@ -113,14 +113,24 @@ def longest_workout_pipeline(weeks: list[str], since: str, until: str) -> list[d
     ]
 
 
-def aggregate_week_inputs(db: Database, week: str, prior_weeks: list[str]) -> dict[str, UserWeekInputs]:
-    """Run the pipelines for ``week`` and return the reduced inputs of every user with data."""
+def only_users(pipeline: list[dict[str, Any]], user_ids: list[str] | None) -> list[dict[str, Any]]:
+    """``pipeline`` restricted to ``user_ids`` right after its week match (unchanged for None)."""
+    if user_ids is None:
+        return pipeline
+    return [pipeline[0], {"$match": {"user_id": {"$in": list(user_ids)}}}, *pipeline[1:]]
+
+
+def aggregate_week_inputs(
+    db: Database, week: str, prior_weeks: list[str], user_ids: list[str] | None = None
+) -> dict[str, UserWeekInputs]:
+    """Run the pipelines for ``week`` and return the reduced inputs of every user with data (or of
+    ``user_ids`` only: the isolation of a user whose documents cannot be read reads fewer users)."""
     users: dict[str, UserWeekInputs] = {}
 
     def user(user_id: str) -> UserWeekInputs:
         return users.setdefault(user_id, UserWeekInputs(user_id=user_id))
 
-    for row in db[store.FITNESS_EVENTS].aggregate(activity_pipeline(week)):
+    for row in db[store.FITNESS_EVENTS].aggregate(only_users(activity_pipeline(week), user_ids)):
         target = user(row["_id"])
         for g in row["groups"]:
             workout = g["k"] == "workout"
@@ -131,15 +141,15 @@ def aggregate_week_inputs(db: Database, week: str, prior_weeks: list[str]) -> di
                 max_hr=optional_float(g.get("hr_max")), longest_s=float(g["longest"]),
             ))
             target.efforts.extend(effort_of(e, g["d"], g["t"], workout) for e in g["efforts"])
-    for row in db[store.SLEEP_SESSIONS].aggregate(sleep_pipeline(week)):
+    for row in db[store.SLEEP_SESSIONS].aggregate(only_users(sleep_pipeline(week), user_ids)):
         user(row["_id"]).nights.extend(night_of(n) for n in row["nights"])
-    for row in db[store.NUTRITION_LOGS].aggregate(nutrition_pipeline(week)):
+    for row in db[store.NUTRITION_LOGS].aggregate(only_users(nutrition_pipeline(week), user_ids)):
         user(row["_id"]).intake.extend(
             DayIntake(date=d["d"], meals=int(d["meals"]), kcal=float(d["kcal"]), protein_g=float(d["protein_g"]),
                       carbs_g=float(d["carbs_g"]), fat_g=float(d["fat_g"]))
             for d in row["days"]
         )
-    for row in db[store.FEEDBACK_EVENTS].aggregate(feedback_pipeline(week)):
+    for row in db[store.FEEDBACK_EVENTS].aggregate(only_users(feedback_pipeline(week), user_ids)):
         user(row["_id"]).checkins.extend(checkin_of(c) for c in row["checkins"])
     if users and prior_weeks:
         for row in db[store.FITNESS_EVENTS].aggregate(prior_efforts_pipeline(prior_weeks)):

@@ -162,12 +162,15 @@ def users_with_data(db: Database, weeks: list[str]) -> set[str]:
     return users
 
 
-def check_completeness(db: Database, week: str) -> Finding:
-    """Every user with data has features; users with data around the week but none in it are listed."""
+def check_completeness(db: Database, week: str, isolated: Iterable[str] = ()) -> Finding:
+    """Every user with data has features; users with data around the week but none in it are listed.
+
+    ``isolated`` users (skipped by the asset with a recorded reason) are accounted for, not lost.
+    """
     parse_week(week)
     with_data = users_with_data(db, [week])
     with_features = set(db[store.WEEKLY_FEATURES].distinct("user_id", {"week": week}))
-    lost = sorted(with_data - with_features)
+    lost = sorted((with_data - with_features) - set(isolated), key=str)
     before = users_with_data(db, [shift_week(week, -n) for n in range(1, GAP_WINDOW_WEEKS + 1)])
     after = users_with_data(db, [shift_week(week, n) for n in range(1, GAP_WINDOW_WEEKS + 1)])
     around = before & after
@@ -190,6 +193,7 @@ def check_completeness(db: Database, week: str) -> Finding:
             "users_with_data": len(with_data),
             "users_with_features": len(with_features),
             "users_without_features": lost[:LISTED_USERS],
+            "isolated_users": len(with_data - with_features) - len(lost),
             "users_active_around": len(around),
             "gap_users": len(gaps),
             "gap_user_ids": gaps[:LISTED_USERS],

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from tqdm import tqdm
 
 from fitness_assets.features.weeks import shift_week
+from fitness_assets.isolation import UserFailures, each_user
 from fitness_assets.planning.context import PlanningContext, planning_context
 from fitness_assets.planning.guardrails import check_plan
 from fitness_assets.planning.llm import LLMClient
@@ -151,6 +152,7 @@ class WeekPlans:
     derived: list[str] = field(default_factory=list)
     llm_unavailable: str | None = None
     seconds: float = 0.0
+    failures: UserFailures = field(default_factory=lambda: UserFailures("plans"))
 
     def by_source(self) -> dict[str, int]:
         counts = {"llm": 0, "rules": 0}
@@ -243,7 +245,8 @@ def plan_week(
     started = time.perf_counter()
     store.ensure_indexes(db)
     week = plan_week_of(context_week)
-    result = WeekPlans(plan_type=plan_type, plan_week=week, llm_unavailable=unavailable)
+    result = WeekPlans(plan_type=plan_type, plan_week=week, llm_unavailable=unavailable,
+                       failures=UserFailures(f"{plan_type}_plans"))
     contexts, result.skipped = read_contexts(db, context_week)
     prescriptions: dict[str, Prescription] = {}
     if plan_type == "workout":
@@ -251,8 +254,8 @@ def plan_week(
         for user_id, reason in invalid.items():
             log.warning("prescription invalid", extra={"user_id": user_id, "week": week, "reason": reason})
     stored = stored_plans(db, week, plan_type)
-    jobs = []
-    for user_id, ctx in sorted(contexts.items()):
+
+    def job(user_id: str, ctx: PlanningContext) -> tuple:
         versions = stored.get(user_id, [])
         previous = latest_valid(versions)
         prescription = None
@@ -261,11 +264,16 @@ def plan_week(
             if derived:
                 result.derived.append(user_id)
         next_version = max((int(v.get("version") or 0) for v in versions), default=0) + 1
-        jobs.append((plan_type, ctx, prescription, previous, next_version, llm, unavailable, now))
+        return (plan_type, ctx, prescription, previous, next_version, llm, unavailable, now)
+
+    jobs = each_user(sorted(contexts.items()), lambda item: item[0], lambda item: job(*item), result.failures)
     workers = max(1, max_concurrency) if llm is not None and unavailable is None else 1
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"{plan_type}-plans") as pool:
-        outcomes = pool.map(lambda job: make_user_plan(*job), jobs)
+        # A user whose planning raises is recorded and skipped (None), the others are planned.
+        outcomes = pool.map(lambda job: result.failures.attempt(job[1].user_id, lambda: make_user_plan(*job)), jobs)
         for outcome in tqdm(outcomes, total=len(jobs), desc=f"{plan_type} plans", unit="user", disable=not progress):
+            if outcome is None:
+                continue
             if outcome.document is None:
                 result.skipped[outcome.user_id] = outcome.error or "no plan"
                 continue
@@ -278,7 +286,8 @@ def plan_week(
     result.seconds = time.perf_counter() - started
     log.info("plans stored", extra={
         "plan_type": plan_type, "week": week, "written": len(result.written), "reused": result.reused,
-        "skipped": len(result.skipped), "derived_prescriptions": len(result.derived), "llm_calls": result.llm_calls(),
+        "skipped": len(result.skipped), "failed_users": len(result.failures),
+        "derived_prescriptions": len(result.derived), "llm_calls": result.llm_calls(),
         "seconds": round(result.seconds, 3)})
     return result
 

@@ -1,17 +1,16 @@
 """Publish a week's reports: one HTML file per user, the week's index page, ``reports`` documents.
 
-Files go to ``<artifacts>/reports/<week>/<user_id>.html`` and ``.../index.html``, each written
-atomically (temporary file + rename). A re-run of the week replaces the files and removes pages of
-users no longer in it; documents are versions keyed by (user, week, inputs, code), so an unchanged
-report is stored once however often the week is published.
+Files go to ``<artifacts>/reports/<week>/<user_id>.html``, ``.../index.json`` (the index rows) and
+``.../index.html`` (rendered from them), each written atomically (temporary file + rename). A
+re-run of the week replaces the files and removes pages of users no longer in it; documents are
+versions keyed by (user, week, inputs, code), so an unchanged report is stored once however often
+the week is published.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,13 +21,15 @@ from typing import TYPE_CHECKING
 from pymongo.errors import BulkWriteError
 from tqdm import tqdm
 
+from fitness_assets.isolation import UserFailures
 from fitness_assets.reporting.data import ReportData
-from fitness_assets.reporting.index import INDEX_FILE, IndexEntry, index_entry, render_index
+from fitness_assets.reporting.index import INDEX_FILE, IndexEntry, index_entry
 from fitness_assets.reporting.render import RenderedReport, render_report, report_document, report_path
 from fitness_assets.reporting.rules import PRIORITIES
 from fitness_assets.reporting.sources import iter_week_inputs, user_report_data
 from fitness_core import store
 from fitness_core.plans import ReportDocument
+from fitness_core.report_index import IndexManifest, write_text_atomic, write_week_index
 
 if TYPE_CHECKING:
     from pymongo.database import Database
@@ -48,6 +49,7 @@ class PublishedWeek:
     count: int = 0
     mix: dict[str, int] = field(default_factory=lambda: dict.fromkeys(PRIORITIES, 0))
     invalid: dict[str, str] = field(default_factory=dict)
+    failures: UserFailures = field(default_factory=lambda: UserFailures("weekly_reports"))
     documents: list[ReportDocument] = field(default_factory=list)
     entries: list[IndexEntry] = field(default_factory=list)
     removed_files: int = 0
@@ -55,38 +57,29 @@ class PublishedWeek:
     seconds: float = 0.0
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so readers see the old file or the new one, never a partial one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_reports(artifacts_dir: Path, week: str, reports: Iterable[ReportData], *,
                   created_at: datetime, published: PublishedWeek | None = None) -> PublishedWeek:
     """Render and write each report page (no index, no database); adds them to ``published``."""
     published = published or PublishedWeek(week=week, index_path=f"reports/{week}/{INDEX_FILE}")
-    for data in reports:
+
+    def publish(data: ReportData) -> None:
         rendered = render_report(data, generated_at=created_at)
         write_text_atomic(artifacts_dir / report_path(week, data.user_id), rendered.html)
-        published.documents.append(report_document(rendered, created_at=created_at))
-        published.entries.append(index_entry(rendered))
+        document, entry = report_document(rendered, created_at=created_at), index_entry(rendered)
+        published.documents.append(document)
+        published.entries.append(entry)
+
+    for data in reports:  # a user whose page cannot be rendered or written is isolated, not fatal
+        published.failures.attempt(data.user_id, lambda data=data: publish(data))
     published.count = len(published.documents)
     published.mix = {p: sum(e.mix[p] for e in published.entries) for p in PRIORITIES}
     return published
 
 
 def write_index(artifacts_dir: Path, published: PublishedWeek, *, created_at: datetime) -> Path:
-    """Write the week's index page linking every report written so far."""
-    path = artifacts_dir / published.index_path
-    write_text_atomic(path, render_index(published.week, published.entries, generated_at=created_at))
-    return path
+    """Write the week's manifest and index page linking every report written so far."""
+    manifest = IndexManifest(week=published.week, generated_at=created_at, entries=published.entries)
+    return write_week_index(artifacts_dir, manifest)
 
 
 def remove_stale_pages(artifacts_dir: Path, week: str, keep: set[str]) -> int:
@@ -123,8 +116,9 @@ def publish_week(db: Database, artifacts_dir: Path, week: str, *, created_at: da
     with tqdm(total=total, desc=f"reports {week}", unit="user", disable=not show) as bar:
         for part in iter_week_inputs(db, week):
             published.invalid.update(part.invalid)
+            published.failures.update({**part.invalid, **part.failures.reasons})
             write_reports(artifacts_dir, week, part.reports, created_at=created_at, published=published)
-            bar.update(len(part.reports) + len(part.invalid))
+            bar.update(len(part.reports) + len(part.invalid) + len(part.failures))
     write_index(artifacts_dir, published, created_at=created_at)
     published.removed_files = remove_stale_pages(artifacts_dir, week, {d.user_id for d in published.documents})
     store.ensure_indexes(db)
@@ -134,6 +128,7 @@ def publish_week(db: Database, artifacts_dir: Path, week: str, *, created_at: da
         log.warning("report skipped", extra={"week": week, "user_id": user_id, "reason": reason})
     log.info("weekly reports published", extra={"week": week, "reports": published.count,
                                                  "stored": published.stored, "invalid": len(published.invalid),
+                                                 "failed_users": len(published.failures),
                                                  **published.mix, "seconds": published.seconds})
     return published
 

@@ -7,9 +7,8 @@ so rendering a whole partition costs only the per-user work.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,14 +17,15 @@ import jinja2
 from fitness_assets.reporting import rules, sections
 from fitness_assets.reporting.charts import format_number
 from fitness_assets.reporting.data import ReportData
-from fitness_core import guidelines
+from fitness_core import guidelines, report_index
+from fitness_core.ids import is_user_id
 from fitness_core.plans import Recommendation, ReportDocument
+from fitness_core.report_index import week_label
 from fitness_core.schemas import stable_id
 
 TEMPLATES = Path(__file__).parent / "templates"
 #: Bump when the layout or the rules change, so stored reports say which logic produced them.
 CODE_VERSION = "reports-1"
-_SAFE_ID = re.compile(r"[A-Za-z0-9_.:\-]+")
 
 
 def _number(value: float | None, digits: int = 0, suffix: str = "") -> str:
@@ -40,7 +40,8 @@ def _percent(value: float | None) -> str:
 def environment() -> jinja2.Environment:
     """The report templates' environment: autoescaped, strict about undefined names, cached."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
+        # the shared stylesheet lives with the index renderer in fitness_core
+        loader=jinja2.FileSystemLoader([TEMPLATES, report_index.TEMPLATES]),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -67,12 +68,6 @@ class RenderedReport:
     recommendations: list[Recommendation]
     status: str
     inputs_hash: str
-
-
-def week_label(monday: date) -> str:
-    """"Mon 3 Mar - Sun 9 Mar 2025" for the week starting on ``monday``."""
-    end = monday + timedelta(days=6)
-    return f"{monday:%a} {monday.day} {monday:%b} - {end:%a} {end.day} {end:%b %Y}"
 
 
 def inputs_hash(data: ReportData) -> str:
@@ -121,8 +116,10 @@ def render_report(data: ReportData, *, generated_at: datetime | None = None) -> 
 
 def report_path(week: str, user_id: str) -> str:
     """Where a report lives in the artifact store: ``reports/<week>/<user_id>.html``."""
-    if not _SAFE_ID.fullmatch(user_id) or user_id in (".", ".."):
-        raise ValueError(f"user id {user_id!r} cannot be used as a file name")
+    # The last line of defence: every edge already refuses such ids (fitness_core.ids), and the
+    # weekly assets isolate a user whose id got into the store some other way.
+    if not is_user_id(user_id):
+        raise ValueError(f"user id {user_id[:40]!r} cannot be used as a file name")
     return f"reports/{week}/{user_id}.html"
 
 

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from fitness_assets.features.models import WeeklyFeatures
 from fitness_assets.features.weeks import parse_week
+from fitness_assets.isolation import UserFailures
 from fitness_assets.reporting.data import NOTES_MAX, PlanSummary, ReportData, report_data
 from fitness_assets.reporting.plans import plan_summary
 from fitness_core import store
@@ -41,10 +42,12 @@ class ReportInputError(ValueError):
 
 @dataclass
 class WeekInputs:
-    """The report inputs of a week, and the users whose stored documents could not be read."""
+    """The report inputs of a week, the users whose features document could not be read, and the
+    users whose report inputs raised (isolated)."""
 
     reports: list[ReportData] = field(default_factory=list)
     invalid: dict[str, str] = field(default_factory=dict)
+    failures: UserFailures = field(default_factory=lambda: UserFailures("weekly_reports"))
 
 
 def _week_keys(week: str) -> tuple[list[str], str, str]:
@@ -131,10 +134,12 @@ def _chunk_inputs(db: Database, week: str, docs: list[dict[str, Any]]) -> WeekIn
         except ReportInputError as exc:
             result.invalid[user] = str(exc)
             continue
-        result.reports.append(report_data(
+        data = result.failures.attempt(user, lambda user=user, features=features: report_data(
             features, earlier[user], person=people.get(user), notes=notes.get(user, ()),
             workout_plan=plans.get((user, "workout")), nutrition_plan=plans.get((user, "nutrition")),
         ))
+        if data is not None:
+            result.reports.append(data)
     return result
 
 
@@ -169,6 +174,8 @@ def user_report_data(db: Database, user_id: str, week: str | None = None) -> Rep
     for part in iter_week_inputs(db, week, [user_id]):
         if user_id in part.invalid:
             raise ReportInputError(part.invalid[user_id])
+        if user_id in part.failures:
+            raise ReportInputError(part.failures.reasons[user_id])
         if part.reports:
             return part.reports[0]
     raise ReportInputError(f"no weekly features for user {user_id!r} in week {week}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +22,7 @@ import numpy as np
 from pymongo import ReplaceOne
 
 from fitness_assets.features.weeks import previous_weeks, shift_week
+from fitness_assets.isolation import UserFailures, in_batches
 from fitness_assets.rl import registry
 from fitness_assets.rl.cohort import SimConfig
 from fitness_assets.rl.report import BASELINES
@@ -215,6 +216,7 @@ class WeekPrescriptions:
     written: int = 0
     unchanged: int = 0
     deleted: int = 0
+    failures: UserFailures = field(default_factory=lambda: UserFailures("weekly_prescriptions"))
 
 
 def write_week(db: Database, plan_week: str, documents: list[dict[str, Any]]) -> tuple[int, int, int]:
@@ -237,13 +239,19 @@ def prescribe_week(db: Database, week: str, locate: Callable[[str], Path], now: 
     store.ensure_indexes(db)
     histories = read_histories(db, week)
     choice = choose_policy(db, locate, validation_users, test_users)
-    documents = prescription_documents(histories, week, choice, now)
+    failures = UserFailures("weekly_prescriptions")
+    # One vectorized call for the week; a user whose history makes it raise is found and skipped.
+    documents = [doc for part in in_batches(histories, lambda h: h.user_id,
+                                             lambda batch: prescription_documents(batch, week, choice, now), failures)
+                 for doc in part]
+    documents.sort(key=lambda d: d["_id"])
     plan_week = prescribed_week(week)
-    result = WeekPrescriptions(week, plan_week, choice, documents)
+    result = WeekPrescriptions(week, plan_week, choice, documents, failures=failures)
     result.written, result.unchanged, result.deleted = write_week(db, plan_week, documents)
     log.info("prescriptions stored", extra={
         "partition": week, "week": plan_week, "source": choice.source, "users": len(documents),
-        "written": result.written, "unchanged": result.unchanged, "deleted": result.deleted})
+        "written": result.written, "unchanged": result.unchanged, "deleted": result.deleted,
+        "failed_users": len(failures)})
     return result
 
 
@@ -289,9 +297,10 @@ class WeekFinding:
         return not self.missing and not self.failing
 
 
-def check_week(db: Database, week: str) -> WeekFinding:
-    """One prescription per user with a context of ``week``, each inside the guideline bounds
-    (the 30-day longest session taken from the context, not from the prescription)."""
+def check_week(db: Database, week: str, isolated: Iterable[str] = ()) -> WeekFinding:
+    """One prescription per user with a context of ``week`` (but the ``isolated`` users, skipped
+    with a recorded reason), each inside the guideline bounds (the 30-day longest session taken
+    from the context, not from the prescription)."""
     plan_week = prescribed_week(week)
     longest = {c["user_id"]: float(c.get("longest_session_30d_min") or 0.0)
                for c in db[store.USER_CONTEXTS].find({"week": week}, {"user_id": 1, "longest_session_30d_min": 1})}
@@ -303,5 +312,5 @@ def check_week(db: Database, week: str) -> WeekFinding:
         problems = guideline_violations(doc, longest.get(doc["user_id"], 0.0))
         if problems:
             finding.failing[doc["user_id"]] = problems
-    finding.missing = sorted(set(longest) - seen)
+    finding.missing = sorted(set(longest) - seen - set(isolated), key=str)
     return finding

@@ -30,6 +30,8 @@ _HOUR_CELLS = SLOTS_PER_HOUR * RANKS * _METRICS
 #: A heart-rate sample stands for at most this long when time in zones is summed.
 MAX_SAMPLE_GAP_S = 60.0
 _MIN_BPM, _MAX_BPM = 25.0, 250.0
+HR_OUT_OF_RANGE = f"heart_rate out of range {_MIN_BPM:.0f}-{_MAX_BPM:.0f}"
+_SAMPLES = {STEPS: "step samples", DISTANCE: "distance samples", ENERGY: "active-energy samples"}
 
 
 @dataclass
@@ -50,10 +52,13 @@ class WorkoutDraft:
     hr_values: array = field(default_factory=lambda: array("d"))
     sampled: list[float] = field(default_factory=lambda: [0.0] * (RANKS * 3))
 
-    def add_heart_rate(self, t: float, bpm: float) -> None:
+    def add_heart_rate(self, t: float, bpm: float) -> bool:
+        """Keep a heart-rate sample of the workout; False (the caller counts it) when out of range."""
         if _MIN_BPM <= bpm <= _MAX_BPM:
             self.hr_times.append(t)
             self.hr_values.append(bpm)
+            return True
+        return False
 
     def add(self, metric: int, rank: int, value: float) -> None:
         self.sampled[metric * RANKS + rank] += value
@@ -96,8 +101,12 @@ def workout_event(draft: WorkoutDraft, ctx: ImportContext, source: Source,
     avg = draft.heart_rate_bpm or (sum(values) / len(values) if values else None)
     peak = draft.max_heart_rate_bpm or (max(values) if values else None)
     if avg is not None and not _MIN_BPM <= avg <= _MAX_BPM:
+        ctx.dropped.add(f"workout average {HR_OUT_OF_RANGE} (the workout is kept without it)")
         avg = None
-    if peak is not None and (not _MIN_BPM <= peak <= _MAX_BPM or (avg is not None and peak < avg)):
+    if peak is not None and not _MIN_BPM <= peak <= _MAX_BPM:
+        ctx.dropped.add(f"workout maximum {HR_OUT_OF_RANGE} (the workout is kept without it)")
+        peak = None
+    if peak is not None and avg is not None and peak < avg:
         peak = None
     limit = ctx.hr_max_bpm if ctx.hr_max_override else hr_max or ctx.hr_max_bpm
     zones = hr_zone_seconds(draft.hr_times, values, draft.start, draft.end, limit)
@@ -127,9 +136,14 @@ def workout_event(draft: WorkoutDraft, ctx: ImportContext, source: Source,
 
 
 class ActivityLedger:
-    """Routes samples to workouts or to hourly walking bouts, de-duplicating devices by rank."""
+    """Routes samples to workouts or to hourly walking bouts, de-duplicating devices by rank.
 
-    def __init__(self, workouts: list[WorkoutDraft] | None = None) -> None:
+    With an import context, samples dated before 2000 or in the future and heart rates out of
+    range are counted as dropped in it (without one they are dropped silently).
+    """
+
+    def __init__(self, workouts: list[WorkoutDraft] | None = None, ctx: ImportContext | None = None) -> None:
+        self.ctx = ctx
         self.workouts = sorted(workouts or [], key=lambda w: w.start)
         self._starts = [w.start for w in self.workouts]
         self._hours: dict[int, array] = {}
@@ -147,6 +161,8 @@ class ActivityLedger:
         5-minute slots it covers (unless ``outside`` is false); False when it was not used."""
         if value <= 0:
             return False
+        if self.ctx is not None and not self.ctx.plausible_time(start, _SAMPLES[metric]):
+            return True  # counted as dropped, not as unused
         workout = self.workout_at((start + end) / 2)
         if workout is not None:
             workout.add(metric, rank, value)
@@ -172,6 +188,10 @@ class ActivityLedger:
 
     def add_heart_rate(self, t: float, bpm: float) -> None:
         if not _MIN_BPM <= bpm <= _MAX_BPM:
+            if self.ctx is not None:
+                self.ctx.dropped.add(HR_OUT_OF_RANGE)
+            return
+        if self.ctx is not None and not self.ctx.plausible_time(t, "heart-rate samples"):
             return
         workout = self.workout_at(t)
         if workout is not None:

@@ -38,6 +38,7 @@ from .common import (
     epoch,
     parse_offset_timestamp,
 )
+from .limits import MB
 from .sleep import NightlyMetrics, SleepSegment, sessions_from_segments, sleep_records
 from .xmlsafe import iter_top_level
 
@@ -108,7 +109,7 @@ def read_export(entry: Entry, ctx: ImportContext) -> Iterator[Record]:
 def _stream(entry: Entry, ctx: ImportContext) -> Iterator[Element]:
     with ctx.open(entry) as raw:
         try:
-            yield from iter_top_level(raw)
+            yield from iter_top_level(raw, ctx.limits.max_text_mb * MB)
         except (zipfile.BadZipFile, EOFError, OSError) as exc:
             raise RejectedFile(f"cannot read the export: {exc}") from exc
 
@@ -155,7 +156,7 @@ class AppleExport:
                 self.ctx.skipped.add(f"Apple {tag} entries with unreadable dates or values")
         if not found_root:
             raise RejectedFile("not an Apple Health export (no HealthData entries)")
-        self.ledger = ActivityLedger(self.workouts)
+        self.ledger = ActivityLedger(self.workouts, self.ctx)
 
     def _me(self, attrib: dict[str, str]) -> None:
         sex = attrib.get("HKCharacteristicTypeIdentifierBiologicalSex", "")

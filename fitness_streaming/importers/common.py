@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
@@ -30,6 +30,18 @@ FORMAT_SOURCES: dict[str, Source] = {
     "tables": "tables",
 }
 FORMATS: tuple[str, ...] = tuple(FORMAT_SOURCES)
+#: Records and samples dated before this, or more than ``FUTURE_SLACK`` after the import, are dropped.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+FUTURE_SLACK = timedelta(days=1)
+
+if TYPE_CHECKING:
+    from .limits import ImportLimits
+
+
+def _default_limits() -> ImportLimits:
+    from .limits import ImportLimits
+
+    return ImportLimits()
 
 
 class RejectedFile(Exception):
@@ -158,11 +170,28 @@ class ImportContext:
     hr_max_override: bool = False  #: an HRmax the user gave wins over one found in a file
     ingest_ts: datetime = field(default_factory=lambda: datetime.now(UTC))
     skipped: SkipTally = field(default_factory=SkipTally)
+    #: Samples and records dropped as implausible (out of range, impossible dates), by reason.
+    dropped: SkipTally = field(default_factory=SkipTally)
     rejected: list[tuple[str, str]] = field(default_factory=list)
+    limits: ImportLimits = field(default_factory=_default_limits)
     profile: ProfileFacts = field(default_factory=ProfileFacts)
     progress: ReadProgress = field(default_factory=ReadProgress)
     files_read: int = 0
     _devices: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self._earliest = EARLIEST.timestamp()
+        self._latest = (self.ingest_ts + FUTURE_SLACK).timestamp()
+
+    def plausible_time(self, t: float, what: str) -> bool:
+        """Whether epoch second ``t`` lies between 2000-01-01 and a day after the import; else counted as dropped."""
+        if t < self._earliest:
+            self.dropped.add(f"timestamp before 2000-01-01 ({what})")
+            return False
+        if t > self._latest:
+            self.dropped.add(f"timestamp more than a day in the future ({what})")
+            return False
+        return True
 
     @property
     def zone(self) -> ZoneInfo:
@@ -188,6 +217,8 @@ class ImportContext:
         return self.progress.wrap(entry.open())
 
     def read(self, entry: Entry) -> bytes:
+        """The whole file (refused above ``IMPORT_MAX_FILE_MB``: the parsers that need this keep it all)."""
+        self.limits.check_whole_file(entry.size, "file")
         with self.open(entry) as stream:
             return stream.read()
 
@@ -230,12 +261,21 @@ R = TypeVar("R", bound=Record)
 
 
 def build(cls: type[R], ctx: ImportContext, what: str, **values: Any) -> R | None:
-    """A validated record, or None with the validation message counted as the skip reason."""
+    """A validated, plausibly dated record, or None with the reason counted (skipped or dropped)."""
     try:
-        return cls(**values)
+        record = cls(**values)
     except ValidationError as exc:
         ctx.skipped.add(f"{what} rejected by validation ({describe_validation_error(exc, 1)})")
         return None
+    return record if plausibly_dated(record, ctx, what) else None
+
+
+def plausibly_dated(record: Record, ctx: ImportContext, what: str) -> bool:
+    """Whether the record's own time (workout start, night's end, meal...) is plausible; profiles and
+    devices carry only an update time and are not checked."""
+    if record.TIME_FIELD is None:
+        return True
+    return ctx.plausible_time(getattr(record, record.TIME_FIELD).timestamp(), what)
 
 
 # --- units ----------------------------------------------------------------------------------

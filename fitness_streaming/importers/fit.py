@@ -23,7 +23,7 @@ import fitdecode
 
 from fitness_core.schemas import ActivityType, Device, Record, Source
 
-from .activity import DISTANCE, ENERGY, STEPS, ActivityLedger, WorkoutDraft, workout_event
+from .activity import DISTANCE, ENERGY, HR_OUT_OF_RANGE, STEPS, ActivityLedger, WorkoutDraft, workout_event
 from .common import Entry, ImportContext, RejectedFile, build, epoch
 from .sleep import NightlyMetrics
 
@@ -159,7 +159,7 @@ class _FitFolder:
         device_id = self._device(fit)
         hr_max = file_hr_max(fit)
         for session in sessions:
-            draft = _workout(session, records, device_id)
+            draft = _workout(session, records, device_id, self.ctx)
             if draft is None:
                 self.ctx.skipped.add("FIT sessions without a start time")
             else:
@@ -211,7 +211,7 @@ class _FitFolder:
 
     def records(self) -> Iterator[Record]:
         yield from self.devices
-        ledger = ActivityLedger([draft for draft, _ in self.workouts])
+        ledger = ActivityLedger([draft for draft, _ in self.workouts], self.ctx)
         for metric, start, end, value in self.samples:
             if metric < 0:
                 ledger.add_heart_rate(start, value)
@@ -238,7 +238,8 @@ def activity_type(sport: Any, sub_sport: Any) -> ActivityType:
     return SUB_SPORTS.get(str(sub_sport)) or SPORTS.get(str(sport), "other")
 
 
-def _workout(session: dict[str, Any], records: list[dict[str, Any]], device_id: str | None) -> WorkoutDraft | None:
+def _workout(session: dict[str, Any], records: list[dict[str, Any]], device_id: str | None,
+             ctx: ImportContext) -> WorkoutDraft | None:
     start = session.get("start_time")
     if not isinstance(start, datetime):
         return None
@@ -256,8 +257,9 @@ def _workout(session: dict[str, Any], records: list[dict[str, Any]], device_id: 
         steps=2.0 * strides if sport in FOOT_SPORTS and strides else 0.0,
     )
     for record in records:
-        if start <= record["timestamp"] <= end and record.get("heart_rate"):
-            draft.add_heart_rate(epoch(record["timestamp"]), float(record["heart_rate"]))
+        if start <= record["timestamp"] <= end and record.get("heart_rate") and not draft.add_heart_rate(
+                epoch(record["timestamp"]), float(record["heart_rate"])):
+            ctx.dropped.add(HR_OUT_OF_RANGE)
     if draft.distance_m is None:
         distances = [r["distance"] for r in records if start <= r["timestamp"] <= end and "distance" in r]
         draft.distance_m = max(distances) - min(distances) if len(distances) > 1 else None

@@ -7,15 +7,21 @@ workouts; intraday heart rate and steps (API ``activities-heart``/``activities-s
 HRV (API ``hrv``). CSV files are described in :mod:`.fitbit_csv`. Fitbit writes local times
 without an offset: they are read in the import's ``--timezone``. Sleep logs and activities are
 read first, so that heart-rate and step samples can be routed to the workouts they fall in; each
-file is parsed whole before any of it is used, so a malformed file contributes nothing.
+file is checked whole before any of it is used, so a malformed file contributes nothing. Takeout
+and list-shaped files, which can be hundreds of MB, are read twice as streams (ijson): the first
+pass checks the syntax and the nesting depth keeping nothing, the second converts item by item;
+Web API day responses and CSV files are small and parsed whole (up to ``IMPORT_MAX_FILE_MB``).
 """
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
-from typing import Any
+from typing import IO, Any
+
+import ijson
 
 from fitness_core.schemas import FitnessEvent, Record, Source
 
@@ -30,12 +36,17 @@ from .common import (
     convert_unit,
 )
 from .fitbit_csv import CSV_ACTIONS, classify_csv, csv_items
+from .limits import MB, LimitExceeded, check_json, first_line
 from .sleep import NightlyMetrics, SleepDraft, sleep_records
 
 SOURCE: Source = "fitbit"
 FIRST = ("sleep", "exercise", "exercises_csv", "account")  # kinds that define sessions and workouts
 Action = tuple[Any, ...]
 _UNREADABLE = "Fitbit entries with missing or unreadable values"
+#: JSON kinds read as a stream of list items, with the key that holds the list when the file is an object.
+STREAMED: dict[str, str | None] = {"sleep": "sleep", "exercise": "activities", "hrv_api": "hrv",
+                                   "heart_takeout": None, "steps_takeout": None, "resting_takeout": None}
+_ITEM_ERRORS = (ValueError, KeyError, TypeError, IndexError, AttributeError)
 
 
 def classify(entry: Entry, head: bytes) -> str:
@@ -65,7 +76,7 @@ def convert(entries: list[Entry], ctx: ImportContext) -> Iterator[Record]:
     reader = _FitbitReader(ctx)
     for first in (True, False):
         if not first:
-            reader.ledger = ActivityLedger(reader.workouts)
+            reader.ledger = ActivityLedger(reader.workouts, ctx)
         for kind, entry in kinds:
             if (kind in FIRST) == first:
                 with ctx.file(entry):
@@ -73,26 +84,62 @@ def convert(entries: list[Entry], ctx: ImportContext) -> Iterator[Record]:
     yield from reader.records()
 
 
-def _parse(kind: str, entry: Entry, ctx: ImportContext) -> list[Action]:
-    """What one file says, as actions; raises :class:`RejectedFile` when it cannot be read at all."""
+def _parse(kind: str, entry: Entry, ctx: ImportContext) -> Iterator[Action]:
+    """What one file says, as actions produced lazily once the whole file has been checked; raises
+    :class:`RejectedFile` (before any action) when it cannot be read at all or goes beyond a limit."""
     if kind == "unknown":
         ctx.skipped.add("JSON/CSV files that are not a known Fitbit export")
-        return []
+        return iter(())
     if kind == "weight":
         ctx.skipped.add("Fitbit weight logs (the export does not state their unit)")
-        return []
+        return iter(())
+    what = kind.split("_")[0]
+    if kind in STREAMED:
+        ctx.progress.expect(entry.size)  # the second pass reads the file again
+        with ctx.open(entry) as stream:
+            top = _checked(stream, what, ctx)
+        key = STREAMED[kind]
+        return _actions(kind, _streamed_items(entry, ctx, f"{key}.item" if top == "map" and key else "item"), ctx)
     data = ctx.read(entry)
     try:
-        items = list(csv_items(kind, data) if kind in CSV_ACTIONS else _ITEMS[kind](json.loads(data)))
-    except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
-        raise RejectedFile(f"unreadable Fitbit {kind.split('_')[0]} file ({exc})") from exc
-    actions: list[Action] = []
+        if kind in CSV_ACTIONS:
+            items = list(csv_items(kind, data))
+        else:
+            _checked(io.BytesIO(data), what, ctx)
+            items = list(_ITEMS[kind](json.loads(data)))
+    except _ITEM_ERRORS as exc:
+        raise RejectedFile(f"unreadable Fitbit {what} file ({first_line(exc)})") from exc
+    return _actions(kind, items, ctx)
+
+
+def _checked(stream: IO[bytes], what: str, ctx: ImportContext) -> str:
+    """The first pass over a JSON file (:func:`check_json`), its failures worded for Fitbit files."""
+    try:
+        return check_json(stream, ctx.limits.max_json_depth, ctx.limits.max_text_mb * MB)
+    except LimitExceeded:
+        raise
+    except RejectedFile as exc:
+        raise RejectedFile(f"unreadable Fitbit {what} file ({exc.reason})") from exc
+
+
+def _streamed_items(entry: Entry, ctx: ImportContext, prefix: str) -> Iterator[Any]:
+    with ctx.open(entry) as stream:
+        try:
+            yield from ijson.items(stream, prefix, use_float=True, buf_size=256 * 1024)
+        except ijson.JSONError as exc:  # the first pass read the same bytes: only if the file changed meanwhile
+            raise RejectedFile(f"unreadable Fitbit file (truncated or malformed JSON: {first_line(exc)})") from exc
+
+
+def _actions(kind: str, items: Iterable[Any], ctx: ImportContext) -> Iterator[Action]:
+    """The actions of each item; an item that cannot be read is counted and the others carry on."""
+    convert_item = _ACTIONS[kind]
     for item in items:
         try:
-            actions.extend(_ACTIONS[kind](item, ctx))
-        except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+            actions = convert_item(item, ctx)
+        except _ITEM_ERRORS:
             ctx.skipped.add(_UNREADABLE)
-    return actions
+            continue
+        yield from actions
 
 
 def local_time(ctx: ImportContext, text: str) -> datetime:
@@ -245,7 +292,7 @@ class _FitbitReader:
         self.scores: dict[str, float] = {}
         self.days: dict[date, tuple[float, float, float]] = {}  # daily totals: steps, kcal, active minutes
 
-    def apply(self, actions: list[Action]) -> None:
+    def apply(self, actions: Iterable[Action]) -> None:
         for action in actions:
             kind = action[0]
             if kind == "hr":

@@ -15,7 +15,7 @@ import gpxpy.gpx
 
 from fitness_core.schemas import FitnessEvent, Source
 
-from .activity import WorkoutDraft, workout_event
+from .activity import HR_OUT_OF_RANGE, WorkoutDraft, workout_event
 from .common import Entry, ImportContext, RejectedFile, activity_type_from_name, convert_each, epoch
 from .xmlsafe import check_xml, local_name
 
@@ -39,7 +39,7 @@ def read_gpx(entry: Entry, ctx: ImportContext) -> list[FitnessEvent]:
     ctx.skipped.add("GPX routes (planned, not recorded)", len(gpx.routes))
     events = []
     for track in gpx.tracks:
-        draft = track_workout(track)
+        draft = track_workout(track, ctx)
         if draft is None:
             ctx.skipped.add("GPX tracks with fewer than two timed points")
             continue
@@ -49,8 +49,9 @@ def read_gpx(entry: Entry, ctx: ImportContext) -> list[FitnessEvent]:
     return events
 
 
-def track_workout(track: gpxpy.gpx.GPXTrack) -> WorkoutDraft | None:
-    """The workout a track records, or None when it has no time span."""
+def track_workout(track: gpxpy.gpx.GPXTrack, ctx: ImportContext | None = None) -> WorkoutDraft | None:
+    """The workout a track records, or None when it has no time span (out-of-range heart rates are
+    counted as dropped in ``ctx``)."""
     points = [p for segment in track.segments for p in segment.points if p.time is not None]
     if len(points) < 2:
         return None
@@ -61,8 +62,8 @@ def track_workout(track: gpxpy.gpx.GPXTrack) -> WorkoutDraft | None:
     draft.distance_m = track.length_2d() or None
     for t, point in zip(times, points, strict=True):
         bpm = point_heart_rate(point)
-        if bpm is not None:
-            draft.add_heart_rate(t, bpm)
+        if bpm is not None and not draft.add_heart_rate(t, bpm) and ctx is not None:
+            ctx.dropped.add(HR_OUT_OF_RANGE)
     return draft
 
 

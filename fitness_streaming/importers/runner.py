@@ -9,7 +9,6 @@ keeps the first, most detailed one. Body facts found in the files update the sto
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -21,11 +20,14 @@ from typing import Any
 from tqdm import tqdm
 
 from fitness_core import schemas
+from fitness_core.ids import check_user_id
 from fitness_core.physiology import hr_max_tanaka
 from fitness_core.schemas import Record, Source, User
+from fitness_core.settings import Settings
 
 from . import apple, fit, fitbit, gpx, tables, tcx
 from .common import FORMAT_SOURCES, ImportContext, ReadProgress, build
+from .limits import ImportLimits
 from .sources import InputError, entries_from_path, plan
 
 log = logging.getLogger(__name__)
@@ -34,7 +36,6 @@ CONVERTERS: dict[str, Callable[..., Iterable[Record]]] = {
     "apple": apple.convert, "fit": fit.convert, "gpx": gpx.convert, "tcx": tcx.convert,
     "fitbit": fitbit.convert, "tables": tables.convert,
 }
-_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
 
 
 @dataclass
@@ -44,6 +45,7 @@ class ImportReport:
     formats: list[str] = field(default_factory=list)
     records: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
+    dropped: Counter[str] = field(default_factory=Counter)  #: implausible samples and records, by reason
     rejected: list[tuple[str, str]] = field(default_factory=list)
     files_read: int = 0
     files_ignored: int = 0
@@ -72,21 +74,28 @@ def import_path(
     lookup_user: Callable[[str], tuple[User | None, bool]] | None = None,
     publish: Callable[[Iterable[Record]], Any] | None = None,
     progress: bool = False,
+    limits: ImportLimits | None = None,
 ) -> ImportReport:
     """Import ``path`` for ``user_id``; records go to ``publish`` (nothing is published when None).
 
     ``lookup_user`` returns the user's stored profile and whether the lookup worked (None with
     True: no such user yet). The profile gives the default timezone and HRmax, and it is the base
-    that a newer body mass updates; without a working lookup no profile is written.
+    that a newer body mass updates; without a working lookup no profile is written. ``limits``
+    bound what may be read (default: the ``IMPORT_MAX_*`` settings); an archive beyond them is
+    refused with :class:`InputError` before anything is read, a file beyond them is rejected.
     """
-    if user_id is not None and not _ID.match(user_id):
-        raise InputError(f"invalid user id {user_id!r} (1-128 letters, digits and _ . : -)")
+    if user_id is not None:
+        try:
+            check_user_id(user_id)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
     if timezone is not None:
         check_timezone(timezone)
     started = time.perf_counter()
     report = ImportReport(published=publish is not None)
     with ExitStack() as stack:
-        entries = entries_from_path(path, stack)
+        limits = limits or ImportLimits.from_settings(Settings.load())
+        entries = entries_from_path(path, stack, limits)
         groups, others = plan(entries, fmt)
         if not groups:
             wanted = "importable data" if fmt == "auto" else f"{fmt} files"
@@ -98,6 +107,7 @@ def import_path(
         report.files_ignored = len(others)
         ctx = ImportContext(user_id, timezone or (stored.timezone if stored else "UTC"),
                             hr_max_bpm or _profile_hr_max(stored), hr_max_override=hr_max_bpm is not None)
+        ctx.limits = limits
         ctx.skipped.add(f"files that are not {fmt}" if fmt != "auto" else "files of no importable format",
                         len(others))
         bar = stack.enter_context(tqdm(total=sum(e.size for g in groups.values() for e in g), unit="B",
@@ -110,11 +120,13 @@ def import_path(
         else:
             publish(records)
     report.skipped.update(ctx.skipped.counts)
+    report.dropped.update(ctx.dropped.counts)
     report.rejected = list(ctx.rejected)
     report.files_read = ctx.files_read
     report.seconds = time.perf_counter() - started
     log.info("import finished", extra={"user_id": user_id, "formats": ",".join(report.formats),
                                        "records": report.total, "skipped": sum(report.skipped.values()),
+                                       "dropped": sum(report.dropped.values()),
                                        "rejected_files": len(report.rejected), "files": report.files_read,
                                        "published": report.published, "seconds": round(report.seconds, 2)})
     return report
@@ -205,7 +217,20 @@ def summary_lines(report: ImportReport) -> list[str]:
     if report.skipped:
         lines.append(f"skipped {sum(report.skipped.values())}:")
         lines += [f"  {count:>8}  {reason}" for reason, count in report.skipped.most_common()]
+    if report.dropped:
+        ordered = sorted(report.dropped.items(), key=lambda item: (-item[1], item[0]))
+        reasons = "; ".join(f"{reason}: {count}" for reason, count in ordered)
+        lines.append(f"dropped {sum(report.dropped.values())} implausible: {reasons}")
     if report.rejected:
         lines.append(f"rejected {len(report.rejected)} file(s):")
         lines += [f"  {name}: {reason}" for name, reason in report.rejected]
     return lines
+
+
+def nothing_imported(report: ImportReport) -> str | None:
+    """One line for an import whose every importable file was rejected (nothing converted), else None."""
+    if not report.rejected or report.files_read or report.total:
+        return None
+    reasons = "; ".join(f"{name}: {reason}" for name, reason in report.rejected[:3])
+    more = f" (and {len(report.rejected) - 3} more)" if len(report.rejected) > 3 else ""
+    return f"nothing imported: {reasons}{more}"

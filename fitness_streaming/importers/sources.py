@@ -1,6 +1,8 @@
 """What an import reads: the files of a path (a file, a folder or a zip) and the format of each.
 
-Zip members are read as streams straight from the archive (never extracted). Format detection
+Zip members are read as streams straight from the archive (never extracted), each cut off at the
+size its directory states; an archive whose directory says it expands beyond the import limits
+(a zip bomb, see :mod:`.limits`) is refused before anything of it is read. Format detection
 looks at the name and the first bytes: ``.fit`` or the ``.FIT`` signature, ``<HealthData``
 (Apple Health), ``<gpx``, ``<TrainingCenterDatabase``, Fitbit JSON/CSV, and tables named after a
 collection. Inside an Apple export, its route GPX files and other companions go with the export.
@@ -13,12 +15,12 @@ import zipfile
 from collections import defaultdict
 from collections.abc import Callable
 from contextlib import ExitStack
-from functools import partial
 from pathlib import Path
 from typing import IO
 
-from .common import FORMATS, Entry
+from .common import FORMATS, Entry, RejectedFile
 from .fitbit import classify as classify_fitbit
+from .limits import ImportLimits, bounded
 from .tables import collection_of
 
 HEAD_BYTES = 4096
@@ -37,7 +39,11 @@ def _file_opener(path: Path) -> Callable[[], IO[bytes]]:
     return lambda: path.open("rb")
 
 
-def entries_from_path(path: Path, stack: ExitStack) -> list[Entry]:
+def _member_opener(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Callable[[], IO[bytes]]:
+    return lambda: bounded(archive.open(info), info.file_size, info.filename)
+
+
+def entries_from_path(path: Path, stack: ExitStack, limits: ImportLimits | None = None) -> list[Entry]:
     """The files to read: the file itself, a folder's files (recursively) or a zip's members."""
     if not path.exists():
         raise InputError(f"no such file or folder: {path}")
@@ -52,8 +58,11 @@ def entries_from_path(path: Path, stack: ExitStack) -> list[Entry]:
             archive = stack.enter_context(zipfile.ZipFile(path))
         except (zipfile.BadZipFile, OSError) as exc:
             raise InputError(f"{path} is not a readable zip archive ({exc})") from exc
-        return [Entry(info.filename, info.file_size, partial(archive.open, info))
-                for info in archive.infolist() if not info.is_dir() and not _hidden(info.filename)]
+        members = [info for info in archive.infolist() if not info.is_dir() and not _hidden(info.filename)]
+        problem = (limits or ImportLimits()).archive_problem(members)
+        if problem is not None:
+            raise InputError(f"{path.name} refused: {problem}")
+        return [Entry(info.filename, info.file_size, _member_opener(archive, info)) for info in members]
     return [Entry(path.name, path.stat().st_size, _file_opener(path))]
 
 
@@ -78,8 +87,11 @@ def detect(entry: Entry, head: bytes) -> str | None:
 
 
 def _head(entry: Entry) -> bytes:
-    with entry.open() as stream:
-        return stream.read(HEAD_BYTES)
+    try:
+        with entry.open() as stream:
+            return stream.read(HEAD_BYTES)
+    except RejectedFile as exc:
+        raise InputError(f"{entry.name}: {exc.reason}") from exc
 
 
 def plan(entries: list[Entry], fmt: str = "auto") -> tuple[dict[str, list[Entry]], list[Entry]]:

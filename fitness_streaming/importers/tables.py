@@ -33,7 +33,7 @@ from pydantic import ValidationError
 
 from fitness_core.schemas import BY_COLLECTION, Record, Source, describe_validation_error, stable_id
 
-from .common import Entry, ImportContext, RejectedFile
+from .common import Entry, ImportContext, RejectedFile, plausibly_dated
 
 SOURCE: Source = "tables"
 COLLECTIONS: tuple[str, ...] = tuple(BY_COLLECTION)
@@ -174,7 +174,8 @@ def _records(collection: str, rows: Iterator[dict[str, Any]], ctx: ImportContext
             reason = describe_validation_error(exc, 1) if isinstance(exc, ValidationError) else f"{exc}"
             ctx.skipped.add(f"{collection} rows rejected by validation ({reason})")
             continue
-        yield record
+        if plausibly_dated(record, ctx, f"{collection} rows"):
+            yield record
     for name in sorted(unknown):
         ctx.skipped.add(f"unknown column {name!r} in {collection} (ignored)")
 

@@ -15,7 +15,7 @@ from lxml import etree
 
 from fitness_core.schemas import Device, Record, Source
 
-from .activity import WorkoutDraft, workout_event
+from .activity import HR_OUT_OF_RANGE, WorkoutDraft, workout_event
 from .common import Entry, ImportContext, RejectedFile, activity_type_from_name, build, convert_each, epoch
 from .xmlsafe import check_xml
 
@@ -48,7 +48,9 @@ def read_tcx(entry: Entry, ctx: ImportContext) -> list[Record]:
     for point in tcx.activity.iter(f"{NS}Trackpoint"):
         time, bpm = point.find(f"{NS}Time"), point.find(f"{NS}HeartRateBpm/{NS}Value")
         if time is not None and bpm is not None:
-            draft.add_heart_rate(epoch(datetime.fromisoformat(str(time.text).replace("Z", "+00:00"))), float(bpm.text))
+            t = epoch(datetime.fromisoformat(str(time.text).replace("Z", "+00:00")))
+            if not draft.add_heart_rate(t, float(bpm.text)):
+                ctx.dropped.add(HR_OUT_OF_RANGE)
     records: list[Record] = []
     device = _device(tcx, ctx, start)
     if device is not None:

@@ -100,11 +100,12 @@ def test_the_weekly_job_runs_features_contexts_and_their_checks_with_every_weekl
     assert all(graph.get(key).partitions_def == job.partitions_def for key in job.asset_layer.selected_asset_keys)
 
 
-def test_only_the_coverage_check_of_weekly_features_is_non_blocking():
+def test_only_the_coverage_and_failed_users_checks_of_weekly_features_are_non_blocking():
     graph = defs().resolve_asset_graph()
     checks = {key.name: graph.get_check_spec(key).blocking for key in graph.asset_check_keys
               if key.asset_key == dg.AssetKey("weekly_features")}
-    assert checks == {"no_duplicates": True, "physiological_ranges": True, "complete": True, "coverage_steady": False}
+    assert checks == {"no_duplicates": True, "physiological_ranges": True, "complete": True, "coverage_steady": False,
+                      "no_failed_users": False}
 
 
 @pytest.mark.parametrize(("tick", "week"), [

@@ -295,7 +295,7 @@ def test_the_weekly_job_of_the_code_location_runs_on_the_configured_database(sim
     result = job.execute_in_process(partition_key=WEEK, asset_selection=[dg.AssetKey("weekly_features"), dg.AssetKey("user_contexts")])
     assert {e.asset_key.path[-1] for e in result.get_asset_materialization_events()} == {"weekly_features", "user_contexts"}
     assert {e.check_name for e in result.get_asset_check_evaluations()} == {
-        "no_duplicates", "physiological_ranges", "complete", "coverage_steady"}
+        "no_duplicates", "physiological_ranges", "complete", "coverage_steady", "no_failed_users"}
     assert db.user_contexts.count_documents({"week": WEEK}) == USERS
 
 

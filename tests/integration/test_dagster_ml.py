@@ -234,7 +234,7 @@ def test_training_runs_in_the_training_pool_and_its_job_carries_the_queue_tag():
     graph = definitions.resolve_asset_graph()
     checks = {k.name: graph.get_check_spec(k).blocking for k in graph.asset_check_keys
               if k.asset_key in (training_policy.key, weekly_prescriptions.key)}
-    assert checks == {"beats_baseline": True, "within_guidelines": True}
+    assert checks == {"beats_baseline": True, "within_guidelines": True, "no_failed_users": False}
 
 
 def test_prescriptions_are_weekly_in_the_chain_after_contexts_and_the_policy():

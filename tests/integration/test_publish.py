@@ -1,4 +1,4 @@
-"""Publishing into a real Redis: exact round trip, approximate MAXLEN, backpressure, live mode."""
+"""Publishing into a real Redis: exact round trip, the stream cap and waiting for room, live mode."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import threading
 import time
 from collections import Counter
 from datetime import date
-from pathlib import Path
 
 import pytest
 import redis
@@ -14,15 +13,14 @@ import redis
 from fitness_core.schemas import STREAMS, decode
 from fitness_streaming import services
 from fitness_streaming.publisher import (
-    WRITER_GROUP,
     StreamFullError,
     backfill,
     connect,
     live,
     publish_records,
-    unread_entries,
 )
 from fitness_streaming.simulator import COHORT_SIZE, SimulationConfig, iter_records
+from fitness_streaming.writer_status import GROUP
 
 pytestmark = pytest.mark.integration
 
@@ -71,64 +69,50 @@ def fill(client: redis.Redis, n: int, stream: str = STREAM, **options) -> None:
     publish_records(client, records[:n], **options)
 
 
-def test_entries_the_group_has_read_are_trimmed_at_the_cap(redis_client: redis.Redis) -> None:
+def test_publishing_at_the_cap_trims_nothing_and_stops_with_a_clear_error(redis_client: redis.Redis) -> None:
+    redis_client.xgroup_create(STREAM, GROUP, id="$", mkstream=True)
     fill(redis_client, 300, maxlen=300)
-    redis_client.xgroup_create(STREAM, WRITER_GROUP, id="$")  # everything so far counts as read
-    fill(redis_client, 300, maxlen=300)
-    assert 300 <= redis_client.xlen(STREAM) < 400  # approximate MAXLEN trims whole nodes
+    redis_client.xreadgroup(GROUP, "w1", {STREAM: ">"}, count=300)
+    redis_client.xack(STREAM, GROUP, *[eid for eid, _ in redis_client.xrange(STREAM)])  # read and stored
+    with pytest.raises(StreamFullError, match=rf"^{STREAM} is at its cap of 300 entries .* start the storage "
+                                              "writer or raise STREAM_MAXLEN$"):
+        fill(redis_client, 10, maxlen=300, max_wait_s=0.5)
+    assert redis_client.xlen(STREAM) == 300  # only the writer trims, even what it has acknowledged
 
 
-def test_publisher_waits_for_the_group_instead_of_trimming_unread_entries(redis_client: redis.Redis) -> None:
-    redis_client.xgroup_create(STREAM, WRITER_GROUP, id="0", mkstream=True)
+def test_a_batch_larger_than_the_room_goes_in_as_far_as_it_fits(redis_client: redis.Redis) -> None:
+    fill(redis_client, 90, maxlen=100)
+    with pytest.raises(StreamFullError):
+        fill(redis_client, 25, maxlen=100, max_wait_s=0.3)
+    assert redis_client.xlen(STREAM) == 100
+
+
+def test_publisher_waits_for_the_writer_to_make_room(redis_client: redis.Redis) -> None:
+    """A reader that acknowledges and deletes what it read stands in for the storage writer."""
+    redis_client.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
     fill(redis_client, 250, maxlen=300)
     read: list[bytes] = []
 
     def writer() -> None:
         time.sleep(0.8)
         while len(read) < 500:
-            reply = redis_client.xreadgroup(WRITER_GROUP, "w1", {STREAM: ">"}, count=100, block=200)
+            reply = redis_client.xreadgroup(GROUP, "w1", {STREAM: ">"}, count=100, block=200)
             for _, entries in reply or []:
                 ids = [entry_id for entry_id, _ in entries]
                 read.extend(ids)
-                redis_client.xack(STREAM, WRITER_GROUP, *ids)
+                redis_client.xack(STREAM, GROUP, *ids)
+                redis_client.xdel(STREAM, *ids)
 
     reader = threading.Thread(target=writer, daemon=True)
     reader.start()
     started = time.monotonic()
-    fill(redis_client, 250, maxlen=300, max_wait_s=20)
+    records = records_of(SimulationConfig(users=3, days=3, seed=4, end=END), STREAM)
+    stats = publish_records(redis_client, (records * (250 // len(records) + 1))[:250], maxlen=300, max_wait_s=20)
     waited = time.monotonic() - started
     reader.join(10)
-    assert waited >= 0.7
-    assert len(read) == len(set(read)) == 500  # every entry was read before it could be trimmed
-
-
-def test_publisher_gives_up_with_a_clear_error_and_trims_nothing(redis_client: redis.Redis) -> None:
-    redis_client.xgroup_create(STREAM, WRITER_GROUP, id="0", mkstream=True)
-    with pytest.raises(StreamFullError, match=rf"{STREAM} is at its cap of 100 entries.*{WRITER_GROUP}"):
-        fill(redis_client, 150, maxlen=100, max_wait_s=0.5)
-    assert redis_client.xlen(STREAM) == 100
-    assert unread_entries(redis_client, STREAM) == 100
-
-
-@pytest.fixture
-def redis62(tmp_path: Path):
-    """The embedded Redis 6.2 (no ``lag`` in XINFO GROUPS)."""
-    proc, info = services.start_redis(tmp_path / "redis62", persist=False)
-    client = redis.Redis.from_url(info.url)
-    yield client
-    client.close()
-    proc.terminate()
-    proc.wait(10)
-
-
-def test_unread_entries_counts_lag_and_pending_without_redis_7_lag(redis62: redis.Redis) -> None:
-    assert redis62.info("server")["redis_version"].startswith("6.")
-    fill(redis62, 40, maxlen=None)
-    redis62.xgroup_create(STREAM, WRITER_GROUP, id="0")
-    reply = redis62.xreadgroup(WRITER_GROUP, "w1", {STREAM: ">"}, count=15)
-    redis62.xack(STREAM, WRITER_GROUP, *[entry_id for entry_id, _ in reply[0][1][:5]])
-    assert unread_entries(redis62, STREAM) == 25 + 10  # never delivered + delivered but not acknowledged
-    assert unread_entries(redis62, "fitness:sleep") is None
+    assert waited >= 0.7 and stats.waited_s > 0.5
+    assert "waited" in stats.summary() and "for room in the streams" in stats.summary()
+    assert len(read) == len(set(read)) == 500  # every entry was read: nothing was trimmed unread
 
 
 def test_live_mode_keeps_publishing_in_arrival_order_until_stopped(redis_client: redis.Redis) -> None:

@@ -66,6 +66,15 @@ def test_redis_host_in_env_is_not_overridden_by_services_env(clean_env: Path, mo
     assert Settings.load().redis_dsn == "redis://cache:6379/0"
 
 
+def test_the_embedded_stores_data_folder_is_ignored_for_a_mongodb_named_in_env(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (clean_env / "services.env").write_text("MONGO_URI=mongodb://127.0.0.1:7001/\nSTORE_DATA_DIR=/var/embedded\n")
+    assert Settings.load().store_data_dir == Path("/var/embedded")
+    monkeypatch.setenv("MONGO_URI", "mongodb://prod:27017")
+    assert Settings.load().store_data_dir is None
+
+
 @pytest.mark.parametrize(("key", "value"), [("PORT", "0"), ("PORT", "http"), ("MONGO_DB", "a/b")])
 def test_invalid_values_name_the_variable(monkeypatch: pytest.MonkeyPatch, key: str, value: str) -> None:
     monkeypatch.setenv(key, value)

@@ -8,6 +8,7 @@ import dagster as dg
 from pydantic import Field
 
 from fitness_assets.defs.ingest.assets import RAW_KEYS
+from fitness_assets.defs.isolation import fail_if_everyone_failed, failure_metadata
 from fitness_assets.defs.partitions import weekly_partitions
 from fitness_assets.features.compute import materialize_weekly_features
 from fitness_assets.features.context import CONTEXT_VERSION, HISTORY_WEEKS, materialize_user_contexts
@@ -15,6 +16,7 @@ from fitness_assets.features.models import UserContext, WeeklyFeatures
 from fitness_assets.features.preview import contexts_preview, document_columns, features_preview
 from fitness_assets.features.weekly import FEATURES_VERSION
 from fitness_assets.features.weeks import WeekKeyError, parse_week
+from fitness_assets.isolation import UserFailures
 from fitness_assets.resources import MongoResource, StoreUnreachable
 from fitness_core import store
 
@@ -78,8 +80,10 @@ def weekly_features(context: dg.AssetExecutionContext, config: WeeklyFeaturesCon
     """
     week = week_of(context)
     result = materialize_weekly_features(database(mongo), week, config.strategy)
+    fail_if_everyone_failed(result.failures, len(result.documents))
     return dg.MaterializeResult(
         metadata={
+            **failure_metadata(result.failures),
             "dagster/row_count": len(result.documents),
             "preview": dg.MetadataValue.md(features_preview(result.documents)),
             "written": result.write.written,
@@ -115,11 +119,14 @@ def user_contexts(context: dg.AssetExecutionContext, mongo: MongoResource) -> dg
     (collection `user_contexts`).
     """
     week = week_of(context)
-    contexts, write, missing = materialize_user_contexts(database(mongo), week)
+    failures = UserFailures("user_contexts")
+    contexts, write, missing = materialize_user_contexts(database(mongo), week, failures)
+    fail_if_everyone_failed(failures, len(contexts))
     if missing:
         context.log.warning(f"{len(missing)} users have features but no profile and get no context")
     return dg.MaterializeResult(
         metadata={
+            **failure_metadata(failures),
             "dagster/row_count": len(contexts),
             "preview": dg.MetadataValue.md(contexts_preview(contexts)),
             "written": write.written,

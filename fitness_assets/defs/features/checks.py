@@ -4,7 +4,8 @@ the same run when they fail; the coverage check only warns.
 
 import dagster as dg
 
-from fitness_assets.defs.features.assets import database, week_of, weekly_features
+from fitness_assets.defs.features.assets import database, user_contexts, week_of, weekly_features
+from fitness_assets.defs.isolation import failed_users_check, recorded_failures
 from fitness_assets.features import quality
 from fitness_assets.features.weeks import shift_week
 from fitness_assets.resources import MongoResource
@@ -33,9 +34,15 @@ def physiological_ranges(context: dg.AssetCheckExecutionContext, mongo: MongoRes
 
 @dg.asset_check(asset=weekly_features, blocking=True)
 def complete(context: dg.AssetCheckExecutionContext, mongo: MongoResource) -> dg.AssetCheckResult:
-    """Every user with raw data has features; users with data around the week but none in it are
+    """Every user with raw data has features (users the asset skipped with a recorded reason are
+    left to the no_failed_users warning); users with data around the week but none in it are
     listed, and more than 20% of them fails the check (an ingest gap)."""
-    return _result(quality.check_completeness(database(mongo), week_of(context)))
+    _, isolated = recorded_failures(context, weekly_features.key)
+    return _result(quality.check_completeness(database(mongo), week_of(context), isolated))
+
+
+weekly_features_failed_users = failed_users_check(weekly_features)
+user_contexts_failed_users = failed_users_check(user_contexts)
 
 
 @dg.asset_check(asset=weekly_features, blocking=False)

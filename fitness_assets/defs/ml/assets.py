@@ -25,6 +25,7 @@ from fitness_assets.defs.features.assets import (
     week_of,
     weekly_features,
 )
+from fitness_assets.defs.isolation import fail_if_everyone_failed, failure_metadata
 from fitness_assets.defs.partitions import weekly_partitions
 from fitness_assets.resources import ArtifactStore, MongoResource
 from fitness_assets.rl import registry
@@ -165,6 +166,7 @@ def weekly_prescriptions(context: dg.AssetExecutionContext, config: WeeklyPrescr
     week = week_of(context)
     result = prescribe_week(database(mongo), week, artifacts.path, datetime.now(UTC),
                             config.baseline_validation_users, config.baseline_test_users)
+    fail_if_everyone_failed(result.failures, len(result.documents))
     if result.choice.fallback:
         context.log.warning(f"prescriptions come from {result.choice.source}: {result.choice.fallback}")
-    return dg.MaterializeResult(metadata=prescriptions_metadata(result))
+    return dg.MaterializeResult(metadata={**failure_metadata(result.failures), **prescriptions_metadata(result)})

@@ -5,6 +5,7 @@ from the registry), and every stored prescription of a week is inside the guidel
 import dagster as dg
 
 from fitness_assets.defs.features.assets import database, week_of
+from fitness_assets.defs.isolation import failed_users_check, recorded_failures
 from fitness_assets.defs.ml.assets import training_policy, weekly_prescriptions
 from fitness_assets.resources import MongoResource
 from fitness_assets.rl import registry
@@ -62,7 +63,8 @@ def policy_beats_baseline(context: dg.AssetCheckExecutionContext, mongo: MongoRe
                             "sessions, none longer than 1.1x the longest session of 30 days (policy and baseline).")
 def prescriptions_within_guidelines(context: dg.AssetCheckExecutionContext, mongo: MongoResource) -> dg.AssetCheckResult:
     """The stored prescriptions against the contexts (never against their own numbers)."""
-    finding = check_week(database(mongo), week_of(context))
+    _, isolated = recorded_failures(context, weekly_prescriptions.key)
+    finding = check_week(database(mongo), week_of(context), isolated)
     failing = sorted(finding.failing)
     summary = (f"{finding.checked - len(failing)} of {finding.checked} prescriptions for {finding.week} inside "
                f"the bounds; {len(finding.missing)} users with a context have none")
@@ -77,3 +79,6 @@ def prescriptions_within_guidelines(context: dg.AssetCheckExecutionContext, mong
             "reasons": dg.MetadataValue.json({u: finding.failing[u] for u in failing[:FAILING_LISTED]}),
         },
     )
+
+
+weekly_prescriptions_failed_users = failed_users_check(weekly_prescriptions)

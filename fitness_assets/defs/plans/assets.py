@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 
 from fitness_assets.defs.features.assets import WEEKLY_CHAIN_TAG, database, user_contexts, week_of
+from fitness_assets.defs.isolation import fail_if_everyone_failed, failure_metadata
 from fitness_assets.defs.partitions import weekly_partitions
 from fitness_assets.planning.batch import WeekPlans, plan_week
 from fitness_assets.planning.planner import CODE_VERSION
@@ -69,6 +70,7 @@ def plans_metadata(result: WeekPlans, llm: "LLMClient | None", cached: int | Non
     skipped = dict(sorted(result.skipped.items())[:SKIPPED_LISTED])
     valid = result.valid_rate()
     metadata: dict[str, Any] = {
+        **failure_metadata(result.failures),
         "dagster/row_count": len(result.current),
         "plan_week": result.plan_week,
         "written": len(written),
@@ -106,6 +108,7 @@ def materialize_plans(
     client, unavailable = llm_client(llm, context.log)
     result = plan_week(db, plan_type, week, client, unavailable=unavailable, max_concurrency=llm.max_concurrency,
                        progress=sys.stderr.isatty())
+    fail_if_everyone_failed(result.failures, len(result.current) + len(result.skipped))
     if result.skipped:
         context.log.warning(f"{len(result.skipped)} users get no {plan_type} plan: {sorted(result.skipped)[:SKIPPED_LISTED]}")
     if result.derived:

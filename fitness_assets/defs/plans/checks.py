@@ -5,6 +5,7 @@ user's newest plan passes the guardrails recomputed from the user's context (nev
 import dagster as dg
 
 from fitness_assets.defs.features.assets import database, week_of
+from fitness_assets.defs.isolation import failed_users_check
 from fitness_assets.defs.plans.assets import nutrition_plans, workout_plans
 from fitness_assets.planning.batch import check_week
 from fitness_assets.resources import MongoResource
@@ -41,3 +42,5 @@ def guardrails_check(asset: dg.AssetsDefinition, plan_type: PlanType) -> dg.Asse
 
 workout_plans_pass_guardrails = guardrails_check(workout_plans, "workout")
 nutrition_plans_pass_guardrails = guardrails_check(nutrition_plans, "nutrition")
+workout_plans_failed_users = failed_users_check(workout_plans)
+nutrition_plans_failed_users = failed_users_check(nutrition_plans)

@@ -13,6 +13,7 @@ from fitness_assets.defs.features.assets import (
     week_of,
     weekly_features,
 )
+from fitness_assets.defs.isolation import fail_if_everyone_failed, failure_metadata
 from fitness_assets.defs.partitions import weekly_partitions
 from fitness_assets.features.preview import PREVIEW_ROWS, markdown_table
 from fitness_assets.reporting.index import IndexEntry, _attention_order
@@ -62,6 +63,7 @@ def skipped_list(invalid: dict[str, str]) -> str:
 def report_metadata(published: PublishedWeek, index: Path) -> dict[str, object]:
     """What the UI shows for a published week: count, the index, the recommendation mix, skips."""
     return {
+        **failure_metadata(published.failures),
         "dagster/row_count": published.count,
         "index": dg.MetadataValue.path(str(index)),
         "index_url": dg.MetadataValue.url(index.as_uri()),
@@ -94,6 +96,7 @@ def weekly_reports(context: dg.AssetExecutionContext, mongo: MongoResource, arti
     """
     week = week_of(context)
     published = publish_week(database(mongo), artifact_root(artifacts), week)
+    fail_if_everyone_failed(published.failures, published.count)
     for user_id in sorted(published.invalid):
         context.log.warning(f"no report for user {user_id}: features document could not be read")
     return dg.MaterializeResult(metadata=report_metadata(published, artifacts.path(published.index_path)))

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
+from fastapi.testclient import TestClient
+
+from fitness_api.app import create_app
+from fitness_api.routes.feedback import RETRY_AFTER_S
 from fitness_core.schemas import Feedback, decode
 from fitness_streaming.writer import WriterConfig, run_writer
 
@@ -100,3 +106,32 @@ def test_feedback_reaches_mongodb_once_the_writer_drains(api, mongo_db, settings
         "api",
     )
     assert stored["local_date"] == stored["feedback_ts"].date().isoformat()
+
+
+def test_at_the_stream_cap_feedback_is_refused_with_503_and_every_202_is_stored(
+    settings, mongo_db, redis_client, admin_key
+) -> None:
+    """No writer running and a cap of 1,000: 1,500 submissions, and accepted == stored exactly."""
+    capped = settings.model_copy(update={"stream_maxlen": 1000})
+    with TestClient(create_app(capped)) as api:
+        responses = [api.post("/feedback/u1", json=GOOD, headers=bearer(admin_key)) for _ in range(1500)]
+    codes = Counter(r.status_code for r in responses)
+    assert codes == {202: 1000, 503: 500}
+    refused = [r for r in responses if r.status_code == 503]
+    assert {r.headers["Retry-After"] for r in refused} == {str(RETRY_AFTER_S)}
+    assert refused[0].json() == {
+        "detail": "fitness:feedback is at its cap of 1,000 entries (the storage writer is behind); "
+        f"nothing was recorded, retry in {RETRY_AFTER_S} s"
+    }
+    accepted = {r.json()["feedback_id"] for r in responses if r.status_code == 202}
+    assert redis_client.xlen("fitness:feedback") == 1000
+
+    stats = run_writer(capped, WriterConfig(drain=True, block_ms=100))
+    assert stats.drained and stats.dead_lettered == 0
+    assert {doc["_id"] for doc in mongo_db.feedback_events.find({}, {"_id": 1})} == accepted
+
+
+def test_the_503_at_the_cap_is_documented_with_retry_after(api) -> None:
+    spec = api.get("/openapi.json").json()["paths"]["/feedback/{user_id}"]["post"]["responses"]["503"]
+    assert "at its cap" in spec["description"]
+    assert spec["headers"]["Retry-After"]["schema"] == {"type": "integer"}

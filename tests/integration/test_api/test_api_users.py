@@ -6,7 +6,8 @@ import io
 import json
 import zipfile
 
-from fitness_api.userdata import USER_COLLECTIONS, entry_user_id
+from fitness_api.userdata import USER_COLLECTIONS
+from fitness_core.erasure import entry_owner
 from fitness_core.plan_cache import plan_cache_key, refresh_plan_cache
 from fitness_core.schemas import DeadLetter, encode
 from fitness_streaming.publisher import publish_records
@@ -108,7 +109,7 @@ def test_delete_then_export_is_empty_and_other_users_are_untouched(
         )
         for _, fields in redis_client.xrange(stream)
     ]
-    assert len(remaining) == 5 and {entry_user_id(f) for f in remaining} == {"bob"}
+    assert len(remaining) == 5 and {entry_owner(f) for f in remaining} == {"bob"}
     assert api.get("/workout/bob", headers=bearer(admin_key)).status_code == 200
 
 
@@ -120,7 +121,7 @@ def test_delete_also_removes_the_users_dead_letters(api, redis_client, admin_key
         )
         redis_client.xadd("fitness:dlq", encode(letter))
     assert api.delete("/users/alice", headers=bearer(admin_key)).json()["removed"]["stream_entries"] == 1
-    assert [entry_user_id(f) for _, f in redis_client.xrange("fitness:dlq")] == ["bob"]
+    assert [entry_owner(f) for _, f in redis_client.xrange("fitness:dlq")] == ["bob"]
 
 
 def test_deleting_an_unknown_user_removes_nothing(api, admin_key) -> None:
