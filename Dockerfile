@@ -14,6 +14,7 @@ COPY fitness_core ./fitness_core
 COPY fitness_streaming ./fitness_streaming
 COPY fitness_assets ./fitness_assets
 COPY fitness_api ./fitness_api
+COPY fitness_cli ./fitness_cli
 RUN pip install . && mkdir -p /opt/fitness/artifacts "$DAGSTER_HOME"
 
 COPY dagster.yaml "$DAGSTER_HOME"/dagster.yaml

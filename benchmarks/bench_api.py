@@ -37,9 +37,9 @@ import pymongo
 import redis
 
 from fitness_api.auth import hash_key, key_document
+from fitness_cli import services
 from fitness_core.plan_cache import refresh_plan_cache
 from fitness_core.store import API_KEYS, PLANS, ensure_indexes
-from fitness_streaming import services
 from tests.integration.test_api.builders import nutrition_plan, workout_plan
 
 CONNECTIONS = 32
@@ -210,7 +210,7 @@ def start_api(env: dict[str, str], port: int, log: Path, plan_memo_s: float) -> 
             [
                 sys.executable,
                 "-m",
-                "fitness_streaming.cli",
+                "fitness_cli",
                 "--log-level",
                 "WARNING",
                 "api",

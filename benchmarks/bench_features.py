@@ -129,7 +129,7 @@ def insert_records(db: pymongo.database.Database, profiles: list[User], records:
 def run(quick: bool) -> dict:
     """Time both readers on one week (1,000 users; 100 with --quick), then the asset's own path twice."""
     from fitness_assets.features.compute import materialize_weekly_features, weekly_features_for
-    from fitness_streaming import services
+    from fitness_cli import services
 
     users = 100 if quick else 1000
     week = date(2025, 3, 3)

@@ -63,7 +63,7 @@ def seed_contexts(db: pymongo.database.Database, distinct: int, users: int) -> l
     """``distinct`` simulated users' contexts for WEEK, cloned under new ids up to ``users``."""
     from fitness_assets.features.compute import materialize_weekly_features
     from fitness_assets.features.context import materialize_user_contexts
-    from fitness_assets.features.weeks import previous_weeks
+    from fitness_core.weeks import previous_weeks
     from fitness_streaming.simulator import SimulationConfig, iter_records
 
     by_collection: dict[str, dict[str, dict]] = {}
@@ -152,7 +152,7 @@ def materialize_s(uri: str, db_name: str, redis_url: str, **llm: Any) -> tuple[f
     """Both plan assets materialized by Dagster; wall seconds and the workout asset's metadata."""
     import dagster as dg
 
-    from fitness_assets.defs.plans.assets import nutrition_plans, workout_plans
+    from fitness_assets.defs.planning.assets import nutrition_plans, workout_plans
     from fitness_assets.resources import LLMResource, MongoResource, RedisResource
 
     resources = {"mongo": MongoResource(uri=uri, db=db_name), "redis": RedisResource(url=redis_url),
@@ -172,7 +172,7 @@ def closed_port() -> int:
 
 def run(quick: bool) -> dict:
     from fitness_assets.planning.batch import plan_week
-    from fitness_streaming import services
+    from fitness_cli import services
 
     os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
     logging.getLogger("fitness_assets").setLevel(logging.WARNING)

@@ -42,8 +42,8 @@ def _seconds(fn, repeat: int = 1) -> float:
 def _train(db_uri: str, db_name: str, root: Path, quick: bool) -> list[dict[str, Any]]:
     import dagster as dg
 
-    from fitness_assets.defs.ml.assets import training_policy
-    from fitness_assets.defs.ml.checks import policy_beats_baseline
+    from fitness_assets.defs.rl.assets import training_policy
+    from fitness_assets.defs.rl.checks import policy_beats_baseline
     from fitness_assets.resources import ArtifactStore, MongoResource
 
     config = {"preset": "demo", "seed": 0}
@@ -96,9 +96,9 @@ def _simulated_histories(db: pymongo.database.Database, users: int) -> list:
 
     from fitness_assets.defs.features.assets import user_contexts, weekly_features
     from fitness_assets.features.compute import materialize_weekly_features
-    from fitness_assets.features.weeks import previous_weeks
     from fitness_assets.resources import MongoResource
     from fitness_assets.rl.prescribing import read_histories
+    from fitness_core.weeks import previous_weeks
     from fitness_streaming.simulator import SimulationConfig, iter_records
 
     by_collection: dict[str, dict[str, dict]] = {}
@@ -142,7 +142,7 @@ def _prescriptions(db: pymongo.database.Database, root: Path, users: int) -> dic
 
 def run(quick: bool) -> dict[str, Any]:
     os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
-    from fitness_streaming import services
+    from fitness_cli import services
 
     proc, info = services.start_mongo(None)
     client = pymongo.MongoClient(info.url, tz_aware=True)

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import redis
 
+from fitness_cli import services
 from fitness_core.streams import CappedWriter
-from fitness_streaming import services
 from fitness_streaming.publisher import DEFAULT_BATCH, add_messages, backfill
 from fitness_streaming.simulator import SimulationConfig
 from fitness_streaming.simulator.production import Production, default_workers, pack, unpack

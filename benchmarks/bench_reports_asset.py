@@ -1,7 +1,7 @@
 """The ``weekly_reports`` asset for one partition of many users, stored in SecantusDB.
 
-Seeds 5 weeks of ``weekly_features`` and a profile per user (the synthetic users of
-``bench_reports``), then times, in the same run: the asset materialized by Dagster (first run
+Seeds 5 weeks of ``weekly_features``, a profile and the week's ``user_contexts`` per user (the
+synthetic users of ``bench_reports``), then times, in the same run: the asset materialized by Dagster (first run
 stores every document; second run, unchanged inputs, stores none), ``publish_week`` called
 directly on the same data (the same work without Dagster: the ceiling the asset is compared
 with), and reading the inputs alone (MongoDB queries + document validation). Target: 1,000 users
@@ -19,6 +19,7 @@ from pathlib import Path
 import pymongo
 
 from benchmarks.bench_reports import DISTINCT_USERS, TARGET_S_PER_1000, WEEK, _documents
+from fitness_assets.features.context import materialize_user_contexts
 from fitness_core import store
 
 
@@ -32,13 +33,14 @@ def _seed(db: pymongo.database.Database, users: int) -> int:
     store.ensure_indexes(db)
     db[store.USERS].insert_many(profiles, ordered=False)
     db[store.WEEKLY_FEATURES].insert_many(features, ordered=False)
+    materialize_user_contexts(db, WEEK.isoformat())  # as the graph does before the reports
     return len(features)
 
 
 def _materialize(uri: str, db_name: str, root: Path) -> tuple[float, dict]:
     import dagster as dg
 
-    from fitness_assets.defs.reports.assets import weekly_reports
+    from fitness_assets.defs.reporting.assets import weekly_reports
     from fitness_assets.resources import ArtifactStore, MongoResource
 
     started = time.perf_counter()
@@ -52,7 +54,7 @@ def _materialize(uri: str, db_name: str, root: Path) -> tuple[float, dict]:
 def run(quick: bool) -> dict:
     from fitness_assets.reporting.publish import publish_week
     from fitness_assets.reporting.sources import iter_week_inputs
-    from fitness_streaming import services
+    from fitness_cli import services
 
     os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
     users = 100 if quick else 1000

@@ -26,12 +26,12 @@ from typing import Any
 import pymongo
 import redis
 
+from fitness_cli import services
 from fitness_core import schemas as S
 from fitness_core.store import ensure_indexes
-from fitness_streaming import services
 from fitness_streaming.publisher import publish_records
 from fitness_streaming.writer import StorageWriter, WriterConfig
-from fitness_streaming.writer_store import MongoDocumentStore, NullDocumentStore, WriteOutcome
+from fitness_streaming.writer.store import MongoDocumentStore, NullDocumentStore, WriteOutcome
 
 BATCH = 500
 START = datetime(2026, 1, 5, tzinfo=UTC)

@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from fitness_assets.dagster_home import dagster_environment  # noqa: E402
+from fitness_cli.services import free_port  # noqa: E402
 from fitness_core.settings import Settings  # noqa: E402
-from fitness_streaming.services import free_port  # noqa: E402
 from tests.support.chromium import DevTools, chromium_page  # noqa: E402
 
 

@@ -6,6 +6,11 @@ Requests the API refuses never become a 500: bodies over 16 KiB get 413, heads o
 
 The API only serves what the asset graph materialized, plus feedback into the stream. One MongoDB
 client and one Redis pool per process, opened in the lifespan and closed at shutdown.
+
+The docs pages (``/docs``, ``/redoc``) load Swagger UI and ReDoc from the assets the fastapi-offline
+package ships, served by the API itself: they work without internet and fetch nothing from a CDN
+(:mod:`fitness_api.docs`).
+Prometheus metrics are at ``/metrics`` (:mod:`fitness_api.metrics`).
 """
 
 from __future__ import annotations
@@ -19,13 +24,16 @@ import redis.asyncio as aioredis
 import redis.exceptions
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from pymongo import AsyncMongoClient
 
 from fitness_api.cache import PLAN_MEMO_TTL_S, PlanMemo
 from fitness_api.deps import AppState
+from fitness_api.docs import DOCS_ASSETS, add_docs_pages
 from fitness_api.errors import validation_error
 from fitness_api.limits import MAX_BODY_BYTES, MAX_HEADER_BYTES, BodySizeLimit, HeaderSizeLimit
+from fitness_api.metrics import RequestMetrics, exposition
 from fitness_api.routes import feedback, meta, plans, reports, users
 from fitness_core.settings import Settings
 
@@ -83,12 +91,16 @@ def create_app(
             await app.state.fitness.redis.aclose()
             await app.state.fitness.mongo.close()
 
-    app = FastAPI(
+    app = FastAPIOffline(
         title=TITLE,
         version="1.0.0",
         summary="Materialized workout and nutrition plans, weekly reports, feedback, data export and deletion.",
         lifespan=lifespan,
+        docs_url=None,  # FastAPIOffline then only mounts its bundled assets; the pages are ours
+        redoc_url=None,
+        static_url=DOCS_ASSETS,
     )
+    add_docs_pages(app)
     for error in (
         pymongo.errors.ConnectionFailure,
         redis.exceptions.ConnectionError,
@@ -98,9 +110,17 @@ def create_app(
     app.add_exception_handler(RequestValidationError, validation_error)
     for module in (meta, plans, reports, feedback, users):
         app.include_router(module.router)
+    app.add_api_route("/metrics", _metrics, include_in_schema=False)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
-    app.add_middleware(HeaderSizeLimit, max_bytes=MAX_HEADER_BYTES)  # outermost: checked first
+    app.add_middleware(HeaderSizeLimit, max_bytes=MAX_HEADER_BYTES)  # checked before the body limit
+    app.add_middleware(RequestMetrics)  # outermost: times every request, refused ones included
     return app
+
+
+async def _metrics() -> Response:
+    """Prometheus scrape endpoint: request, plan-lookup and process metrics (no personal data)."""
+    body, content_type = exposition()
+    return Response(body, media_type=content_type)
 
 
 def app_from_env() -> FastAPI:

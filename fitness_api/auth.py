@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from fitness_api.memo import TtlCache
+from cachetools import TTLCache
+
 from fitness_core.ids import check_user_id
 from fitness_core.store import API_KEYS
 
@@ -88,15 +89,18 @@ def create_api_key_in(
         client.close()
 
 
-class KeyCache(TtlCache[str, Identity]):
-    """Identities of recently seen valid keys, by key hash."""
+class KeyCache(TTLCache):
+    """Identities of recently seen valid keys, by key hash (least recently used go first when full)."""
 
     def __init__(self, ttl_s: float = KEY_CACHE_TTL_S, max_entries: int = KEY_CACHE_MAX) -> None:
-        super().__init__(ttl_s, max_entries)
+        super().__init__(maxsize=max_entries, ttl=ttl_s)
 
     def forget_user(self, user_id: str) -> int:
-        """Drop every cached key of ``user_id`` (after the user's keys were deleted)."""
-        return self.discard_where(lambda _, identity: identity.user_id == user_id)
+        """Drop every cached key of ``user_id`` (after the user's keys were deleted); returns how many."""
+        doomed = [key for key, identity in self.items() if identity.user_id == user_id]
+        for key in doomed:
+            self.pop(key, None)
+        return len(doomed)
 
 
 async def identify(db: AsyncDatabase, cache: KeyCache, key: str) -> Identity | None:
@@ -109,5 +113,5 @@ async def identify(db: AsyncDatabase, cache: KeyCache, key: str) -> Identity | N
     if document is None:
         return None
     identity = Identity(user_id=document.get("user_id"), admin=bool(document.get("admin")))
-    cache.put(key_hash, identity)
+    cache[key_hash] = identity
     return identity

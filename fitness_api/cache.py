@@ -3,7 +3,8 @@
 A lookup tries, in order: this process's memo (:class:`PlanMemo`, a few seconds), the shared Redis
 cache (``fitness_core.plan_cache``, filled by the asset graph), MongoDB (the source of truth, which
 then fills Redis). The memo saves the Redis round trip on the hot path; a plan refreshed in Redis
-reaches every API process within ``PLAN_MEMO_TTL_S``.
+reaches every API process within ``PLAN_MEMO_TTL_S``. Which tier answered is counted in
+``fitness_api_plan_lookups_total`` (:mod:`fitness_api.metrics`).
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from __future__ import annotations
 import logging
 
 import redis.asyncio as aioredis
+from cachetools import TTLCache
 from fastapi import HTTPException, Response, status
 from pydantic import ValidationError
 from pymongo.asynchronous.database import AsyncDatabase
 
-from fitness_api.memo import TtlCache
+from fitness_api.metrics import PLAN_FROM_MEMO, PLAN_FROM_MONGODB, PLAN_FROM_REDIS, PLAN_NOT_FOUND
 from fitness_core.plan_cache import (
     LATEST_FIRST,
     PLAN_CACHE_TTL_S,
@@ -33,14 +35,21 @@ PLAN_MEMO_TTL_S = 60.0  # as long as an API key stays cached (auth.KEY_CACHE_TTL
 PLAN_MEMO_MAX = 20_000
 
 
-class PlanMemo(TtlCache[tuple[str, str], CachedPlan]):
-    """Recently served plans of this process, by (plan_type, user_id)."""
+class PlanMemo(TTLCache):
+    """Recently served plans of this process, by (plan_type, user_id); a ``ttl_s`` of 0 keeps none.
+
+    Least recently used plans go first when ``max_entries`` is reached.
+    """
 
     def __init__(self, ttl_s: float = PLAN_MEMO_TTL_S, max_entries: int = PLAN_MEMO_MAX) -> None:
-        super().__init__(ttl_s, max_entries)
+        super().__init__(maxsize=max_entries, ttl=ttl_s)
 
     def forget_user(self, user_id: str) -> int:
-        return self.discard_where(lambda key, _: key[1] == user_id)
+        """Drop the user's plans (after the user was deleted); returns how many."""
+        doomed = [key for key in self if key[1] == user_id]
+        for key in doomed:
+            self.pop(key, None)
+        return len(doomed)
 
 
 async def read_cached_plan(redis: aioredis.Redis, plan_type: str, user_id: str) -> CachedPlan | None:
@@ -74,9 +83,13 @@ async def shared_latest_plan(
     """Redis first; on a miss read MongoDB and fill Redis for every API process."""
     cached = await read_cached_plan(redis, plan_type, user_id)
     if cached is not None:
+        PLAN_FROM_REDIS.inc()
         return cached
     loaded = await load_latest_plan(db, plan_type, user_id)
-    if loaded is not None:
+    if loaded is None:
+        PLAN_NOT_FOUND.inc()
+    else:
+        PLAN_FROM_MONGODB.inc()
         key = plan_cache_key(plan_type, user_id)
         async with redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, mapping=cache_fields(loaded))
@@ -90,10 +103,12 @@ async def latest_plan(
 ) -> CachedPlan | None:
     """The user's latest plan of that type: memo, then Redis, then MongoDB; None when there is none."""
     plan = memo.get((plan_type, user_id))
-    if plan is None:
-        plan = await shared_latest_plan(db, redis, plan_type, user_id)
-        if plan is not None:
-            memo.put((plan_type, user_id), plan)
+    if plan is not None:
+        PLAN_FROM_MEMO.inc()
+        return plan
+    plan = await shared_latest_plan(db, redis, plan_type, user_id)
+    if plan is not None and memo.ttl > 0:
+        memo[plan_type, user_id] = plan
     return plan
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from copy import copy
 from typing import Annotated, Any, Literal
 
 from fastapi import Header, Path
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 
 from fitness_core.ids import USER_ID_MAX, USER_ID_PATTERN, USER_ID_RULE, check_user_id
 from fitness_core.plans import PlanDocument, ReportDocument
+from fitness_core.schemas import Feedback
 
 #: The user-id rule of fitness_core.ids (422 naming the id and the rule); OpenAPI shows its pattern.
 UserId = Annotated[
@@ -49,18 +51,29 @@ class Health(BaseModel):
     mongo: bool = Field(description="MongoDB answered ping in time")
 
 
-class FeedbackIn(BaseModel):
-    """How the user feels today or about the current plan."""
+#: What a user sends as feedback: these fields of the stream record :class:`Feedback` (the API sets
+#: its ids, times and source), in the order the OpenAPI schema lists them.
+FEEDBACK_ANSWERS = ("energy", "mood", "perceived_exertion", "soreness_level", "readiness", "note")
 
-    # allow_inf_nan: NaN and Infinity (1e400 parses to inf) are refused by every numeric field.
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
-    energy: int = Field(ge=1, le=5)
-    mood: int = Field(ge=1, le=5)
-    perceived_exertion: int = Field(ge=1, le=10, description="CR-10 scale")
-    soreness_level: int | None = Field(default=None, ge=1, le=10)
-    readiness: int | None = Field(default=None, ge=1, le=10)
-    note: str | None = Field(default=None, max_length=1000)
+def _fields_of(record: type[BaseModel], names: tuple[str, ...]) -> dict[str, Any]:
+    """``create_model`` definitions of ``record``'s fields: type, bounds, default, description.
+
+    The fields are declared once, on the record; the request model copies them so the API accepts
+    exactly what the stream record accepts.
+    """
+    return {name: (record.model_fields[name].annotation, copy(record.model_fields[name])) for name in names}
+
+
+#: How the user feels today or about the current plan. allow_inf_nan: NaN and Infinity (1e400 parses
+#: to inf) are refused by every numeric field.
+FeedbackIn = create_model(
+    "FeedbackIn",
+    __doc__="How the user feels today or about the current plan.",
+    __config__=ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False),
+    __module__=__name__,
+    **_fields_of(Feedback, FEEDBACK_ANSWERS),
+)
 
 
 class FeedbackAccepted(BaseModel):

@@ -13,7 +13,7 @@ whose data makes it raise are found (about 2·k·log2(n) calls for k bad users a
 
 Failures of the platform itself (the store unreachable) are not a user's fault: they propagate
 and fail the asset as before. No Dagster here: the assets turn :class:`UserFailures` into
-materialization metadata and a warning check (``fitness_assets.defs.isolation``).
+materialization metadata and a warning check (``fitness_assets.defs.common``).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from fitness_core.artifacts import inside
-from fitness_core.settings import Settings
+from fitness_core.settings import LLM_OFF_VALUES, Settings
 
 if TYPE_CHECKING:
     import pymongo
@@ -25,6 +25,10 @@ if TYPE_CHECKING:
     from pymongo.database import Database
 
     from fitness_assets.planning.llm import LLMClient
+
+
+#: The settings' declared defaults, which the resources' own defaults repeat.
+_DEFAULTS = Settings.model_fields
 
 
 class StoreUnreachable(RuntimeError):
@@ -123,19 +127,18 @@ def default_resources(settings: Settings | None = None) -> dict[str, dg.Configur
     }
 
 
-LLM_OFF_VALUES = ("off", "0", "false", "no", "none", "disabled")
-
-
 class LLMResource(dg.ConfigurableResource):
     """The language model that writes plans (litellm; Ollama by default). Off: plans come from the rules."""
 
-    model: str = Field(default="ollama/llama3.2:latest", description="litellm model string (OLLAMA_MODEL); 'none' disables")
-    api_base: str = Field(default="http://127.0.0.1:11434", description="Ollama base URL (OLLAMA_API)")
+    model: str = Field(default=_DEFAULTS["ollama_model"].default,
+                       description="litellm model string (OLLAMA_MODEL); 'none' disables")
+    api_base: str = Field(default=_DEFAULTS["ollama_api"].default, description="Ollama base URL (OLLAMA_API)")
     timeout_s: float = Field(default=120.0, gt=0, description="seconds per request")
     max_retries: int = Field(default=2, ge=0, description="retries after a connection error or HTTP 5xx")
-    enabled: bool = Field(default=True, description="false (FITNESS_LLM=off): rules only, no request at all")
+    enabled: bool = Field(default=_DEFAULTS["fitness_llm"].default,
+                          description="false (FITNESS_LLM=off): rules only, no request at all")
     # No ge=1 bound: pydantic would check it against the EnvVar placeholder; below 1 counts as 1.
-    max_concurrency: int = Field(default=2, description="LLM requests in flight at once within one step (FITNESS_LLM_CONCURRENCY)")
+    max_concurrency: int = Field(default=_DEFAULTS["fitness_llm_concurrency"].default, description="LLM requests in flight at once within one step (FITNESS_LLM_CONCURRENCY)")
     probe_timeout_s: float = Field(default=3.0, gt=0, description="seconds to wait for the server before a run")
 
     @property
@@ -174,17 +177,13 @@ class LLMResource(dg.ConfigurableResource):
             return f"no answer from {redact(client.api_base)} within {self.probe_timeout_s:g} s ({type(exc).__name__}: {reason})"
 
 
-def llm_enabled() -> bool:
-    """False when ``FITNESS_LLM`` says off (off, 0, false, no, none, disabled)."""
-    return os.environ.get("FITNESS_LLM", "on").strip().lower() not in LLM_OFF_VALUES
-
-
 def llm_resource(settings: Settings) -> LLMResource:
-    """The LLM resource from OLLAMA_MODEL/OLLAMA_API (or settings), FITNESS_LLM and FITNESS_LLM_CONCURRENCY."""
-    concurrency = dg.EnvVar.int("FITNESS_LLM_CONCURRENCY") if os.environ.get("FITNESS_LLM_CONCURRENCY") else 2
+    """The LLM resource from OLLAMA_MODEL/OLLAMA_API, FITNESS_LLM and FITNESS_LLM_CONCURRENCY (settings)."""
+    concurrency = dg.EnvVar.int("FITNESS_LLM_CONCURRENCY") if os.environ.get("FITNESS_LLM_CONCURRENCY") else (
+        settings.fitness_llm_concurrency)
     return LLMResource(
         model=_from_env("OLLAMA_MODEL", settings.ollama_model),
         api_base=_from_env("OLLAMA_API", settings.ollama_api),
-        enabled=llm_enabled(),
+        enabled=settings.fitness_llm,
         max_concurrency=concurrency,
     )

@@ -47,6 +47,17 @@ INJURY_BETA_SLEEP = 0.3
 
 # --- heart rate and intensity -------------------------------------------------------------
 
+#: The age assumed for a user whose profile has none (no birth year): 40, the middle of the adult
+#: population the simulator draws (uniform 20-65, docs/physiology.md) and the age the VO2max norms
+#: are centred on, so the policy observes an unknown user as a typical one. Every age-dependent
+#: number uses it: HRmax (Tanaka), the policy's observation, and the age-banded guideline targets
+#: (steps from 60, protein and sleep from 65), which are the same for any default under 60.
+DEFAULT_AGE = 40
+
+
+#: How documents name an HRmax estimated with :func:`hr_max_tanaka`.
+TANAKA_METHOD = "Tanaka 208 - 0.7 x age"
+
 
 def hr_max_tanaka(age: ArrayLike) -> ArrayLike:
     """Tanaka HRmax estimate, 208 - 0.7 * age (SEE 7-11 bpm)."""

@@ -8,9 +8,9 @@ is a query on ``created_at``.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer, model_validator
 
 from fitness_core.schemas import ActivityType, MealType
 
@@ -36,6 +36,50 @@ class Prescription(_Strict):
     sessions: int = Field(ge=0, le=7)
     source: str = Field(description="policy version or baseline name that produced it")
     baseline: dict[str, float] | None = Field(default=None, description="the baseline's targets, for comparison")
+
+
+class PrescriptionProvenance(_Strict):
+    code_version: str
+    policy_version: str = Field(description="the policy version or baseline name that prescribed")
+    inputs_hash: str = Field(description="hash of the inputs; unchanged inputs are not rewritten")
+
+
+class PrescriptionDocument(Prescription):
+    """A stored prescription (collection ``weekly_prescriptions``, ``_id`` = ``{week}:{user_id}``): the
+    dose (the :class:`Prescription` fields, stored flat) and how the policy chose it.
+
+    Planning reads :attr:`dose`; the policy reads the plan position (``action``, ``block_week``)
+    when it prescribes the following week.
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    id: str = Field(alias="_id")
+    partition: str = Field(description="the week whose context prescribed it (the week before ``week``)")
+    policy_version: str | None = Field(description="the PPO policy version; None when a baseline prescribed")
+    baseline_policy: str = Field(description="key (B0-B4) of the baseline shown beside the dose")
+    baseline_name: str
+    fallback: str | None = Field(description="why no PPO policy prescribed")
+    session_minutes: float
+    action: list[float] = Field(description="the policy's action, the next week's previous action")
+    block_week: int = Field(ge=0, description="position in the 16-week block")
+    entered_program: bool = Field(description="no prescription was followed the week before")
+    created_at: AwareDatetime | datetime
+    provenance: PrescriptionProvenance
+
+    @field_serializer("week")
+    def _week_text(self, week: date) -> str:
+        return week.isoformat()  # stored as text, like every other ``week``
+
+    @property
+    def dose(self) -> Prescription:
+        """The dose alone, as planning uses it."""
+        return Prescription(**{name: getattr(self, name) for name in Prescription.model_fields})
+
+    def to_document(self) -> dict[str, Any]:
+        """The MongoDB document (``_id`` first, ``created_at`` a date)."""
+        body = self.model_dump(by_alias=True)
+        return {"_id": body.pop("_id"), **body}
 
 
 class HeartRateZone(_Strict):

@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from fitness_core.ids import UserId
+from fitness_core.weeks import week_start
 
 Sex = Literal["male", "female"]
 Goal = Literal["endurance", "health", "weight_loss"]
@@ -296,7 +297,7 @@ class Feedback(TimedRecord):
     feedback_ts: Timestamp
     mood: int = Field(ge=1, le=5)
     energy: int = Field(ge=1, le=5)
-    perceived_exertion: int = Field(ge=1, le=10)
+    perceived_exertion: int = Field(ge=1, le=10, description="CR-10 scale")
     soreness_level: int | None = Field(default=None, ge=1, le=10)
     readiness: int | None = Field(default=None, ge=1, le=10)
     note: str | None = Field(default=None, max_length=1000)
@@ -385,11 +386,6 @@ def describe_validation_error(exc: ValidationError, limit: int = 5) -> str:
             parts.append(f"{loc}: {err['msg']}")
     more = len(exc.errors()) - limit
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
-
-
-def week_start(day: date) -> date:
-    """The Monday of ``day``'s week (weeks start on Monday)."""
-    return day - timedelta(days=day.weekday())
 
 
 def stable_id(prefix: str, *parts: object, length: int = 20) -> str:

@@ -14,11 +14,18 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: FITNESS_LLM values that turn the language model off.
+LLM_OFF_VALUES = ("off", "0", "false", "no", "none", "disabled")
 
 
 def var_dir() -> Path:
-    """The writable state folder: ``$FITNESS_VAR_DIR`` or ``./var`` of the working directory."""
-    return Path(os.environ.get("FITNESS_VAR_DIR", "var")).resolve()
+    """The writable state folder: ``$FITNESS_VAR_DIR`` or ``./var`` of the working directory.
+
+    Read from the environment alone, before :class:`Settings`: ``var/services.env``, which fills
+    the settings, lives in it. ``Settings.fitness_var_dir`` declares the same variable and default.
+    """
+    default = Settings.model_fields["fitness_var_dir"].default
+    return Path(os.environ.get("FITNESS_VAR_DIR", str(default))).resolve()
 
 
 def services_env_file() -> Path:
@@ -80,6 +87,26 @@ class Settings(BaseSettings):
         description="Longest single token of imported XML or JSON (a text, string, attribute or comment)",
     )
     log_level: str = Field(default="INFO", description="Logging level")
+    fitness_var_dir: Path = Field(
+        default=Path("var"),
+        description="State folder: embedded services, local Dagster instance, demo logs (read first, by var_dir())",
+    )
+    fitness_weeks_start: str = Field(
+        default="2024-01-01", description="First weekly partition (a Monday, YYYY-MM-DD); earlier for older imports",
+    )
+    fitness_llm: bool = Field(
+        default=True,
+        description="off (or 0, false, no, none, disabled): every plan comes from the deterministic planner, no LLM request",
+    )
+    # No ge=1 bound: the plan assets count anything below 1 as 1.
+    fitness_llm_concurrency: int = Field(default=2, description="LLM requests in flight at once per plan asset run")
+    fitness_retrain_min_new_features: int = Field(
+        default=500,
+        description="New weekly_features documents after the current policy's data snapshot that make the retraining sensor request a training run",
+    )
+    fitness_retrain_preset: str = Field(
+        default="tuned", description="Training preset (demo, seed or tuned) of the runs the retraining sensor requests",
+    )
 
     @field_validator("mongo_db")
     @classmethod
@@ -87,6 +114,19 @@ class Settings(BaseSettings):
         if not value or any(c in value for c in '/\\. "$'):
             raise ValueError(f"MONGO_DB {value!r} is not a valid MongoDB database name")
         return value
+
+    @field_validator("fitness_llm", mode="before")
+    @classmethod
+    def _llm_switch(cls, value: object) -> object:
+        return value if isinstance(value, bool) else str(value).strip().lower() not in LLM_OFF_VALUES
+
+    @field_validator("fitness_retrain_min_new_features", mode="before")
+    @classmethod
+    def _retrain_threshold(cls, value: object) -> int:
+        raw = str(value).strip()
+        if not raw.isdigit() or int(raw) < 1:
+            raise ValueError(f"FITNESS_RETRAIN_MIN_NEW_FEATURES must be a positive whole number of documents, got {raw!r}")
+        return int(raw)
 
     @property
     def retained_entries(self) -> int:

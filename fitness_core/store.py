@@ -1,4 +1,4 @@
-"""MongoDB database and collection names, and idempotent index creation. Nothing else.
+"""MongoDB database and collection names, the duplicate-key error code, and idempotent index creation.
 
 Each raw record's natural id is its ``_id``, so the primary key is the unique natural-id index.
 Timed records are indexed on ``user_id`` + ``local_date`` (daily/weekly grouping), ``week`` (the
@@ -31,6 +31,9 @@ PRESCRIPTIONS = "weekly_prescriptions"
 PLANS = "plans"
 REPORTS = "reports"
 API_KEYS = "api_keys"
+
+#: MongoDB's error code for a write that hit a unique index (E11000): the document is already stored.
+DUPLICATE_KEY = 11000
 DERIVED_COLLECTIONS: tuple[str, ...] = (
     WEEKLY_FEATURES,
     USER_CONTEXTS,

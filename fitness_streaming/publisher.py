@@ -173,7 +173,9 @@ def backfill(
             publisher.publish(batch.messages)
             if bar is not None:
                 bar.update(1)
-                bar.set_postfix(records=f"{publisher.stats.total:,}", refresh=False)
+                elapsed = time.perf_counter() - started
+                bar.set_postfix(records=f"{publisher.stats.total:,}",
+                                per_s=f"{publisher.stats.total / elapsed if elapsed else 0:,.0f}", refresh=False)
             if stop is not None and stop.is_set():
                 break
         stats = publisher.stats

@@ -19,8 +19,8 @@ import pymongo
 import pytest
 import redis
 
+from fitness_cli import services
 from fitness_core.settings import Settings
-from fitness_streaming import services
 
 MACHINE_REDIS = "redis://127.0.0.1:6379"
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -8,16 +8,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
-from fitness_assets.features.documents import WriteSummary, read_profiles, replace_week
+from fitness_assets.documents import WriteSummary, replace_week
 from fitness_assets.features.frames import pull_week_inputs
-from fitness_assets.features.inputs import UserWeekInputs
+from fitness_assets.features.inputs import UserWeekInputs, read_profiles
 from fitness_assets.features.models import WeeklyFeatures
 from fitness_assets.features.pipelines import aggregate_week_inputs
 from fitness_assets.features.quality import users_with_data
 from fitness_assets.features.weekly import CHRONIC_WEEKS, build_weekly_features
-from fitness_assets.features.weeks import parse_week, previous_weeks
 from fitness_assets.isolation import SYSTEMIC, UserFailures, each_user, in_batches
 from fitness_core import store
+from fitness_core.weeks import parse_week, previous_weeks
 
 if TYPE_CHECKING:
     from pymongo.database import Database

@@ -6,18 +6,17 @@ profile, so it is cheap and needs no raw data.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from fitness_assets.features.documents import WriteSummary, read_profiles, replace_week
+from fitness_assets.documents import WriteSummary, inputs_hash, replace_week
+from fitness_assets.features.inputs import read_profiles
 from fitness_assets.features.models import CompactWeek, Flags, Profile, UserContext, WeeklyFeatures
 from fitness_assets.features.trends import BASELINE_WEEKS, compact, trends
-from fitness_assets.features.weeks import parse_week, previous_weeks
 from fitness_assets.isolation import UserFailures, each_user
 from fitness_core import guidelines, physiology, store
+from fitness_core.weeks import last_day, parse_week, previous_weeks
 
 if TYPE_CHECKING:
     from pymongo.database import Database
@@ -64,11 +63,11 @@ def profile_of(user: dict[str, Any], features: WeeklyFeatures) -> Profile:
 
 def longest_session_min(history: list[WeeklyFeatures], week: str) -> float:
     """Longest workout in the 30 local days ending on the week's Sunday, from daily maxima."""
-    last_day = parse_week(week) + timedelta(days=6)
-    first_day = (last_day - timedelta(days=LONGEST_SESSION_DAYS - 1)).isoformat()
+    sunday = last_day(week)
+    first_day = (sunday - timedelta(days=LONGEST_SESSION_DAYS - 1)).isoformat()
     return max(
         (minutes for f in history for day, minutes in zip(f.days, f.workouts.daily_longest_min, strict=True)
-         if first_day <= day <= last_day.isoformat()),
+         if first_day <= day <= sunday.isoformat()),
         default=0.0,
     )
 
@@ -108,13 +107,13 @@ def flags_of(current: WeeklyFeatures, baseline: list[CompactWeek], profile: Prof
     )
 
 
-def context_hash(user: dict[str, Any], history: list[WeeklyFeatures]) -> str:
-    payload = json.dumps({
+def context_inputs(user: dict[str, Any], history: list[WeeklyFeatures]) -> dict[str, Any]:
+    """What a context depends on: its code, the user's profile and the provenance of its feature weeks."""
+    return {
         "version": CONTEXT_VERSION,
         "profile": {k: v for k, v in sorted(user.items()) if k != "_id"},
         "features": [(f.week, f.provenance.inputs_hash, f.provenance.code_version) for f in history],
-    }, sort_keys=True, default=str)
-    return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
+    }
 
 
 def build_user_context(
@@ -144,7 +143,7 @@ def build_user_context(
         sleep_h_recent=round(sleep_min / 60.0, 2) if sleep_min is not None else None,
         flags=flags_of(current, baseline, profile),
         created_at=created_at,
-        provenance={"code_version": CONTEXT_VERSION, "inputs_hash": context_hash(user, history)},
+        provenance={"code_version": CONTEXT_VERSION, "inputs_hash": inputs_hash(context_inputs(user, history))},
     )
 
 

@@ -11,7 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from fitness_core import store
+
+if TYPE_CHECKING:
+    from pymongo.database import Database
 
 #: The raw fields each reader needs, per collection (nothing else leaves the store).
 EVENT_FIELDS = (
@@ -204,3 +209,11 @@ def checkin_of(doc: dict[str, Any]) -> CheckInRecord:
         soreness_level=optional_int(doc.get("soreness_level")),
         readiness=optional_int(doc.get("readiness")),
     )
+
+
+def read_profiles(db: Database, user_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The ``users`` documents of ``user_ids`` (only the fields features and contexts use)."""
+    if not user_ids:
+        return {}
+    projection = dict.fromkeys(PROFILE_FIELDS, 1)
+    return {d["_id"]: d for d in db[store.USERS].find({"_id": {"$in": user_ids}}, projection)}

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fitness_assets.features.models import WeeklyFeatures
-from fitness_assets.features.weeks import parse_week, shift_week
 from fitness_core import store
 from fitness_core.schemas import RECORD_TYPES
+from fitness_core.weeks import parse_week, shift_week
 
 if TYPE_CHECKING:
     from pymongo.database import Database

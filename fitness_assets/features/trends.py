@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 
 from fitness_assets.features.models import CompactWeek, Trend, WeeklyFeatures
-from fitness_assets.features.weeks import shift_week
+from fitness_core.weeks import shift_week
 
 #: Numbers the planners and reports compare week to week (fields of :class:`CompactWeek`).
 HEADLINES: tuple[str, ...] = (

@@ -6,8 +6,6 @@ sources in docs/physiology.md); this module only decides which inputs feed them.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable
@@ -16,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from fitness_assets import documents
 from fitness_assets.features import models
 from fitness_assets.features.inputs import (
     ActivityGroup,
@@ -25,15 +24,14 @@ from fitness_assets.features.inputs import (
     NightRecord,
     UserWeekInputs,
 )
-from fitness_assets.features.weeks import parse_week, previous_weeks, week_days
 from fitness_core import guidelines, physiology
+from fitness_core.weeks import parse_week, previous_weeks, week_days
 
 #: Bumped whenever a feature's definition changes (part of every document's provenance).
 FEATURES_VERSION = "weekly_features/1"
 #: Weeks of earlier load the acute:chronic ratio needs (uncoupled: 21 chronic days + 7 acute).
 CHRONIC_WEEKS = 3
 
-POPULATION_AGE = 40  # HRmax default without an age
 POPULATION_HR_REST = 65.0  # physiology.md 1.6: N(65, 8^2)
 # TRIMP per session-RPE AU without a per-user fit: the worked TRIMPs of physiology.md 1.1 (118 for
 # 60 min at 74% HRR, RPE ~7; 58 for 40 min at 65%, RPE ~5; 25 for 30 min at 50%, RPE ~3.5) give 0.24-0.29.
@@ -41,7 +39,6 @@ SRPE_TRIMP_PER_AU = 0.27
 MIN_SRPE_PAIRS = 3  # events with both HR and RPE needed for a per-user scale
 SHORT_NIGHT_MIN = guidelines.SHORT_SLEEP_H * 60
 KCAL_PER_G = {"protein_g": 4.0, "carbs_g": 4.0, "fat_g": 9.0}
-TANAKA = "Tanaka 208 - 0.7 x age"
 
 
 def _r(value: float | None, digits: int = 2) -> float | None:
@@ -64,9 +61,9 @@ def physiology_of(profile: dict | None, week: date, nights: list[NightRecord]) -
     if profile.get("hr_max_bpm"):
         hr_max, max_method = float(profile["hr_max_bpm"]), "measured"
     elif age is not None:
-        hr_max, max_method = physiology.hr_max_tanaka(float(age)), TANAKA
+        hr_max, max_method = physiology.hr_max_tanaka(float(age)), physiology.TANAKA_METHOD
     else:
-        hr_max, max_method = physiology.hr_max_tanaka(float(POPULATION_AGE)), "population default"
+        hr_max, max_method = physiology.hr_max_tanaka(float(physiology.DEFAULT_AGE)), "population default"
     overnight = [n.resting_hr for n in nights if n.resting_hr is not None]
     if profile.get("hr_rest_bpm"):
         hr_rest, rest_method = float(profile["hr_rest_bpm"]), "profile"
@@ -341,8 +338,8 @@ def coverage(inputs: UserWeekInputs) -> models.Coverage:
 
 
 def inputs_hash(inputs: UserWeekInputs, week: str) -> str:
-    payload = json.dumps({"week": week, "version": FEATURES_VERSION, **inputs.canonical()}, sort_keys=True)
-    return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
+    """The hash of what a user's features depend on: the week, the code version and the reduced inputs."""
+    return documents.inputs_hash({"week": week, "version": FEATURES_VERSION, **inputs.canonical()})
 
 
 def build_weekly_features(inputs: UserWeekInputs, week: str, created_at: datetime) -> models.WeeklyFeatures:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 from tqdm import tqdm
 
-from fitness_assets.features.weeks import shift_week
+from fitness_assets.documents import insert_absent
 from fitness_assets.isolation import UserFailures, each_user
 from fitness_assets.planning.context import PlanningContext, planning_context
 from fitness_assets.planning.guardrails import check_plan
@@ -34,15 +34,15 @@ from fitness_assets.planning.planner import (
 )
 from fitness_core import store
 from fitness_core.plan_cache import LATEST_FIRST
-from fitness_core.plans import PlanDocument, PlanType, Prescription
+from fitness_core.plans import PlanDocument, PlanType, Prescription, PrescriptionDocument
 from fitness_core.schemas import describe_validation_error, stable_id
+from fitness_core.weeks import next_week
 
 if TYPE_CHECKING:
     from pymongo.database import Database
 
 log = logging.getLogger(__name__)
 
-DUPLICATE_KEY = 11000
 #: ``source`` (and so the plan's ``policy_version``) of a prescription derived here, not by the policy.
 DERIVED_SOURCE = "derived: conservative default (no weekly_prescriptions document)"
 DERIVED_HRR = 0.45  # low-moderate intensity
@@ -51,11 +51,6 @@ DERIVED_SESSION_MIN = 40.0
 DERIVED_SESSIONS = (3, 5)
 DEFAULT_MAX_CONCURRENCY = 2
 NO_LLM_REASON = "no LLM configured"  # what the planner records when it is given no client
-
-
-def plan_week_of(context_week: str) -> str:
-    """The week planned from the contexts of ``context_week`` (the Monday after it)."""
-    return shift_week(context_week, 1)
 
 
 def derived_prescription(ctx: PlanningContext) -> Prescription:
@@ -84,14 +79,14 @@ def read_contexts(db: Database, context_week: str) -> tuple[dict[str, PlanningCo
 
 
 def read_prescriptions(db: Database, plan_week: str) -> tuple[dict[str, Prescription], dict[str, str]]:
-    """The policy's prescriptions for ``plan_week`` by user, and the reason of each invalid one."""
+    """The policy's doses for ``plan_week`` by user (from the stored :class:`PrescriptionDocument`),
+    and the reason of each invalid document."""
     prescriptions: dict[str, Prescription] = {}
     invalid: dict[str, str] = {}
     for raw in db[store.PRESCRIPTIONS].find({"week": plan_week}):
         user_id = str(raw.get("user_id") or raw.get("_id"))
-        fields = {k: v for k, v in raw.items() if k in Prescription.model_fields}  # drop _id, provenance, ...
         try:
-            prescriptions[user_id] = Prescription.model_validate(fields)
+            prescriptions[user_id] = PrescriptionDocument.model_validate(raw).dose
         except ValidationError as exc:
             invalid[user_id] = f"weekly_prescriptions document invalid: {describe_validation_error(exc)}"
     return prescriptions, invalid
@@ -211,18 +206,7 @@ def renumbered(doc: PlanDocument, version: int) -> PlanDocument:
 
 def write_plans(db: Database, docs: list[PlanDocument]) -> list[str]:
     """Insert new plan versions; returns the ids another run had already stored (left as they are)."""
-    import pymongo.errors
-
-    if not docs:
-        return []
-    try:
-        db[store.PLANS].insert_many([to_mongo(d) for d in docs], ordered=False)
-    except pymongo.errors.BulkWriteError as exc:
-        errors = exc.details.get("writeErrors", [])
-        if any(e.get("code") != DUPLICATE_KEY for e in errors):
-            raise
-        return [docs[e["index"]].id for e in errors]
-    return []
+    return [docs[i].id for i in insert_absent(db[store.PLANS], [to_mongo(d) for d in docs])]
 
 
 def plan_week(
@@ -244,7 +228,7 @@ def plan_week(
     """
     started = time.perf_counter()
     store.ensure_indexes(db)
-    week = plan_week_of(context_week)
+    week = next_week(context_week)
     result = WeekPlans(plan_type=plan_type, plan_week=week, llm_unavailable=unavailable,
                        failures=UserFailures(f"{plan_type}_plans"))
     contexts, result.skipped = read_contexts(db, context_week)
@@ -333,7 +317,7 @@ def check_user_plans(
 
 def check_week(db: Database, plan_type: PlanType, context_week: str) -> WeekCheck:
     """Every stored plan of the week validates; each user's newest passes guardrails recomputed from context."""
-    week = plan_week_of(context_week)
+    week = next_week(context_week)
     contexts, _ = read_contexts(db, context_week)
     prescriptions = read_prescriptions(db, week)[0] if plan_type == "workout" else {}
     finding = WeekCheck(plan_type=plan_type, plan_week=week)

@@ -9,16 +9,16 @@ prompt or a hash is free of personal data beyond the user id used as the key.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from fitness_assets.features.models import UserContext
 from fitness_core import physiology
-from fitness_core.schemas import DietPreference, Goal, MedicalFlag, Sex, week_start
+from fitness_core.schemas import DietPreference, Goal, MedicalFlag, Sex
+from fitness_core.weeks import next_week, parse_week, week_start
 
-TANAKA_METHOD = "Tanaka 208 - 0.7 x age"
 MEASURED_METHOD = "measured"
 
 Allergen = Annotated[str, Field(min_length=1, max_length=40)]
@@ -40,7 +40,7 @@ class PlanningContext(BaseModel):
     weight_kg: float | None = Field(default=None, ge=25, le=350)
     height_cm: float | None = Field(default=None, ge=100, le=250)
     hr_max_bpm: float = Field(ge=120, le=230)
-    hr_max_method: str = Field(default=TANAKA_METHOD, min_length=1, max_length=40)
+    hr_max_method: str = Field(default=physiology.TANAKA_METHOD, min_length=1, max_length=40)
     hr_rest_bpm: float = Field(ge=30, le=110)
     bmr_kcal: float | None = Field(default=None, ge=500, le=5000)
     tdee_kcal: float | None = Field(default=None, ge=500, le=8000)
@@ -65,7 +65,7 @@ def planning_context(doc: UserContext | Mapping[str, Any], plan_week: date | Non
     """
     uc = doc if isinstance(doc, UserContext) else UserContext.model_validate(dict(doc))
     p = uc.profile
-    plan_week = week_start(plan_week) if plan_week else date.fromisoformat(uc.week) + timedelta(days=7)
+    plan_week = week_start(plan_week) if plan_week else parse_week(next_week(uc.week))
     bmr = p.bmr_kcal
     if bmr is None and p.age is not None and p.sex is not None and p.weight_kg is not None and p.height_cm is not None:
         bmr = float(physiology.bmr_mifflin(p.weight_kg, p.height_cm, float(p.age), p.sex == "female"))

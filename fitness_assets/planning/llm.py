@@ -2,9 +2,11 @@
 
 litellm is imported inside the call (with its model cost map read locally), so importing this
 module stays cheap for code locations and the API. Any litellm model string works; a bare Ollama
-tag such as ``llama3.2:latest`` means ``ollama/llama3.2:latest``. Connection errors and HTTP 5xx
-are retried with backoff; timeouts and 4xx are not (a slow model would only be asked again to be
-slow, and a small server would be flooded).
+tag such as ``llama3.2:latest`` means ``ollama/llama3.2:latest``. litellm enforces the timeout;
+tenacity (the library litellm's own ``num_retries`` runs on) retries connection errors and HTTP 5xx
+with exponential backoff. litellm's ``num_retries`` itself is not used: it would also retry
+timeouts and 4xx (a slow model would only be asked again to be slow, and a small server would be
+flooded), and it hides the failed attempts, whose reasons the plan documents record.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+import tenacity
 
 from fitness_core.settings import Settings
 
@@ -140,26 +144,39 @@ class LLMClient:
     def complete_json(self, messages: list[dict[str, str]]) -> LLMReply:
         """The model's reply to ``messages`` with JSON output requested; raises :class:`LLMError`."""
         started = time.perf_counter()
-        attempts, retried = 0, []
-        while True:
-            attempts += 1
-            try:
-                response = self._request(messages)
-            except Exception as exc:  # litellm maps every provider failure onto its exceptions
-                reason, retryable = self._classify(exc)
-                log.warning("llm request failed", extra={"model": self.model, "attempt": attempts, "reason": reason})
-                if not retryable or attempts > self.max_retries:
-                    raise LLMError(reason, attempts, time.perf_counter() - started) from exc
-                retried.append(reason)
-                time.sleep(self.backoff_s * 2 ** (attempts - 1))
-                continue
-            usage = getattr(response, "usage", None)
-            content = response.choices[0].message.content or ""
-            return LLMReply(
-                content=content,
-                prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-                completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
-                latency_s=time.perf_counter() - started,
-                attempts=attempts,
-                retried=tuple(retried),
-            )
+        retried: list[str] = []
+
+        def retryable(exc: BaseException) -> bool:
+            return isinstance(exc, Exception) and self._classify(exc)[1]
+
+        def note_retry(state: tenacity.RetryCallState) -> None:  # a failure that will be retried
+            exc = state.outcome.exception() if state.outcome else None
+            reason = self._classify(exc)[0] if isinstance(exc, Exception) else "unknown error"
+            log.warning("llm request failed", extra={"model": self.model, "attempt": state.attempt_number,
+                                                     "reason": reason})
+            retried.append(reason)
+
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self.max_retries + 1),
+            wait=tenacity.wait_exponential(multiplier=self.backoff_s, min=0, max=60),
+            retry=tenacity.retry_if_exception(retryable),
+            before_sleep=note_retry,
+            reraise=True,
+        )
+        try:
+            response = retrying(self._request, messages)
+        except Exception as exc:  # litellm maps every provider failure onto its exceptions
+            attempts = retrying.statistics.get("attempt_number", 1)
+            reason = self._classify(exc)[0]
+            log.warning("llm request failed", extra={"model": self.model, "attempt": attempts, "reason": reason})
+            raise LLMError(reason, attempts, time.perf_counter() - started) from exc
+        usage = getattr(response, "usage", None)
+        content = response.choices[0].message.content or ""
+        return LLMReply(
+            content=content,
+            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+            latency_s=time.perf_counter() - started,
+            attempts=retrying.statistics.get("attempt_number", 1),
+            retried=tuple(retried),
+        )

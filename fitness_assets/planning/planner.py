@@ -8,7 +8,6 @@ caller can skip writing a new version, unless it was the fallback for failed LLM
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -19,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from fitness_assets import documents
 from fitness_assets.planning import prompts, rules
 from fitness_assets.planning.context import PlanningContext
 from fitness_assets.planning.guardrails import check_plan, evaluate
@@ -50,17 +50,11 @@ Plan = WorkoutPlan | NutritionPlan
 Targets = WorkoutTargets | NutritionTargets
 
 
-def canonical_hash(value: Any) -> str:
-    """SHA-256 of the canonical JSON of ``value`` (sorted keys, no whitespace)."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 def inputs_hash(
     plan_type: PlanType, ctx: PlanningContext, prescription: Prescription | None, llm: LLMClient | None
 ) -> str:
-    """What a plan depends on: context, prescription, model, prompt and planner versions."""
-    return canonical_hash(
+    """The hash of what a plan depends on: context, prescription, model, prompt and planner versions."""
+    return documents.inputs_hash(
         {
             "plan_type": plan_type,
             "context": ctx.model_dump(mode="json"),
@@ -213,7 +207,7 @@ def _make_plan(
         raise ValueError(f"previous plan is {previous.user_id}/{previous.plan_type}, not {ctx.user_id}/{plan_type}")
     digest = inputs_hash(plan_type, ctx, prescription, llm)
     if reusable(previous, digest):
-        log.info("plan reused", extra={"user_id": ctx.user_id, "week": ctx.week, "plan_type": plan_type})
+        log.debug("plan reused", extra={"user_id": ctx.user_id, "week": ctx.week, "plan_type": plan_type})
         return previous
     started = time.perf_counter()
     spent = Attempts(model=llm.model if llm else None)
@@ -225,7 +219,7 @@ def _make_plan(
         spent.reasons.append("no LLM configured")
     else:
         asked = messages()
-        prompt_hash = canonical_hash(asked)
+        prompt_hash = documents.inputs_hash(asked)
         outcome = llm_plan(llm, asked, WorkoutPlan if plan_type == "workout" else NutritionPlan, targets, spent)
     if outcome is not None:
         source: PlanSource = "llm"
@@ -234,7 +228,7 @@ def _make_plan(
         source, plan = "rules", fallback()
         result = check_plan(plan, targets)  # type: ignore[arg-type]
         spent.outcome = "fallback" if spent.calls else "not_asked"
-    log.info(
+    log.debug(
         "plan made",
         extra={
             "user_id": ctx.user_id,

@@ -17,12 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from fitness_assets.features.models import WeeklyFeatures
 from fitness_assets.features.trends import compact
 from fitness_core import guidelines
+from fitness_core.physiology import DEFAULT_AGE
+from fitness_core.weeks import previous_weeks
 
 #: Coverage streams in display order (days with at least one record, 0-7).
 COVERAGE_STREAMS: tuple[str, ...] = ("activity", "sleep", "nutrition", "feedback", "any")
 NOTES_MAX = 5
-#: Age assumed for age-dependent targets when the profile has no birth year (an adult under 60).
-DEFAULT_AGE = 30
 
 
 class _Model(BaseModel):
@@ -184,9 +184,9 @@ def report_data(
 ) -> ReportData:
     """Assemble a report's input from this week's features and up to 4 earlier weeks' features."""
     monday = date.fromisoformat(features.week)
-    window = {(monday - timedelta(weeks=k)).isoformat() for k in range(1, 5)}
+    window = previous_weeks(features.week, 4)
     before = sorted((f for f in earlier if f.week in window), key=lambda f: f.week)
-    last_week = (monday - timedelta(weeks=1)).isoformat()
+    last_week = window[-1]
     headlines = [headline(f) for f in before]
     return ReportData(
         user_id=features.user_id,

@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pymongo.errors import BulkWriteError
 from tqdm import tqdm
 
+from fitness_assets.documents import insert_absent
 from fitness_assets.isolation import UserFailures
 from fitness_assets.reporting.data import ReportData
 from fitness_assets.reporting.index import INDEX_FILE, IndexEntry, index_entry
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from fitness_core.settings import Settings
 
 log = logging.getLogger(__name__)
-DUPLICATE_KEY = 11000
 
 
 @dataclass
@@ -96,13 +95,7 @@ def store_documents(db: Database, documents: list[ReportDocument]) -> int:
     if not documents:
         return 0
     bodies = [d.model_dump(by_alias=True) for d in documents]
-    try:
-        return len(db[store.REPORTS].insert_many(bodies, ordered=False).inserted_ids)
-    except BulkWriteError as exc:
-        errors = exc.details["writeErrors"]
-        if any(e["code"] != DUPLICATE_KEY for e in errors):
-            raise
-        return len(bodies) - len(errors)
+    return len(bodies) - len(insert_absent(db[store.REPORTS], bodies))
 
 
 def publish_week(db: Database, artifacts_dir: Path, week: str, *, created_at: datetime | None = None,

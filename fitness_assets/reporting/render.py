@@ -6,7 +6,6 @@ so rendering a whole partition costs only the per-user work.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import jinja2
 
+from fitness_assets.documents import inputs_hash
 from fitness_assets.reporting import rules, sections
 from fitness_assets.reporting.charts import format_number
 from fitness_assets.reporting.data import ReportData
@@ -70,11 +70,6 @@ class RenderedReport:
     inputs_hash: str
 
 
-def inputs_hash(data: ReportData) -> str:
-    """A digest of everything the report shows, to tell whether a re-render would change it."""
-    return hashlib.blake2b(data.model_dump_json().encode(), digest_size=16).hexdigest()
-
-
 def render_report(data: ReportData, *, generated_at: datetime | None = None) -> RenderedReport:
     """Evaluate the rules and render the page."""
     recommendations = rules.evaluate(data)
@@ -110,7 +105,7 @@ def render_report(data: ReportData, *, generated_at: datetime | None = None) -> 
         html=html,
         recommendations=recommendations,
         status=rules.status_line(recommendations),
-        inputs_hash=inputs_hash(data),
+        inputs_hash=inputs_hash(data),  # everything the report shows: would a re-render change it?
     )
 
 

@@ -12,8 +12,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from fitness_assets.features.context import RESTING_HR_RISE_BPM  # physiology.md 2, baseline B3
-from fitness_assets.reporting.data import DEFAULT_AGE, ReportData, protein_target_g, sleep_target_h
+from fitness_assets.reporting.data import ReportData, protein_target_g, sleep_target_h
 from fitness_core import guidelines
+from fitness_core.physiology import DEFAULT_AGE
 from fitness_core.plans import Priority, Recommendation
 
 #: Days with wearable data below which the week is flagged as thinly covered ("most days" = 4 of 7).

@@ -36,6 +36,7 @@ from fitness_core.plans import (
     WorkoutPlan,
     WorkoutSession,
 )
+from fitness_core.weeks import next_week, parse_week, shift_week
 
 WORKOUT_TYPES = ("run", "cycle", "strength", "walk", "yoga", "swim")
 BASELINE_WEEKS = 4
@@ -115,7 +116,7 @@ def sample_weeks(user_id: str, week: date, seed: int = 0) -> tuple[dict[str, Any
             days[day] = _day_records(day, rng, profile, level)
     documents = []
     for k in range(BASELINE_WEEKS, -1, -1):
-        monday = week - timedelta(weeks=k)
+        monday = parse_week(shift_week(week.isoformat(), -k))
         inputs = UserWeekInputs(user_id=user_id, profile=profile)
         for i in range(7):
             records = days[monday + timedelta(days=i)]
@@ -135,7 +136,7 @@ def sample_report_data(user_id: str, week: date, seed: int = 0, notes: tuple[str
 
 def sample_plan_documents(user_id: str, week: date, excluded: tuple[str, ...] = ("peanuts",)) -> list[dict[str, Any]]:
     """A valid workout plan and nutrition plan (``plans`` documents) for the week after ``week``."""
-    start = week + timedelta(weeks=1)
+    start = parse_week(next_week(week.isoformat()))
     zones = [HeartRateZone(name="easy", low_bpm=110, high_bpm=135), HeartRateZone(name="steady", low_bpm=136, high_bpm=155)]
     days = [
         WorkoutDay(date=start + timedelta(days=i), rest=i % 2 == 1, sessions=[] if i % 2 else [WorkoutSession(
@@ -143,7 +144,7 @@ def sample_plan_documents(user_id: str, week: date, excluded: tuple[str, ...] = 
             target_hr_low_bpm=110, target_hr_high_bpm=135)])
         for i in range(7)
     ]
-    workout = WorkoutPlan(week=start, hr_max_bpm=180, hr_max_method="Tanaka 208 - 0.7 x age", hr_rest_bpm=60,
+    workout = WorkoutPlan(week=start, hr_max_bpm=180, hr_max_method=physiology.TANAKA_METHOD, hr_rest_bpm=60,
                           zones=zones, days=days, summary="Four easy runs, each 10 minutes longer than the last.")
     meals = [Meal(meal_type="breakfast", name="Oats with berries", calories=550, protein_g=25, carbs_g=80, fat_g=12),
              Meal(meal_type="dinner", name="Lentil curry", calories=1500, protein_g=95, carbs_g=180, fat_g=40)]

@@ -15,13 +15,13 @@ from fitness_assets.reporting import charts
 from fitness_assets.reporting.charts import PALETTE, BulletRow, Reference, Series, format_number
 from fitness_assets.reporting.data import (
     COVERAGE_STREAMS,
-    DEFAULT_AGE,
     Headline,
     ReportData,
     protein_target_g,
     sleep_target_h,
 )
 from fitness_core import guidelines
+from fitness_core.physiology import DEFAULT_AGE
 from fitness_core.schemas import HR_ZONE_BOUNDS
 
 

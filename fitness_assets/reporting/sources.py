@@ -11,18 +11,17 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from fitness_assets.features.models import WeeklyFeatures
-from fitness_assets.features.weeks import parse_week
 from fitness_assets.isolation import UserFailures
 from fitness_assets.reporting.data import NOTES_MAX, PlanSummary, ReportData, report_data
 from fitness_assets.reporting.plans import plan_summary
 from fitness_core import store
 from fitness_core.schemas import describe_validation_error
+from fitness_core.weeks import next_week, parse_week, previous_weeks, shift_week
 
 if TYPE_CHECKING:
     from pymongo.collection import Collection
@@ -51,10 +50,7 @@ class WeekInputs:
 
 
 def _week_keys(week: str) -> tuple[list[str], str, str]:
-    monday = parse_week(week)
-    earlier = [(monday - timedelta(weeks=k)).isoformat() for k in range(BASELINE_WEEKS, 0, -1)]
-    first_plan = (monday - timedelta(weeks=PLAN_WEEKS_BEFORE)).isoformat()
-    return earlier, first_plan, (monday + timedelta(weeks=1)).isoformat()
+    return previous_weeks(week, BASELINE_WEEKS), shift_week(week, -PLAN_WEEKS_BEFORE), next_week(week)
 
 
 def _find_users(collection: Collection, query: dict[str, Any], field: str, user_ids: list[str],

@@ -18,6 +18,7 @@ from fitness_core.guidelines import SESSION_SPIKE_MAX
 from fitness_core.physiology import (
     FitnessState,
     UserParams,
+    hr_max_tanaka,
     ln_rmssd_base,
     sample_population,
     steady_state,
@@ -213,7 +214,7 @@ def sample_cohort(n: int, rng: np.random.Generator, config: SimConfig) -> Cohort
         fit=fit,
         goal=goal,
         run=run,
-        hr_max_est=208.0 - 0.7 * params.age,
+        hr_max_est=hr_max_tanaka(params.age),
         ln_rmssd_user=ln_rmssd_user,
         habit_sessions=habit_sessions,
         habit_minutes=habit_minutes,

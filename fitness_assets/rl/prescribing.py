@@ -9,20 +9,19 @@ whose inputs changed and removes those of users no longer in it. No Dagster here
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pymongo import ReplaceOne
+from pydantic import ValidationError
 
-from fitness_assets.features.weeks import previous_weeks, shift_week
-from fitness_assets.isolation import UserFailures, in_batches
+from fitness_assets.documents import inputs_hash, replace_week
+from fitness_assets.features.models import UserContext, WeeklyFeatures
+from fitness_assets.isolation import UserFailures, each_user, in_batches
 from fitness_assets.rl import registry
 from fitness_assets.rl.cohort import SimConfig
 from fitness_assets.rl.report import BASELINES
@@ -34,7 +33,9 @@ from fitness_assets.rl.serving import (
     sim_config_of,
 )
 from fitness_core import store
-from fitness_core.plans import Prescription
+from fitness_core.plans import PrescriptionDocument
+from fitness_core.schemas import describe_validation_error
+from fitness_core.weeks import next_week, previous_weeks
 
 if TYPE_CHECKING:
     from pymongo.database import Database
@@ -42,30 +43,32 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PRESCRIPTIONS_VERSION = "weekly_prescriptions/1"
-FEATURE_FIELDS = {"week": 1, "user_id": 1, "days": 1, "load.daily": 1, "workouts": 1, "sleep.nights": 1,
-                  "feedback.readiness": 1, "provenance": 1}
 BOUND_TOLERANCE = 0.05  # rounding of stored minutes and %HRR
-
-
-def prescribed_week(partition: str) -> str:
-    """The week a partition's prescriptions are for (the Monday after it)."""
-    return shift_week(partition, 1)
 
 
 # --- inputs --------------------------------------------------------------------------------------
 
 
-def read_histories(db: Database, week: str) -> list[UserHistory]:
+def read_histories(db: Database, week: str, failures: UserFailures | None = None) -> list[UserHistory]:
     """Every user with a context of ``week``: the context, up to five weeks of features and the
-    prescription for ``week`` (one query per collection)."""
+    prescription for ``week`` (one query per collection), validated once here; a user whose
+    documents do not validate is recorded in ``failures`` and left out."""
     contexts = {c["user_id"]: c for c in db[store.USER_CONTEXTS].find({"week": week})}
-    users = sorted(contexts)
+    users = sorted(contexts, key=str)
     weeks = [*previous_weeks(week, 4), week]
-    features: dict[str, dict[str, dict]] = {u: {} for u in users}
-    for doc in db[store.WEEKLY_FEATURES].find({"week": {"$in": weeks}, "user_id": {"$in": users}}, FEATURE_FIELDS):
-        features[doc["user_id"]][doc["week"]] = doc
+    features: dict[str, list[dict[str, Any]]] = {u: [] for u in users}
+    for doc in db[store.WEEKLY_FEATURES].find({"week": {"$in": weeks}, "user_id": {"$in": users}}):
+        features[doc["user_id"]].append(doc)
     previous = {d["user_id"]: d for d in db[store.PRESCRIPTIONS].find({"week": week, "user_id": {"$in": users}})}
-    return [UserHistory(u, contexts[u], features[u], previous.get(u)) for u in users]
+
+    def history(user: str) -> UserHistory:
+        before = previous.get(user)
+        return UserHistory(
+            user, UserContext.model_validate(contexts[user]),
+            {doc["week"]: WeeklyFeatures.model_validate(doc) for doc in features[user]},
+            PrescriptionDocument.model_validate(before) if before is not None else None)
+
+    return each_user(users, str, history, failures if failures is not None else UserFailures("weekly_prescriptions"))
 
 
 # --- which policy --------------------------------------------------------------------------------
@@ -147,17 +150,16 @@ def load_ppo(doc: dict[str, Any], locate: Callable[[str], Path]) -> Any:
 # --- documents -----------------------------------------------------------------------------------
 
 
-def inputs_hash(history: UserHistory, choice: PolicyChoice) -> str:
-    """Hash of everything a user's prescription depends on."""
-    payload = {
+def prescription_inputs(history: UserHistory, choice: PolicyChoice) -> dict[str, Any]:
+    """Everything a user's prescription depends on: code, context, features, last prescription, policy."""
+    return {
         "code": PRESCRIPTIONS_VERSION,
-        "context": history.context.get("provenance"),
-        "features": sorted((w, d.get("provenance")) for w, d in history.features.items()),
-        "previous": (history.previous or {}).get("provenance"),
+        "context": history.context.provenance,
+        "features": sorted(((w, f.provenance) for w, f in history.features.items()), key=lambda item: item[0]),
+        "previous": history.previous.provenance if history.previous is not None else None,
         "policy": choice.source,
         "baseline": [choice.baseline_key, choice.knobs.get(choice.baseline_key)],
     }
-    return hashlib.blake2b(json.dumps(payload, sort_keys=True, default=str).encode(), digest_size=16).hexdigest()
 
 
 def _targets(plan: dict[str, np.ndarray], i: int) -> dict[str, float]:
@@ -167,7 +169,7 @@ def _targets(plan: dict[str, np.ndarray], i: int) -> dict[str, float]:
 
 
 def prescription_documents(histories: list[UserHistory], week: str, choice: PolicyChoice,
-                           now: datetime) -> list[dict[str, Any]]:
+                           now: datetime) -> list[PrescriptionDocument]:
     """One ``weekly_prescriptions`` document per user: the policy's dose and the baseline's beside it."""
     if not histories:
         return []
@@ -177,31 +179,29 @@ def prescription_documents(histories: list[UserHistory], week: str, choice: Poli
         policy = one_week_baseline(policy, features, choice.config)
     chosen = dose(policy, features, choice.config)
     beside = dose(one_week_baseline(choice.baseline, features, choice.config), features, choice.config)
-    plan_week = prescribed_week(week)
+    plan_week = next_week(week)
     block = (choice.config.episode_weeks - features["weeks_remaining"]).astype(int)
     documents = []
     for i, history in enumerate(histories):
         targets = _targets(chosen, i)
-        prescription = Prescription(
+        documents.append(PrescriptionDocument(
+            _id=f"{plan_week}:{history.user_id}",
             user_id=history.user_id, week=plan_week, target_hrr=targets["target_hrr"],
             weekly_minutes=targets["weekly_minutes"], sessions=int(targets["sessions"]), source=choice.source,
-            baseline=_targets(beside, i))
-        documents.append({
-            "_id": f"{plan_week}:{history.user_id}",
-            **prescription.model_dump(mode="json"),
-            "partition": week,
-            "policy_version": choice.version,
-            "baseline_policy": choice.baseline_key,
-            "baseline_name": choice.baseline.name,
-            "fallback": choice.fallback,
-            "session_minutes": round(float(chosen["session_minutes"][i]), 1),
-            "action": [round(float(a), 4) for a in chosen["action"][i]],
-            "block_week": int(block[i]),
-            "entered_program": history.previous is None,
-            "created_at": now,
-            "provenance": {"code_version": PRESCRIPTIONS_VERSION, "policy_version": choice.source,
-                           "inputs_hash": inputs_hash(history, choice)},
-        })
+            baseline=_targets(beside, i),
+            partition=week,
+            policy_version=choice.version,
+            baseline_policy=choice.baseline_key,
+            baseline_name=choice.baseline.name,
+            fallback=choice.fallback,
+            session_minutes=round(float(chosen["session_minutes"][i]), 1),
+            action=[round(float(a), 4) for a in chosen["action"][i]],
+            block_week=int(block[i]),
+            entered_program=history.previous is None,
+            created_at=now,
+            provenance={"code_version": PRESCRIPTIONS_VERSION, "policy_version": choice.source,
+                        "inputs_hash": inputs_hash(prescription_inputs(history, choice))},
+        ))
     return documents
 
 
@@ -212,42 +212,29 @@ class WeekPrescriptions:
     partition: str
     week: str
     choice: PolicyChoice
-    documents: list[dict[str, Any]]
+    documents: list[PrescriptionDocument]
     written: int = 0
     unchanged: int = 0
     deleted: int = 0
     failures: UserFailures = field(default_factory=lambda: UserFailures("weekly_prescriptions"))
 
 
-def write_week(db: Database, plan_week: str, documents: list[dict[str, Any]]) -> tuple[int, int, int]:
-    """Make the stored prescriptions for ``plan_week`` exactly ``documents``; unchanged inputs are
-    not rewritten. Returns (written, unchanged, deleted)."""
-    collection = db[store.PRESCRIPTIONS]
-    stored = {d["_id"]: d.get("provenance") for d in collection.find({"week": plan_week}, {"provenance": 1})}
-    changed = [d for d in documents if stored.get(d["_id"]) != d["provenance"]]
-    if changed:
-        collection.bulk_write([ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in changed], ordered=False)
-    stale = set(stored) - {d["_id"] for d in documents}
-    if stale:
-        collection.delete_many({"_id": {"$in": sorted(stale)}})
-    return len(changed), len(documents) - len(changed), len(stale)
-
-
 def prescribe_week(db: Database, week: str, locate: Callable[[str], Path], now: datetime,
                    validation_users: int = 1000, test_users: int = 1000) -> WeekPrescriptions:
     """Prescribe week ``week`` + 7 for every user with a context of ``week`` and store it."""
     store.ensure_indexes(db)
-    histories = read_histories(db, week)
-    choice = choose_policy(db, locate, validation_users, test_users)
     failures = UserFailures("weekly_prescriptions")
+    histories = read_histories(db, week, failures)
+    choice = choose_policy(db, locate, validation_users, test_users)
     # One vectorized call for the week; a user whose history makes it raise is found and skipped.
     documents = [doc for part in in_batches(histories, lambda h: h.user_id,
                                              lambda batch: prescription_documents(batch, week, choice, now), failures)
                  for doc in part]
-    documents.sort(key=lambda d: d["_id"])
-    plan_week = prescribed_week(week)
+    documents.sort(key=lambda d: d.id)
+    plan_week = next_week(week)
     result = WeekPrescriptions(week, plan_week, choice, documents, failures=failures)
-    result.written, result.unchanged, result.deleted = write_week(db, plan_week, documents)
+    write = replace_week(db[store.PRESCRIPTIONS], plan_week, [d.to_document() for d in documents])
+    result.written, result.unchanged, result.deleted = write.written, write.unchanged, write.deleted
     log.info("prescriptions stored", extra={
         "partition": week, "week": plan_week, "source": choice.source, "users": len(documents),
         "written": result.written, "unchanged": result.unchanged, "deleted": result.deleted,
@@ -258,14 +245,17 @@ def prescribe_week(db: Database, week: str, locate: Callable[[str], Path], now: 
 # --- guideline bounds ----------------------------------------------------------------------------
 
 
-def guideline_violations(doc: dict[str, Any], longest_30d: float, config: SimConfig | None = None) -> list[str]:
+def guideline_violations(doc: PrescriptionDocument | Mapping[str, Any], longest_30d: float,
+                         config: SimConfig | None = None) -> list[str]:
     """Why a stored prescription (and the baseline's targets beside it) leaves the guideline bounds:
     %HRR 0.40-0.85, 60-600 min/week, 3-6 sessions, no session over 1.1x the longest in 30 days."""
+    doc = doc if isinstance(doc, PrescriptionDocument) else PrescriptionDocument.model_validate(doc)
     config = config or SimConfig()
     (hrr_lo, hrr_hi), (min_lo, min_hi) = config.intensity_bounds, config.minutes_bounds
     cap = config.shield_ratio * max(longest_30d, config.shield_floor_min)
     problems = []
-    for label, targets in (("policy", doc), ("baseline", doc.get("baseline") or {})):
+    policy = {"target_hrr": doc.target_hrr, "weekly_minutes": doc.weekly_minutes, "sessions": doc.sessions}
+    for label, targets in (("policy", policy), ("baseline", doc.baseline or {})):
         hrr, minutes, sessions = targets.get("target_hrr"), targets.get("weekly_minutes"), targets.get("sessions")
         if hrr is None or minutes is None or sessions is None:
             problems.append(f"{label}: missing targets")
@@ -301,16 +291,25 @@ def check_week(db: Database, week: str, isolated: Iterable[str] = ()) -> WeekFin
     """One prescription per user with a context of ``week`` (but the ``isolated`` users, skipped
     with a recorded reason), each inside the guideline bounds (the 30-day longest session taken
     from the context, not from the prescription)."""
-    plan_week = prescribed_week(week)
-    longest = {c["user_id"]: float(c.get("longest_session_30d_min") or 0.0)
-               for c in db[store.USER_CONTEXTS].find({"week": week}, {"user_id": 1, "longest_session_30d_min": 1})}
+    plan_week = next_week(week)
+    longest: dict[str, float] = {}
+    for raw in db[store.USER_CONTEXTS].find({"week": week}):
+        try:
+            longest[raw["user_id"]] = UserContext.model_validate(raw).longest_session_30d_min
+        except ValidationError:  # the prescription asset skipped (and recorded) this user
+            continue
     finding = WeekFinding(week, plan_week)
     seen = set()
-    for doc in db[store.PRESCRIPTIONS].find({"week": plan_week}):
+    for raw in db[store.PRESCRIPTIONS].find({"week": plan_week}):
         finding.checked += 1
-        seen.add(doc["user_id"])
-        problems = guideline_violations(doc, longest.get(doc["user_id"], 0.0))
+        seen.add(raw["user_id"])
+        try:
+            doc = PrescriptionDocument.model_validate(raw)
+        except ValidationError as exc:
+            finding.failing[raw["user_id"]] = [f"weekly_prescriptions document invalid: {describe_validation_error(exc)}"]
+            continue
+        problems = guideline_violations(doc, longest.get(doc.user_id, 0.0))
         if problems:
-            finding.failing[doc["user_id"]] = problems
+            finding.failing[doc.user_id] = problems
     finding.missing = sorted(set(longest) - seen - set(isolated), key=str)
     return finding

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fitness_assets.features.preview import PREVIEW_ROWS, markdown_table
+
+if TYPE_CHECKING:
+    from fitness_core.plans import PrescriptionDocument
 
 SPARKS = "▁▂▃▄▅▆▇█"
 BAR_WIDTH = 24
@@ -36,13 +39,13 @@ def curve_markdown(curve: list[dict[str, Any]]) -> str:
     )
 
 
-def prescriptions_preview(documents: list[dict[str, Any]], limit: int = PREVIEW_ROWS) -> str:
+def prescriptions_preview(documents: list[PrescriptionDocument], limit: int = PREVIEW_ROWS) -> str:
     """The first users' prescriptions beside the baseline's targets."""
     rows = []
     for doc in documents[:limit]:
-        base = doc.get("baseline") or {}
-        rows.append([doc["user_id"], doc["target_hrr"], doc["weekly_minutes"], doc["sessions"],
-                     base.get("target_hrr"), base.get("weekly_minutes"), base.get("sessions"), doc["block_week"]])
+        base = doc.baseline or {}
+        rows.append([doc.user_id, doc.target_hrr, doc.weekly_minutes, doc.sessions,
+                     base.get("target_hrr"), base.get("weekly_minutes"), base.get("sessions"), doc.block_week])
     header = ["user", "%HRR", "min/week", "sessions", "baseline %HRR", "baseline min", "baseline sessions", "block week"]
     more = f"\n\n… and {len(documents) - limit} more users" if len(documents) > limit else ""
     return markdown_table(header, rows) + more

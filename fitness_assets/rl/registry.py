@@ -201,6 +201,38 @@ def promote(db: Database, version: str, now: datetime) -> str | None:
     return replaced
 
 
+@dataclass(frozen=True)
+class GateFinding:
+    """The gate recomputed for a stored policy, and whether its registry status agrees with it."""
+
+    version: str | None
+    passed: bool
+    summary: str
+    doc: dict[str, Any] | None = None
+    verdict: Gate | None = None
+    current_version: str | None = None
+
+
+def check_gate(db: Database, version: str | None) -> GateFinding:
+    """The promotion gate recomputed from the stored evaluation table of ``version`` (the newest
+    policy when None), and the registry status agreeing with it (current exactly when it passes)."""
+    doc = policy(db, version) if version else latest_policy(db)
+    if doc is None:
+        return GateFinding(version, False, f"no registry document for policy {version or '(none)'}")
+    verdict = gate_of(doc)
+    current = current_policy(db)
+    current_version = current["version"] if current else None
+    consistent = (doc["status"] == CURRENT) == verdict.passed
+    if verdict.passed and consistent:
+        summary = f"{doc['version']} beats the best baseline and is current"
+    elif verdict.passed:
+        summary = f"{doc['version']} beats the best baseline but its status is {doc['status']}"
+    else:
+        stays = f"{current_version} stays current" if current_version else "no policy is current"
+        summary = f"{doc['version']} is {doc['status']}: {verdict.summary()}; {stays}"
+    return GateFinding(doc["version"], verdict.passed and consistent, summary, doc, verdict, current_version)
+
+
 def reject(db: Database, version: str, verdict: Gate, now: datetime) -> None:
     """Mark ``version`` rejected with the gate's reasons; the current policy stays current."""
     db[store.POLICIES].update_one({"version": version, "status": CANDIDATE},

@@ -4,7 +4,8 @@ The simulator's observation (``observation.observe``) reads a few fields of a ``
 ``ObservedUsers`` carries the same fields filled from stored documents instead: the last five
 ``weekly_features`` (daily training load, longest workout per day, nights, readiness), the week's
 ``user_contexts`` profile, and the prescription the user followed this week (which holds the
-current plan, the previous action and the position in the 16-week block). Approximations, where
+current plan, the previous action and the position in the 16-week block), each read as its typed
+document (:class:`WeeklyFeatures`, :class:`UserContext`, :class:`PrescriptionDocument`). Approximations, where
 stored data has no counterpart of a simulated quantity, are listed in ``APPROXIMATIONS``.
 
 A policy (PPO or a baseline) is then applied exactly as in the simulator: the action mapping, the
@@ -15,20 +16,22 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
 
+from fitness_assets.features.models import UserContext, WeeklyFeatures
 from fitness_assets.rl.baselines import OpenLoopSchedule, TenPercentRule, planning_week
 from fitness_assets.rl.cohort import GOALS, LOAD_DAYS, SimConfig
 from fitness_assets.rl.observation import observe
 from fitness_assets.rl.policy import prescriptions
 from fitness_assets.rl.simulator import LAMBDA_ACUTE, LAMBDA_CHRONIC, prescribe
-from fitness_core.physiology import POP_TAU_FATIGUE, POP_TAU_FITNESS, vo2max_norm
+from fitness_core.physiology import DEFAULT_AGE, POP_TAU_FATIGUE, POP_TAU_FITNESS, hr_max_tanaka, vo2max_norm
+from fitness_core.plans import PrescriptionDocument
+from fitness_core.weeks import last_day
 
 HISTORY_WEEKS = LOAD_DAYS // 7  # the week that closed and the four before it
-DEFAULT_AGE = 40.0
 UNKNOWN_SEX = 0.5  # between the two one-hot values the policy was trained on
 RUN_TYPES = ("run",)
 
@@ -52,12 +55,12 @@ APPROXIMATIONS: tuple[str, ...] = (
 
 @dataclass
 class UserHistory:
-    """One user's stored inputs for a partition (raw MongoDB documents)."""
+    """One user's stored inputs for a partition."""
 
     user_id: str
-    context: dict[str, Any]  # user_contexts of the partition week
-    features: dict[str, dict[str, Any]]  # weekly_features by week, up to HISTORY_WEEKS
-    previous: dict[str, Any] | None = None  # weekly_prescriptions document for the partition week
+    context: UserContext  # user_contexts of the partition week
+    features: dict[str, WeeklyFeatures]  # weekly_features by week, up to HISTORY_WEEKS
+    previous: PrescriptionDocument | None = None  # the prescription for the partition week
 
 
 @dataclass
@@ -103,7 +106,7 @@ class ObservedUsers:
 
 def window_days(week: str) -> list[str]:
     """The LOAD_DAYS local dates ending on the Sunday of ``week``, oldest first."""
-    last = date.fromisoformat(week) + timedelta(days=6)
+    last = last_day(week)
     return [(last - timedelta(days=LOAD_DAYS - 1 - i)).isoformat() for i in range(LOAD_DAYS)]
 
 
@@ -120,22 +123,21 @@ def _daily_signals(history: UserHistory, days: list[str]) -> dict[str, np.ndarra
     index = {day: i for i, day in enumerate(days)}
     series = {name: np.full(len(days), np.nan) for name in ("rhr", "ln_rmssd", "tst", "efficiency", "readiness")}
     loads, longest = np.zeros(len(days)), np.zeros(len(days))
-    for doc in history.features.values():
-        week_days = doc.get("days") or []
-        readiness = (doc.get("feedback") or {}).get("readiness")
-        for day, load, minutes in zip(week_days, doc["load"]["daily"], doc["workouts"]["daily_longest_min"], strict=False):
+    for features in history.features.values():
+        readiness = features.feedback.readiness
+        for day, load, minutes in zip(features.days, features.load.daily, features.workouts.daily_longest_min,
+                                      strict=True):
             if day in index:
                 loads[index[day]], longest[index[day]] = load, minutes
                 if readiness is not None:
                     series["readiness"][index[day]] = readiness
-        for night in (doc.get("sleep") or {}).get("nights") or []:
-            i = index.get(night.get("date"))
+        for night in features.sleep.nights:
+            i = index.get(night.date)
             if i is None:
                 continue
-            hrv = night.get("hrv_rmssd_ms")
-            values = {"rhr": night.get("resting_hr_bpm"), "ln_rmssd": math.log(hrv) if hrv else None,
-                      "tst": night["asleep_min"] / 60.0 if night.get("asleep_min") is not None else None,
-                      "efficiency": night.get("efficiency")}
+            hrv = night.hrv_rmssd_ms
+            values = {"rhr": night.resting_hr_bpm, "ln_rmssd": math.log(hrv) if hrv else None,
+                      "tst": night.asleep_min / 60.0, "efficiency": night.efficiency}
             for name, value in values.items():
                 if value is not None:
                     series[name][i] = value
@@ -145,10 +147,10 @@ def _daily_signals(history: UserHistory, days: list[str]) -> dict[str, np.ndarra
 def _run_share(history: UserHistory) -> float:
     """Share of workout minutes that were runs over the stored weeks."""
     total = run = 0.0
-    for doc in history.features.values():
-        for activity, summary in (doc["workouts"].get("by_type") or {}).items():
-            total += summary.get("minutes", 0.0)
-            run += summary.get("minutes", 0.0) if activity in RUN_TYPES else 0.0
+    for features in history.features.values():
+        for activity, summary in features.workouts.by_type.items():
+            total += summary.minutes
+            run += summary.minutes if activity in RUN_TYPES else 0.0
     return run / total if total > 0 else 0.0
 
 
@@ -165,12 +167,12 @@ def observed_users(histories: list[UserHistory], week: str, config: SimConfig) -
     daily = [_daily_signals(h, days) for h in histories]
     stack = {name: np.array([d[name] for d in daily]) for name in daily[0]} if daily else {}
     n = len(histories)
-    profile = [h.context.get("profile") or {} for h in histories]
-    age = np.array([float(p.get("age") or DEFAULT_AGE) for p in profile])
-    female = np.array([{"female": 1.0, "male": 0.0}.get(p.get("sex"), UNKNOWN_SEX) for p in profile])
-    this_week = [h.features.get(week) or {} for h in histories]
-    done = np.array([float((f.get("workouts") or {}).get("count", 0)) for f in this_week])
-    done_minutes = np.array([float((f.get("workouts") or {}).get("minutes", 0.0)) for f in this_week])
+    profile = [h.context.profile for h in histories]
+    age = np.array([float(p.age or DEFAULT_AGE) for p in profile])
+    female = np.array([{"female": 1.0, "male": 0.0}.get(p.sex or "", UNKNOWN_SEX) for p in profile])
+    this_week = [h.features.get(week) for h in histories]
+    done = np.array([float(f.workouts.count) if f else 0.0 for f in this_week])
+    done_minutes = np.array([float(f.workouts.minutes) if f else 0.0 for f in this_week])
     loads = stack.get("loads", np.zeros((0, LOAD_DAYS)))
     users = ObservedUsers(
         params=ObservedParams(age=age, female=female),
@@ -181,8 +183,8 @@ def observed_users(histories: list[UserHistory], week: str, config: SimConfig) -
         ctl=smoothed(loads, 1 - np.exp(-1 / POP_TAU_FITNESS)), atl=smoothed(loads, 1 - np.exp(-1 / POP_TAU_FATIGUE)),
         last_planned=np.minimum(done, 7.0), last_completed=np.minimum(done, 7.0), injury_days=np.zeros(n),
         plan_intensity=np.full(n, config.start_intensity), plan_minutes=np.zeros(n), plan_sessions=np.zeros(n, dtype=np.int64),
-        goal=np.array([_goal_index(p.get("goal"), config) for p in profile], dtype=np.int64),
-        hr_max_est=np.array([float(p.get("hr_max_bpm") or 208.0 - 0.7 * a) for p, a in zip(profile, age, strict=True)]),
+        goal=np.array([_goal_index(p.goal, config) for p in profile], dtype=np.int64),
+        hr_max_est=np.array([float(p.hr_max_bpm or hr_max_tanaka(a)) for p, a in zip(profile, age, strict=True)]),
         vo2_estimate=np.asarray(vo2max_norm(age, female > 0.5), dtype=float),
         week=np.zeros(n, dtype=np.int64), run=np.array([_run_share(h) >= 0.5 for h in histories]),
         prev_action=np.zeros((n, 2)),
@@ -203,13 +205,13 @@ def _continue_plans(users: ObservedUsers, histories: list[UserHistory], done_min
         prev = h.previous
         if prev is None:
             continue
-        users.plan_intensity[i] = prev["target_hrr"]
-        users.plan_minutes[i] = prev["weekly_minutes"]
-        users.plan_sessions[i] = prev["sessions"]
-        users.prev_action[i] = prev.get("action") or (0.0, 0.0)
-        users.week[i] = (int(prev.get("block_week", -1)) + 1) % config.episode_weeks
-        users.last_planned[i] = float(prev["sessions"])
-        users.last_completed[i] = min(users.last_completed[i], float(prev["sessions"]))
+        users.plan_intensity[i] = prev.target_hrr
+        users.plan_minutes[i] = prev.weekly_minutes
+        users.plan_sessions[i] = prev.sessions
+        users.prev_action[i] = prev.action or (0.0, 0.0)
+        users.week[i] = (prev.block_week + 1) % config.episode_weeks
+        users.last_planned[i] = float(prev.sessions)
+        users.last_completed[i] = min(users.last_completed[i], float(prev.sessions))
 
 
 def observation_features(histories: list[UserHistory], week: str, config: SimConfig) -> dict[str, np.ndarray]:

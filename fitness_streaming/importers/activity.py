@@ -77,7 +77,8 @@ def hr_zone_seconds(times: array | list[float], bpms: array | list[float], start
     """Seconds in HR zones 1-5 (50/60/70/80/90 % HRmax); each sample lasts until the next (max 60 s)."""
     if hr_max is None or hr_max <= 0 or len(times) < 2:
         return None
-    order = sorted(range(len(times)), key=times.__getitem__)
+    in_order = all(times[k] <= times[k + 1] for k in range(len(times) - 1))  # FIT and GPX always are
+    order = range(len(times)) if in_order else sorted(range(len(times)), key=times.__getitem__)
     zones = [0.0] * len(HR_ZONE_BOUNDS)
     for k, i in enumerate(order):
         begin = max(times[i], start)

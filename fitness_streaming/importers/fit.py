@@ -7,12 +7,21 @@ Monitoring files (all-day tracking): cumulative step, distance and active-energy
 per-interval samples, heart-rate readings become samples, both outside workouts aggregate into
 hourly walking bouts (:mod:`.activity`). Every file is decoded completely, with CRC checks, before
 anything of it is used, so a damaged file is rejected whole with the reason.
+
+fitdecode reads frame by frame, and the importer keeps only what the records need: the first
+``file_id``, ``user_profile``, ``zones_target``, ``monitoring_info`` and creator ``device_info``, the
+sessions, and of each ``record`` its time, heart rate and distance in flat arrays (24 bytes a
+record instead of a dict of every field: a 32 MB activity file needs a few MB, not 400).
+Monitoring files are read a second time, once known to be sound, and turned into samples (25
+bytes each) as they are read.
 """
 
 from __future__ import annotations
 
 import io
 import struct
+from array import array
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,7 +33,7 @@ import fitdecode
 from fitness_core.schemas import ActivityType, Device, Record, Source
 
 from .activity import DISTANCE, ENERGY, HR_OUT_OF_RANGE, STEPS, ActivityLedger, WorkoutDraft, workout_event
-from .common import Entry, ImportContext, RejectedFile, build, epoch
+from .common import Entry, ImportContext, RejectedFile, build, epoch, from_epoch
 from .sleep import NightlyMetrics
 
 SOURCE: Source = "fit"
@@ -45,43 +54,24 @@ KEPT = frozenset({"file_id", "session", "record", "user_profile", "zones_target"
                   "monitoring", "monitoring_info", "monitoring_hr_data"})
 
 
-@dataclass
-class FitFile:
-    """The decoded messages of one FIT file, in file order (only the kinds the importer uses)."""
-
-    messages: list[tuple[str, dict[str, Any]]]
-    others: Counter[str] = field(default_factory=Counter)
-
-    def of(self, name: str) -> list[dict[str, Any]]:
-        return [fields for kind, fields in self.messages if kind == name]
-
-    def first(self, name: str) -> dict[str, Any]:
-        found = self.of(name)
-        return found[0] if found else {}
-
-    @property
-    def file_type(self) -> str:
-        return str(self.first("file_id").get("type", "unknown"))
+#: Kinds of which only the first message is used.
+FIRST_ONLY = frozenset({"file_id", "user_profile", "zones_target", "monitoring_info"})
+NAN = float("nan")
 
 
-def decode(data: bytes) -> FitFile:
-    """Decode a whole FIT file strictly (header, CRC, definitions); :class:`RejectedFile` if damaged."""
+def messages(data: bytes) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every data message of a FIT file as (name, fields), decoded strictly (header, CRC, definitions)
+    and one at a time; :class:`RejectedFile` when the file is damaged, once the damage is reached."""
     if len(data) < 12 or data[8:12] != b".FIT":
         raise RejectedFile("not a FIT file (no .FIT signature in the header)")
     if data[0] not in (12, 14):
         raise RejectedFile(f"corrupt FIT file header (header size {data[0]}, expected 12 or 14)")
-    messages: list[tuple[str, dict[str, Any]]] = []
-    others: Counter[str] = Counter()
     try:
         with fitdecode.FitReader(io.BytesIO(data), check_crc=fitdecode.CrcCheck.RAISE,
                                  error_handling=fitdecode.ErrorHandling.RAISE) as reader:
             for frame in reader:
-                if not isinstance(frame, fitdecode.FitDataMessage):
-                    continue
-                if frame.name in KEPT:
-                    messages.append((frame.name, {f.name: f.value for f in frame.fields if f.value is not None}))
-                else:
-                    others[frame.name] += 1
+                if isinstance(frame, fitdecode.FitDataMessage):
+                    yield frame.name, {f.name: f.value for f in frame.fields if f.value is not None}
     except fitdecode.FitHeaderError as exc:
         raise RejectedFile(f"not a FIT file (bad header: {exc})") from exc
     except fitdecode.FitCRCError as exc:
@@ -90,8 +80,61 @@ def decode(data: bytes) -> FitFile:
         raise RejectedFile(f"truncated FIT file ({exc})") from exc
     except (fitdecode.FitError, struct.error, ValueError, KeyError, IndexError, TypeError, OverflowError) as exc:
         raise RejectedFile(f"corrupt FIT file ({exc or type(exc).__name__})") from exc
-    fit = FitFile(messages, others)
-    if not fit.of("file_id"):
+
+
+@dataclass
+class FitFile:
+    """What the importer keeps of one FIT file, decoded whole: the first message of the kinds it reads
+    once, the sessions, and time / heart rate / distance of the records (NaN where a record has none)."""
+
+    data: bytes
+    firsts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sessions: list[dict[str, Any]] = field(default_factory=list)
+    record_ts: array = field(default_factory=lambda: array("d"))
+    record_hr: array = field(default_factory=lambda: array("d"))
+    record_distance: array = field(default_factory=lambda: array("d"))
+    others: Counter[str] = field(default_factory=Counter)
+
+    def first(self, name: str) -> dict[str, Any]:
+        return self.firsts.get(name, {})
+
+    @property
+    def file_type(self) -> str:
+        return str(self.first("file_id").get("type", "unknown"))
+
+    def add(self, name: str, fields: dict[str, Any]) -> None:
+        if name == "record":
+            ts = fields.get("timestamp")
+            if isinstance(ts, datetime):
+                self.record_ts.append(epoch(ts))
+                self.record_hr.append(_number(fields.get("heart_rate"), 0.0))  # 0: none, as a missing one
+                self.record_distance.append(_number(fields.get("distance"), NAN))
+        elif name == "session":
+            self.sessions.append(fields)
+        elif name in FIRST_ONLY or (name == "device_info" and fields.get("device_index") == "creator"):
+            self.firsts.setdefault(name, fields)
+        elif name not in KEPT:
+            self.others[name] += 1
+
+    def records(self) -> tuple[array, array, array]:
+        """The records' times, heart rates and distances, in time order (stable, as the file has them)."""
+        ts, hr, distance = self.record_ts, self.record_hr, self.record_distance
+        if all(ts[i] <= ts[i + 1] for i in range(len(ts) - 1)):
+            return ts, hr, distance
+        order = sorted(range(len(ts)), key=ts.__getitem__)
+        return tuple(array("d", (column[i] for i in order)) for column in (ts, hr, distance))  # type: ignore[return-value]
+
+
+def _number(value: Any, missing: float) -> float:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else missing
+
+
+def decode(data: bytes) -> FitFile:
+    """Decode a whole FIT file strictly, keeping what the importer uses; :class:`RejectedFile` if damaged."""
+    fit = FitFile(data)
+    for name, fields in messages(data):
+        fit.add(name, fields)
+    if "file_id" not in fit.firsts:
         raise RejectedFile("not a FIT activity or monitoring file (no file_id message)")
     return fit
 
@@ -112,7 +155,9 @@ class _FitFolder:
         self.ctx = ctx
         self.devices: list[Device] = []
         self.workouts: list[tuple[WorkoutDraft, float | None]] = []
-        self.samples: list[tuple[int, float, float, float]] = []  # (metric or -1 for HR, start, end, value)
+        # samples as flat columns: metric (or -1 for heart rate), start, end, value
+        self.sample_metric, self.sample_start = array("b"), array("d")
+        self.sample_end, self.sample_value = array("d"), array("d")
         self.nightly = NightlyMetrics()
 
     def add(self, fit: FitFile) -> None:
@@ -133,7 +178,7 @@ class _FitFolder:
         if serial is None:
             return None
         maker = str(file_id.get("manufacturer", "unknown"))
-        creator = next((d for d in fit.of("device_info") if d.get("device_index") == "creator"), {})
+        creator = fit.first("device_info")  # the first one of the creator
         product = str(file_id.get("garmin_product") or file_id.get("product_name")
                       or creator.get("product_name") or file_id.get("product", ""))
         device_id = self.ctx.record_id("dev", SOURCE, maker, serial)
@@ -150,9 +195,8 @@ class _FitFolder:
         return device_id
 
     def _activity(self, fit: FitFile) -> None:
-        records = sorted((r for r in fit.of("record") if isinstance(r.get("timestamp"), datetime)),
-                         key=lambda r: r["timestamp"])
-        sessions = fit.of("session") or _session_from_records(records, fit.first("sport"))
+        records = fit.records()
+        sessions = fit.sessions or _session_from_records(records[0], fit.first("sport"))
         if not sessions:
             self.ctx.skipped.add("FIT activity files without sessions or records")
             return
@@ -173,7 +217,9 @@ class _FitFolder:
             offset = (info["local_timestamp"] - info["timestamp"]).total_seconds()
         last: datetime | None = None
         counters: dict[tuple[int, Any], tuple[float, float]] = {}
-        for name, m in fit.messages:
+        for name, m in messages(fit.data):  # a second pass: the file is known to be sound
+            if name not in KEPT:
+                continue
             ts = m.get("timestamp")
             if isinstance(ts, datetime):
                 last = ts
@@ -187,7 +233,7 @@ class _FitFolder:
             if name != "monitoring":
                 continue
             if m.get("heart_rate"):
-                self.samples.append((-1, t, t, float(m["heart_rate"])))
+                self._sample(-1, t, t, float(m["heart_rate"]))
             for metric, key in ((STEPS, "steps"), (DISTANCE, "distance"), (ENERGY, "active_calories")):
                 if key in m:
                     self._counter(counters, (metric, m.get("activity_type")), t, float(m[key]), offset)
@@ -201,7 +247,13 @@ class _FitFolder:
         else:  # first reading of the file or a reset at midnight: counted since local midnight
             start, increment = self._midnight(t, offset), value
         if increment > 0:
-            self.samples.append((key[0], start, t, increment))
+            self._sample(key[0], start, t, increment)
+
+    def _sample(self, metric: int, start: float, end: float, value: float) -> None:
+        self.sample_metric.append(metric)
+        self.sample_start.append(start)
+        self.sample_end.append(end)
+        self.sample_value.append(value)
 
     def _midnight(self, t: float, offset: float | None) -> float:
         if offset is None:
@@ -212,7 +264,8 @@ class _FitFolder:
     def records(self) -> Iterator[Record]:
         yield from self.devices
         ledger = ActivityLedger([draft for draft, _ in self.workouts], self.ctx)
-        for metric, start, end, value in self.samples:
+        for metric, start, end, value in zip(self.sample_metric, self.sample_start, self.sample_end,
+                                             self.sample_value, strict=True):
             if metric < 0:
                 ledger.add_heart_rate(start, value)
             else:
@@ -238,7 +291,7 @@ def activity_type(sport: Any, sub_sport: Any) -> ActivityType:
     return SUB_SPORTS.get(str(sub_sport)) or SPORTS.get(str(sport), "other")
 
 
-def _workout(session: dict[str, Any], records: list[dict[str, Any]], device_id: str | None,
+def _workout(session: dict[str, Any], records: tuple[array, array, array], device_id: str | None,
              ctx: ImportContext) -> WorkoutDraft | None:
     start = session.get("start_time")
     if not isinstance(start, datetime):
@@ -256,21 +309,22 @@ def _workout(session: dict[str, Any], records: list[dict[str, Any]], device_id: 
         calories=session.get("total_calories"), distance_m=session.get("total_distance"),
         steps=2.0 * strides if sport in FOOT_SPORTS and strides else 0.0,
     )
-    for record in records:
-        if start <= record["timestamp"] <= end and record.get("heart_rate") and not draft.add_heart_rate(
-                epoch(record["timestamp"]), float(record["heart_rate"])):
+    times, beats, distances = records
+    first, stop = bisect_left(times, draft.start), bisect_right(times, draft.end)  # the records in the session
+    for i in range(first, stop):
+        if beats[i] and not draft.add_heart_rate(times[i], beats[i]):
             ctx.dropped.add(HR_OUT_OF_RANGE)
     if draft.distance_m is None:
-        distances = [r["distance"] for r in records if start <= r["timestamp"] <= end and "distance" in r]
-        draft.distance_m = max(distances) - min(distances) if len(distances) > 1 else None
+        within = [d for d in distances[first:stop] if d == d]  # NaN: no distance
+        draft.distance_m = max(within) - min(within) if len(within) > 1 else None
     return draft
 
 
-def _session_from_records(records: list[dict[str, Any]], sport: dict[str, Any]) -> list[dict[str, Any]]:
-    """A session spanning the records, for files that carry no session message."""
-    if len(records) < 2:
+def _session_from_records(times: array, sport: dict[str, Any]) -> list[dict[str, Any]]:
+    """A session spanning the records (their times in order), for files that carry no session message."""
+    if len(times) < 2:
         return []
-    first, last = records[0]["timestamp"], records[-1]["timestamp"]
+    first, last = from_epoch(times[0]), from_epoch(times[-1])
     return [{"start_time": first, "total_elapsed_time": (last - first).total_seconds(),
              "sport": sport.get("sport"), "sub_sport": sport.get("sub_sport")}]
 

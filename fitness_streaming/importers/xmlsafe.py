@@ -4,7 +4,10 @@ The streaming reader (:func:`iter_top_level`, used for Apple exports, whose data
 attributes) never keeps character data: text is never added to the tree, so a gigabyte of
 whitespace costs nothing, and a stretch of input longer than ``max_text_bytes`` without an element
 boundary (a huge text node, attribute or comment, which the parser would otherwise have to
-buffer) rejects the file.
+buffer) rejects the file. :func:`iter_elements` (GPX and TCX, whose data is in element text)
+keeps text but drops every element once the caller has seen its end, so the tree never holds
+more than the open path; nesting deeper than ``max_depth`` (no GPX or TCX file comes close)
+rejects the file.
 
 Apple Health exports carry an internal DTD (element and attribute declarations), so DTDs as such
 are allowed; any ``<!ENTITY>`` declaration (billion laughs, external entities) rejects the file
@@ -28,6 +31,8 @@ from .limits import MB, LimitExceeded
 _SAFE = {"forbid_dtd": False, "forbid_entities": True, "forbid_external": True}
 CHUNK = 64 * 1024
 DEFAULT_MAX_TEXT = 8 * MB
+#: GPX and TCX nest at most about 10 levels deep; a deeper file is not a track file.
+DEFAULT_MAX_DEPTH = 64
 
 
 def rejection(exc: Exception) -> RejectedFile:
@@ -60,12 +65,12 @@ class _ElementsOnly:
         return self._builder.close()
 
 
-def iter_top_level(stream: IO[bytes], max_text_bytes: int = DEFAULT_MAX_TEXT) -> Iterator[Element]:
-    """Each child of the root element, complete but without text; it is cleared once the caller moves on."""
+def _pull(stream: IO[bytes], target: Any, max_text_bytes: int) -> Iterator[tuple[str, Element]]:
+    """The parser's ("start" | "end", element) events; :class:`RejectedFile` for hostile or malformed XML and
+    :class:`LimitExceeded` after ``max_text_bytes`` of input without an element boundary."""
     parser = XMLPullParser(events=("start", "end"),
-                           _parser=DefusedXMLParser(target=_ElementsOnly(), **_SAFE))  # type: ignore[call-arg]
-    depth, quiet = 0, 0
-    root: Element | None = None
+                           _parser=DefusedXMLParser(target=target, **_SAFE))  # type: ignore[call-arg]
+    quiet = 0
     try:
         while True:
             chunk = stream.read(CHUNK)
@@ -74,17 +79,9 @@ def iter_top_level(stream: IO[bytes], max_text_bytes: int = DEFAULT_MAX_TEXT) ->
             else:
                 parser.close()
             seen = False
-            for event, element in parser.read_events():
+            for event in parser.read_events():
                 seen = True
-                if event == "start":
-                    depth += 1
-                    if root is None:
-                        root = element
-                    continue
-                depth -= 1
-                if depth == 1 and root is not None:
-                    yield element
-                    root.clear()
+                yield event  # type: ignore[misc]
             if not chunk:
                 return
             quiet = 0 if seen else quiet + len(chunk)
@@ -93,6 +90,45 @@ def iter_top_level(stream: IO[bytes], max_text_bytes: int = DEFAULT_MAX_TEXT) ->
                                     "attribute or comment; IMPORT_MAX_TEXT_MB)")
     except (ParseError, defusedxml.DefusedXmlException) as exc:
         raise rejection(exc) from exc
+
+
+def iter_top_level(stream: IO[bytes], max_text_bytes: int = DEFAULT_MAX_TEXT) -> Iterator[Element]:
+    """Each child of the root element, complete but without text; it is cleared once the caller moves on."""
+    depth = 0
+    root: Element | None = None
+    for event, element in _pull(stream, _ElementsOnly(), max_text_bytes):
+        if event == "start":
+            depth += 1
+            if root is None:
+                root = element
+            continue
+        depth -= 1
+        if depth == 1 and root is not None:
+            yield element
+            root.clear()
+
+
+def iter_elements(stream: IO[bytes], max_text_bytes: int = DEFAULT_MAX_TEXT,
+                  max_depth: int = DEFAULT_MAX_DEPTH) -> Iterator[tuple[str, Element, list[Element]]]:
+    """("start" | "end", element, path) for every element, ``path`` being the open elements from the root
+    down to this one (a live list: copy what must outlive the step).
+
+    At "end" the element has its attributes and its text (before its first child), its children
+    already dropped; once the caller moves on it is dropped from its parent too, so memory stays flat
+    whatever the length of the file: the caller keeps what it needs as it goes.
+    """
+    path: list[Element] = []
+    for event, element in _pull(stream, TreeBuilder(), max_text_bytes):
+        if event == "start":
+            path.append(element)
+            if len(path) > max_depth:
+                raise RejectedFile(f"XML nested deeper than {max_depth} levels (not a track file)")
+            yield event, element, path
+            continue
+        yield event, element, path
+        path.pop()
+        if path:
+            del path[-1][-1]  # the element that just ended is its parent's last child
 
 
 def check_xml(data: bytes) -> Element:

@@ -1,10 +1,12 @@
-"""`fitness demo --once` end to end on a small population, and again (idempotent)."""
+"""`fitness demo --once` end to end on a small population, again (it resumes), and `--fresh`."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -15,14 +17,25 @@ from fitness_core import store
 
 USERS = 8
 FITNESS = [str(Path(sys.executable).with_name("fitness"))]
+#: What a user reads by default, stdout and stderr together (progress bars are drawn on a terminal only).
+MAX_CONSOLE_LINES = 80
+RUN_URL = re.compile(r"\(http://127\.0\.0\.1:3000/runs/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\)$")
 
 
-def run_demo(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
+def run_demo(env: dict[str, str], cwd: Path, *extra: str) -> subprocess.CompletedProcess:
+    started = time.perf_counter()
+    result = subprocess.run(
         [*FITNESS, "demo", "--once", "--users", str(USERS), "--weeks", "6", "--seed", "3", "--no-progress",
-         "--policy-timesteps", "2048"],
+         "--policy-timesteps", "2048", *extra],
         env=env, cwd=cwd, capture_output=True, text=True, timeout=900,
     )
+    result.seconds = time.perf_counter() - started  # type: ignore[attr-defined]
+    return result
+
+
+def console_lines(result: subprocess.CompletedProcess) -> list[str]:
+    """The lines a user sees, without progress-bar redraws (carriage returns)."""
+    return [line for line in (result.stdout + result.stderr).splitlines() if line.strip() and "\r" not in line]
 
 
 def counts(db: pymongo.database.Database) -> dict[str, int]:
@@ -62,8 +75,32 @@ def test_demo_once_materializes_the_week_for_every_user_and_is_idempotent(
             assert event.dagster_event.partition == week, key
         assert instance.get_latest_materialization_event(dg.AssetKey("training_policy")) is not None
 
+    # a quiet console: per-user lines are DEBUG, Dagster's event log and alembic stay out of it
+    lines = console_lines(first)
+    assert len(lines) < MAX_CONSOLE_LINES, "\n".join(lines)
+    for noise in ("plan made", "plan reused", "alembic", " - dagster - ", "Traceback"):
+        assert noise not in first.stderr, noise
+    assert all(line.startswith(("ts=", "==> ", "    ")) for line in first.stderr.splitlines()), first.stderr
+    phases = [line for line in first.stderr.splitlines() if line.startswith("==> ")]
+    ends = [line for line in first.stderr.splitlines() if line.startswith("    ")]
+    assert len(ends) == len(phases) and all(re.search(r"\(\d+\.\d s\)$", line) for line in ends), ends
+    runs = [line for line in first.stdout.splitlines() if line.startswith("dagster run ")]
+    assert runs and all(RUN_URL.search(line) for line in runs), runs  # the full id the UI needs
+
+    # the second run resumes: nothing published again, nothing new stored, much faster
     before = counts(db)
     second = run_demo(demo_env, tmp_path)
     assert second.returncode == 0, second.stderr[-3000:]
     assert counts(db) == before, (first.stdout, second.stdout)
     assert "training the policy" not in second.stderr  # the first run's policy is reused
+    assert "published 0 records" in second.stdout and "stored 0 new documents" in second.stdout
+    assert "weekly features for the" not in second.stderr  # the history weeks are materialized already
+    assert second.seconds < first.seconds / 2, (first.seconds, second.seconds)
+
+    # --fresh forgets what was published (servers from the environment keep their data) and the
+    # local Dagster instance, then publishes the whole population again
+    third = run_demo(demo_env, tmp_path, "--fresh", "--publish-only")
+    assert third.returncode == 0, third.stderr[-3000:]
+    assert "==> starting fresh: removed resume markers" in third.stderr
+    assert re.search(r"^published [1-9][\d,]* records", third.stdout, re.MULTILINE), third.stdout
+    assert not (tmp_path / "var" / "dagster" / "history").exists()

@@ -23,7 +23,7 @@ import pytest
 import redis
 import yaml
 
-from fitness_streaming.services import free_port
+from fitness_cli.services import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

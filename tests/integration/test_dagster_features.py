@@ -23,12 +23,13 @@ from fitness_assets.defs.features.assets import WeeklyFeaturesConfig, user_conte
 from fitness_assets.defs.ingest.assets import RAW_KEYS, raw_collections
 from fitness_assets.defs.ingest.schedules import observe_raw_job
 from fitness_assets.features.compute import materialize_weekly_features, weekly_features_for
-from fitness_assets.features.weeks import WeekKeyError, previous_weeks, shift_week, week_days
 from fitness_assets.resources import MongoResource
+from fitness_cli import services
 from fitness_core import physiology, store
 from fitness_core.schemas import FitnessEvent, User
 from fitness_core.settings import Settings
-from fitness_streaming import publisher, services
+from fitness_core.weeks import WeekKeyError, previous_weeks, shift_week, week_days
+from fitness_streaming import publisher
 from fitness_streaming.simulator import SimulationConfig
 from fitness_streaming.writer import WriterConfig, run_writer
 

@@ -23,28 +23,27 @@ import dagster as dg
 import pymongo
 import pytest
 
+from fitness_assets.defs.common import CHECK_NAME
 from fitness_assets.defs.features import checks as feature_checks
 from fitness_assets.defs.features.assets import user_contexts, weekly_features
-from fitness_assets.defs.isolation import CHECK_NAME
-from fitness_assets.defs.ml import checks as ml_checks
-from fitness_assets.defs.ml.assets import weekly_prescriptions
-from fitness_assets.defs.plans import checks as plan_checks
-from fitness_assets.defs.plans.assets import nutrition_plans, workout_plans
-from fitness_assets.defs.reports import checks as report_checks
-from fitness_assets.defs.reports.assets import weekly_reports
+from fitness_assets.defs.planning import checks as plan_checks
+from fitness_assets.defs.planning.assets import nutrition_plans, workout_plans
+from fitness_assets.defs.reporting import checks as report_checks
+from fitness_assets.defs.reporting.assets import weekly_reports
+from fitness_assets.defs.rl import checks as ml_checks
+from fitness_assets.defs.rl.assets import weekly_prescriptions
 from fitness_assets.features.compute import materialize_weekly_features
-from fitness_assets.features.weeks import previous_weeks
 from fitness_assets.isolation import UserFailures, each_user, in_batches
-from fitness_assets.planning.batch import plan_week_of
 from fitness_assets.resources import ArtifactStore, LLMResource, MongoResource, RedisResource
 from fitness_core import store
+from fitness_core.weeks import next_week, previous_weeks
 from fitness_streaming.simulator import SimulationConfig, iter_records
 
 pytestmark = pytest.mark.integration
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 
 WEEK = "2025-03-03"
-PLAN_WEEK = plan_week_of(WEEK)
+PLAN_WEEK = next_week(WEEK)
 USERS = 6
 DOT = "."
 ASSETS = [weekly_features, user_contexts, weekly_prescriptions, workout_plans, nutrition_plans, weekly_reports]

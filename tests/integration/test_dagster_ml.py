@@ -18,13 +18,13 @@ import numpy as np
 import pymongo
 import pytest
 
-from fitness_assets.defs.features.assets import WEEKLY_CHAIN_TAG, user_contexts, weekly_features
-from fitness_assets.defs.ml.assets import TRAINING_POOL, TRAINING_TAGS, training_policy, weekly_prescriptions
-from fitness_assets.defs.ml.checks import policy_beats_baseline, prescriptions_within_guidelines
-from fitness_assets.defs.ml.sensors import MIN_NEW_ENV, PRESET_ENV, policy_retraining
-from fitness_assets.defs.plans.assets import workout_plans
+from fitness_assets.defs.common import WEEKLY_CHAIN_TAG
+from fitness_assets.defs.features.assets import user_contexts, weekly_features
+from fitness_assets.defs.planning.assets import workout_plans
+from fitness_assets.defs.rl.assets import TRAINING_POOL, TRAINING_TAGS, training_policy, weekly_prescriptions
+from fitness_assets.defs.rl.checks import policy_beats_baseline, prescriptions_within_guidelines
+from fitness_assets.defs.rl.sensors import MIN_NEW_ENV, PRESET_ENV, policy_retraining
 from fitness_assets.features.compute import materialize_weekly_features
-from fitness_assets.features.weeks import previous_weeks
 from fitness_assets.resources import ArtifactStore, LLMResource, MongoResource, RedisResource
 from fitness_assets.rl import registry
 from fitness_assets.rl.baselines import AcwrController, Constant, OpenLoopSchedule, TenPercentRule
@@ -37,6 +37,7 @@ from fitness_assets.rl.serving import observation_features, one_week_baseline
 from fitness_assets.rl.tuning import default_baselines
 from fitness_core import store
 from fitness_core.plans import Prescription
+from fitness_core.weeks import previous_weeks
 from fitness_streaming.simulator import SimulationConfig, iter_records
 
 pytestmark = pytest.mark.integration
@@ -392,15 +393,15 @@ def test_the_observation_reads_the_stored_loads_sleep_and_profile(week_db):
     histories = read_histories(week_db, WEEK)
     features = observation_features(histories, WEEK, CONFIG)
     for i, h in enumerate(histories):
-        days = [day for w in [*previous_weeks(WEEK, 3), WEEK] for day in h.features[w]["days"]]
-        loads = [load for w in [*previous_weeks(WEEK, 3), WEEK] for load in h.features[w]["load"]["daily"]]
+        days = [day for w in [*previous_weeks(WEEK, 3), WEEK] for day in h.features[w].days]
+        loads = [load for w in [*previous_weeks(WEEK, 3), WEEK] for load in h.features[w].load.daily]
         assert len(days) == 28
         assert features["load_28d_mean"][i] == pytest.approx(np.mean(loads))
-        nights = [n["asleep_min"] / 60 for n in h.features[WEEK]["sleep"]["nights"] if n["date"] in days[-7:]]
+        nights = [n.asleep_min / 60 for n in h.features[WEEK].sleep.nights if n.date in days[-7:]]
         assert features["tst_7d"][i] == pytest.approx(np.mean(nights) if nights else 7.0)
-        profile = h.context["profile"]
-        assert features["age"][i] == profile["age"] and features["hr_max_est"][i] == profile["hr_max_bpm"]
-        assert features["longest_30d"][i] == pytest.approx(h.context["longest_session_30d_min"])
+        profile = h.context.profile
+        assert features["age"][i] == profile.age and features["hr_max_est"][i] == profile.hr_max_bpm
+        assert features["longest_30d"][i] == pytest.approx(h.context.longest_session_30d_min)
         assert features["goal"][i].tolist() == np.eye(len(GOALS))[GOALS.index("endurance")].tolist()
 
 

@@ -8,24 +8,25 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import dagster as dg
 import pymongo
 import pytest
 
-from fitness_assets.defs.features.assets import WEEKLY_CHAIN_TAG, user_contexts, weekly_features
-from fitness_assets.defs.plans import checks
-from fitness_assets.defs.plans.assets import LLM_POOL, PRESCRIPTIONS_KEY, nutrition_plans, workout_plans
+from fitness_assets.defs.common import WEEKLY_CHAIN_TAG
+from fitness_assets.defs.features.assets import user_contexts, weekly_features
+from fitness_assets.defs.planning import checks
+from fitness_assets.defs.planning.assets import LLM_POOL, PRESCRIPTIONS_KEY, nutrition_plans, workout_plans
 from fitness_assets.features.compute import materialize_weekly_features
-from fitness_assets.features.weeks import previous_weeks
-from fitness_assets.planning.batch import DERIVED_SOURCE, derived_prescription, plan_week_of
+from fitness_assets.planning.batch import DERIVED_SOURCE, derived_prescription
 from fitness_assets.planning.planner import from_mongo
 from fitness_assets.resources import LLMResource, MongoResource, RedisResource, default_resources
 from fitness_core import store
 from fitness_core.plan_cache import plan_cache_key
-from fitness_core.plans import PlanDocument, Prescription
+from fitness_core.plans import PlanDocument, Prescription, PrescriptionDocument
+from fitness_core.weeks import next_week, previous_weeks
 from fitness_streaming.simulator import SimulationConfig, iter_records
 from tests.support.ollama_stub import OllamaStub
 from tests.support.planning_population import example_context
@@ -35,7 +36,7 @@ pytestmark = pytest.mark.integration
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 
 WEEK = "2025-03-03"  # the partition: contexts of this week plan the week of 2025-03-10
-PLAN_WEEK = plan_week_of(WEEK)
+PLAN_WEEK = next_week(WEEK)
 USERS = 5
 POLICY = "ppo-test-7"
 CHECKS = [checks.workout_plans_pass_guardrails, checks.nutrition_plans_pass_guardrails]
@@ -80,8 +81,13 @@ def prescription(user_id: str, minutes: float = 120.0) -> Prescription:
 
 
 def store_prescription(db, p: Prescription) -> None:
-    """As the policy asset stores it: the Prescription fields, ``_id`` and provenance."""
-    doc = {"_id": f"{PLAN_WEEK}:{p.user_id}", **p.model_dump(mode="json"), "provenance": {"policy": POLICY}}
+    """As the policy asset stores it: a whole ``PrescriptionDocument`` around the dose."""
+    doc = PrescriptionDocument(
+        _id=f"{PLAN_WEEK}:{p.user_id}", **p.model_dump(), partition=WEEK, policy_version=POLICY,
+        baseline_policy="B1", baseline_name="B1", fallback=None, session_minutes=p.weekly_minutes / max(p.sessions, 1),
+        action=[0.0, 0.0], block_week=0, entered_program=True, created_at=datetime(2025, 3, 10, tzinfo=UTC),
+        provenance={"code_version": "weekly_prescriptions/1", "policy_version": POLICY, "inputs_hash": "test"},
+    ).to_document()
     db[store.PRESCRIPTIONS].replace_one({"_id": doc["_id"]}, doc, upsert=True)
 
 

@@ -17,12 +17,9 @@ import pytest
 
 from fitness_assets.definitions import defs
 from fitness_assets.defs.features.assets import user_contexts, weekly_features
-from fitness_assets.defs.reports.assets import PLAN_KEYS, weekly_reports
-from fitness_assets.defs.reports.checks import (
-    every_user_has_a_report,
-    report_coverage,
-    weekly_reports_failed_users,
-)
+from fitness_assets.defs.reporting.assets import PLAN_KEYS, weekly_reports
+from fitness_assets.defs.reporting.checks import every_user_has_a_report, weekly_reports_failed_users
+from fitness_assets.reporting.coverage import report_coverage
 from fitness_assets.reporting.sample import sample_plan_documents
 from fitness_assets.resources import ArtifactStore, MongoResource
 from fitness_core import store

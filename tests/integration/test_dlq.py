@@ -15,15 +15,15 @@ import pytest
 import redis
 from click.testing import CliRunner
 
+from fitness_cli import services
+from fitness_cli.main import main
 from fitness_core import schemas as S
 from fitness_core.settings import Settings
-from fitness_streaming import services
-from fitness_streaming.cli import main
 from fitness_streaming.publisher import publish_records
 from fitness_streaming.writer import WriterConfig, run_writer
-from fitness_streaming.writer_batch import transform
-from fitness_streaming.writer_group import GroupConsumer
-from fitness_streaming.writer_status import GROUP
+from fitness_streaming.writer.batch import transform
+from fitness_streaming.writer.group import GroupConsumer
+from fitness_streaming.writer.status import GROUP
 from tests.integration.test_writer import assert_stored_exactly, events, fitness_command, population
 
 pytestmark = pytest.mark.integration

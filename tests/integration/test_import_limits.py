@@ -9,66 +9,24 @@ from ``os.wait4`` on that very process. Before the limits existed these files pe
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import redis
 from click.testing import CliRunner
 
+from fitness_cli.main import main
 from fitness_core.schemas import RECORD_TYPES
 from fitness_core.settings import Settings
-from fitness_streaming.cli import main
+from tests.support.peak_rss import Run, fitness_import
 
 pytestmark = pytest.mark.integration
 MB = 1 << 20
 RSS_LIMIT_MB = 300
-FITNESS = Path(sys.executable).parent / "fitness"
 APPLE_HEAD = (b'<?xml version="1.0" encoding="UTF-8"?>\n<HealthData locale="en_US">\n'
               b'<ExportDate value="2024-01-01 00:00:00 +0000"/>\n')
 HR_ITEM = b'{"dateTime":"01/01/24 00:00:00","value":{"bpm":60,"confidence":2}},'
-
-
-@dataclass
-class Run:
-    code: int
-    stdout: str
-    stderr: str
-    peak_rss_mb: float
-
-    @property
-    def errors(self) -> list[str]:
-        """What the command printed for the user (the structured log lines left out)."""
-        return [line for line in (self.stdout + self.stderr).splitlines() if not line.startswith("ts=")]
-
-
-# Linux keeps a process's peak RSS across exec, so a command forked from this (large) test process
-# would report at least the test process's peak. A small launcher forks the command instead and
-# reports the command's own peak (ru_maxrss of wait4) into a file.
-LAUNCHER = """
-import os, sys
-pid = os.fork()
-if pid == 0:
-    os.execv(sys.argv[2], sys.argv[2:])
-_, status, usage = os.wait4(pid, 0)
-with open(sys.argv[1], "w") as out:
-    out.write(str(usage.ru_maxrss))
-sys.exit(os.waitstatus_to_exitcode(status))
-"""
-
-
-def fitness_import(path: Path, tmp_path: Path, **env: str) -> Run:
-    """`fitness import PATH --user-id ivy` in a fresh process; its exit code, output and peak RSS."""
-    out, err, rss = tmp_path / "stdout", tmp_path / "stderr", tmp_path / "peak_rss_kb"
-    command = [str(FITNESS), "import", str(path), "--user-id", "ivy", "--no-progress"]
-    with out.open("wb") as stdout, err.open("wb") as stderr:
-        code = subprocess.run([sys.executable, "-c", LAUNCHER, str(rss), *command], stdout=stdout, stderr=stderr,
-                              env={**os.environ, **env}, check=False).returncode
-    return Run(code, out.read_text(), err.read_text(), int(rss.read_text()) / 1024)
 
 
 def stream_entries(client: redis.Redis) -> int:

@@ -11,9 +11,9 @@ import pytest
 import redis
 from click.testing import CliRunner
 
+from fitness_cli.main import main
 from fitness_core.schemas import RECORD_TYPES, decode
 from fitness_core.settings import Settings
-from fitness_streaming.cli import main
 from fitness_streaming.exporter import export_tables
 from fitness_streaming.importers import import_path
 from fitness_streaming.importers.runner import stored_user

@@ -10,8 +10,8 @@ from datetime import date
 import pytest
 import redis
 
+from fitness_cli import services
 from fitness_core.schemas import STREAMS, decode
-from fitness_streaming import services
 from fitness_streaming.publisher import (
     StreamFullError,
     backfill,
@@ -20,7 +20,7 @@ from fitness_streaming.publisher import (
     publish_records,
 )
 from fitness_streaming.simulator import COHORT_SIZE, SimulationConfig, iter_records
-from fitness_streaming.writer_status import GROUP
+from fitness_streaming.writer.status import GROUP
 
 pytestmark = pytest.mark.integration
 

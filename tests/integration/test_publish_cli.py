@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 import redis
 
+from fitness_cli import services
 from fitness_core.schemas import STREAMS
 from fitness_core.settings import Settings
-from fitness_streaming import services
 
 pytestmark = pytest.mark.integration
 
-FITNESS = [sys.executable, "-m", "fitness_streaming.cli", "--log-level", "WARNING"]
+FITNESS = [sys.executable, "-m", "fitness_cli", "--log-level", "WARNING"]
 SUMMARY = re.compile(r"^published ([\d,]+) records in [\d.]+ s \([\d,]+/s\): .*events=[\d,]+.*users=[\d,]+")
 
 

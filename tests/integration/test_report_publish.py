@@ -118,7 +118,7 @@ def test_a_malformed_features_document_is_skipped_and_named_while_the_others_pub
 
 
 def fitness(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "fitness_streaming.cli", "--log-level", "WARNING", *args],
+    return subprocess.run([sys.executable, "-m", "fitness_cli", "--log-level", "WARNING", *args],
                           env=dict(os.environ), capture_output=True, text=True, timeout=120)
 
 
@@ -139,7 +139,7 @@ def test_fitness_report_defaults_to_the_latest_week_in_the_artifact_store(stored
 @pytest.mark.parametrize(("args", "message"), [
     (("--user-id", "u-a", "--week", "2025-03-04"), "is a Tuesday, not a Monday"),
     (("--user-id", "u-a", "--week", "March"), "is not a date"),
-    (("--user-id", "nobody"), "no weekly features stored for user 'nobody'"),
+    (("--user-id", "nobody"), "unknown user 'nobody'"),
     (("--user-id", "u-a", "--week", "2024-01-01"), "no weekly features for user 'u-a' in week 2024-01-01"),
 ])
 def test_fitness_report_bad_input_is_one_line_and_a_non_zero_exit(stored, settings, args, message) -> None:

@@ -10,14 +10,14 @@ from pathlib import Path
 import pymongo
 import redis
 
+from fitness_cli import services
 from fitness_core.settings import read_env_file
 from fitness_core.store import INDEXES, ensure_indexes
-from fitness_streaming import services
 
 
 def fitness(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "fitness_streaming.cli", *args],
+        [sys.executable, "-m", "fitness_cli", *args],
         cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
     )
 

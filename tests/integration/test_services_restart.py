@@ -22,9 +22,9 @@ import pytest
 import redis
 from pymongo.write_concern import WriteConcern
 
+from fitness_cli import services
 from fitness_core import schemas as S
 from fitness_core.settings import read_env_file
-from fitness_streaming import services
 from fitness_streaming.publisher import publish_records
 from tests.integration.test_writer import fitness_command, population
 

@@ -15,7 +15,7 @@ import redis
 from fitness_core import schemas as S
 from fitness_core.settings import Settings
 from fitness_streaming.simulator import SimulationConfig, iter_records
-from fitness_streaming.writer_status import GROUP, backlog, is_drained
+from fitness_streaming.writer.status import GROUP, backlog, is_drained
 from tests.integration.test_writer import assert_stored_exactly, fitness_command
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

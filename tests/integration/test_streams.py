@@ -15,8 +15,8 @@ import pytest
 import redis
 import redis.asyncio
 
+from fitness_cli import services
 from fitness_core.streams import CappedWriter, StreamFullError, capped_add, capped_add_one
-from fitness_streaming import services
 
 pytestmark = pytest.mark.integration
 

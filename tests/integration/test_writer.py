@@ -19,17 +19,17 @@ from pathlib import Path
 import pytest
 import redis
 
+from fitness_cli import services
 from fitness_core import schemas as S
 from fitness_core.schemas import BY_COLLECTION
 from fitness_core.settings import Settings
-from fitness_streaming import services
 from fitness_streaming.publisher import publish_records
 from fitness_streaming.simulator import SimulationConfig, iter_records
 from fitness_streaming.writer import GROUP, StorageWriter, WriterConfig, run_writer, status_report
-from fitness_streaming.writer_batch import TRIMMED_REASON
-from fitness_streaming.writer_group import GroupConsumer
-from fitness_streaming.writer_status import stream_backlog
-from fitness_streaming.writer_store import MongoDocumentStore
+from fitness_streaming.writer.batch import TRIMMED_REASON
+from fitness_streaming.writer.group import GroupConsumer
+from fitness_streaming.writer.status import stream_backlog
+from fitness_streaming.writer.store import MongoDocumentStore
 
 pytestmark = pytest.mark.integration
 
@@ -84,7 +84,7 @@ def writer_config(**overrides: object) -> WriterConfig:
 def fitness_command(*args: str) -> list[str]:
     """The ``fitness`` console script of this interpreter's environment (else ``python -m``)."""
     script = Path(sys.executable).parent / "fitness"
-    return [str(script), *args] if script.exists() else [sys.executable, "-m", "fitness_streaming.cli", *args]
+    return [str(script), *args] if script.exists() else [sys.executable, "-m", "fitness_cli", *args]
 
 
 # --- exactly-once storage ----------------------------------------------------------------

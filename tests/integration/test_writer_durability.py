@@ -21,13 +21,13 @@ import pymongo
 import pytest
 import redis
 
+from fitness_cli import services
 from fitness_core import schemas as S
 from fitness_core.settings import Settings
-from fitness_streaming import services
 from fitness_streaming.publisher import publish_records
 from fitness_streaming.writer import GROUP, StorageWriter, run_writer
-from fitness_streaming.writer_replay import STORE_PROCESS_KEY
-from fitness_streaming.writer_store import MongoDocumentStore
+from fitness_streaming.writer.replay import STORE_PROCESS_KEY
+from fitness_streaming.writer.store import MongoDocumentStore
 from tests.integration.test_writer import assert_stored_exactly, fitness_command, writer_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

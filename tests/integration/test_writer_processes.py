@@ -15,9 +15,9 @@ import pymongo
 import pytest
 import redis
 
+from fitness_cli import services
 from fitness_core import schemas as S
 from fitness_core.settings import Settings
-from fitness_streaming import services
 from fitness_streaming.publisher import publish_records
 from fitness_streaming.writer import GROUP
 from tests.integration.test_writer import assert_stored_exactly, fitness_command, population, with_retransmits

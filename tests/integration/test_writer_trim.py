@@ -11,8 +11,8 @@ import redis
 from fitness_core.schemas import DLQ_STREAM
 from fitness_streaming.publisher import publish_records
 from fitness_streaming.writer import StorageWriter
-from fitness_streaming.writer_store import MongoDocumentStore
-from fitness_streaming.writer_trim import StreamTrimmer, TrimPolicy
+from fitness_streaming.writer.store import MongoDocumentStore
+from fitness_streaming.writer.trim import StreamTrimmer, TrimPolicy
 from tests.integration import test_writer
 from tests.integration.test_writer import writer_config
 from tests.integration.test_writer_durability import feedback

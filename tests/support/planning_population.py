@@ -12,8 +12,9 @@ from datetime import date
 
 import numpy as np
 
-from fitness_assets.planning.context import MEASURED_METHOD, TANAKA_METHOD, PlanningContext
+from fitness_assets.planning.context import MEASURED_METHOD, PlanningContext
 from fitness_core import physiology
+from fitness_core.physiology import TANAKA_METHOD
 from fitness_core.plans import Prescription
 
 WEEK = date(2025, 3, 3)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from fitness_streaming.cli import main
-from fitness_streaming.services import free_port
+from fitness_cli.main import main
+from fitness_cli.services import free_port
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,7 @@ from importlib.metadata import version
 
 from click.testing import CliRunner
 
-from fitness_streaming.cli import main
+from fitness_cli.main import main
 
 
 def test_version_prints_the_installed_package_version() -> None:

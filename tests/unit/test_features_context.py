@@ -17,7 +17,7 @@ from fitness_assets.features.inputs import ActivityGroup, CheckInRecord, Effort,
 from fitness_assets.features.quality import coverage_drops, feature_duplicates, range_violations
 from fitness_assets.features.trends import compact, direction, trend, trends
 from fitness_assets.features.weekly import build_weekly_features
-from fitness_assets.features.weeks import previous_weeks, shift_week, week_days
+from fitness_core.weeks import previous_weeks, shift_week, week_days
 
 WEEK = "2025-03-03"
 NOW = datetime(2025, 3, 10, 3, tzinfo=UTC)

@@ -35,7 +35,7 @@ from fitness_assets.features.weekly import (
     trimp_of,
     workouts,
 )
-from fitness_assets.features.weeks import WeekKeyError, parse_week, previous_weeks, week_days
+from fitness_core.weeks import WeekKeyError, parse_week, previous_weeks, week_days
 
 WEEK = "2025-03-03"
 DAYS = week_days(WEEK)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from fitness_streaming.cli import main
+from fitness_cli.main import main
 from fitness_streaming.importers import InputError, import_path
 from fitness_streaming.importers.activity import STEPS, ActivityLedger, WorkoutDraft, hr_zone_seconds
 from fitness_streaming.importers.common import Entry, ImportContext

@@ -39,7 +39,7 @@ def entry(path: Path) -> Entry:
 
 @pytest.mark.parametrize("path", [RIDE, WALK], ids=["edge-820-ride", "fenix-5-walk"])
 def test_decoded_records_match_the_sdk_ground_truth(path: Path) -> None:
-    records = fit.decode(path.read_bytes()).of("record")
+    records = [fields for name, fields in fit.messages(path.read_bytes()) if name == "record"]
     expected = ground_truth(path)
     assert len(records) == len(expected)
     for got, want in zip(records, expected, strict=True):
@@ -81,7 +81,7 @@ def test_walk_counts_two_steps_per_stride_and_names_the_watch() -> None:
     records, _ = convert(entry(WALK))
     device = next(r for r in records if isinstance(r, Device))
     workout = next(r for r in records if isinstance(r, FitnessEvent))
-    summary = fit.decode(WALK.read_bytes()).first("session")
+    (summary,) = fit.decode(WALK.read_bytes()).sessions
     assert workout.step_increment == 2 * summary["total_strides"]
     assert workout.duration_s == pytest.approx(summary["total_timer_time"])
     assert workout.calories_burned == summary["total_calories"]

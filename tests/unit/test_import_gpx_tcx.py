@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import gpxpy
 import pytest
 import tcxparser
 
@@ -99,3 +100,79 @@ def test_same_activity_as_gpx_and_tcx_has_one_id() -> None:
     from_tcx = next(r for r in convert(tcx, entry(TCX_RUN))[0] if isinstance(r, FitnessEvent))
     assert from_gpx.event_id == from_tcx.event_id
     assert from_gpx.end_ts - from_gpx.event_ts == timedelta(seconds=190)
+
+
+# --- read as a stream ---------------------------------------------------------------------------
+
+GPX_NS = ('xmlns="http://www.topografix.com/GPX/1/1" '
+          'xmlns:gpxtpx="http://www.garmin.com/xmlschemas/TrackPointExtension/v1"')
+
+
+def trkpt(lat: float, lon: float, time: str | None = None, bpm: object = None, inner: str = "") -> str:
+    hr = (f"<extensions><gpxtpx:TrackPointExtension><gpxtpx:hr>{bpm}</gpxtpx:hr></gpxtpx:TrackPointExtension>"
+          "</extensions>" if bpm is not None else "")
+    return f'<trkpt lat="{lat}" lon="{lon}">{inner}' + (f"<time>{time}</time>" if time else "") + f"{hr}</trkpt>"
+
+
+def test_gpx_distance_and_heart_rate_are_those_gpxpy_reads_from_the_same_file() -> None:
+    """Segments apart, untimed points, a jump of more than 0.2 degrees (haversine), times with offsets."""
+    first = "".join(trkpt(47 + i * 0.0003, 8.5 + i * 0.0001, f"2024-06-01T12:00:{i:02d}Z", 120 + i) for i in range(20))
+    gap = trkpt(47.01, 8.51) + trkpt(47.3, 8.9, "2024-06-01T14:01:00+02:00", 300)  # untimed, then far away
+    second = "".join(trkpt(47.3 + i * 0.0002, 8.9, f"2024-06-01T12:0{2 + i}:00.5Z", "n/a" if i == 1 else 140)
+                     for i in range(3))
+    text = (f'<?xml version="1.0"?><gpx version="1.1" creator="t" {GPX_NS}><wpt lat="1" lon="2"/><trk>'
+            f"<name>Evening</name><type>cycling</type><trkseg>{first}{gap}</trkseg><trkseg>{second}</trkseg>"
+            "</trk></gpx>")
+    (ride,), ctx = convert(gpx, Entry.from_bytes("ride.gpx", text.encode()))
+    track = gpxpy.parse(text).tracks[0]
+    beats = [b for b in (gpx_point_hr(p) for s in track.segments for p in s.points if p.time) if b is not None]
+    assert ride.distance_m == round(track.length_2d(), 2)
+    assert (ride.activity_type, ride.max_heart_rate_bpm) == ("cycle", max(b for b in beats if b <= 250))
+    assert ride.heart_rate_bpm == round(sum(b for b in beats if b <= 250) / (len(beats) - 1), 1)
+    assert ctx.dropped.counts["heart_rate out of range 25-250"] == 1
+    assert ctx.skipped.counts["GPX waypoints (not workouts)"] == 1
+
+
+def gpx_point_hr(point) -> float | None:
+    for extension in point.extensions:
+        for element in extension.iter():
+            if element.tag.rsplit("}", 1)[-1] == "hr":
+                try:
+                    return float(element.text)
+                except ValueError:
+                    return None
+    return None
+
+
+@pytest.mark.parametrize(("point", "reason"), [
+    ('<trkpt lon="8.5"><time>2024-06-01T12:00:00Z</time></trkpt>', "malformed GPX: a track point without lat"),
+    ('<trkpt lat="north" lon="8.5"/>', "malformed GPX: a track point with lat='north'"),
+    ('<trkpt lat="47" lon="8.5"><ele>high</ele></trkpt>', "malformed GPX: invalid <ele> 'high' in a track point"),
+], ids=["no-lat", "bad-lat", "bad-elevation"])
+def test_a_gpx_with_a_malformed_point_is_rejected_whole(point: str, reason: str) -> None:
+    good = gpx_track(datetime(2024, 6, 1, 12, 0, tzinfo=UTC), [120] * 10)
+    text = good.replace("</trkseg></trk>", f"</trkseg></trk><trk><trkseg>{point}</trkseg></trk>")
+    records, ctx = convert(gpx, Entry.from_bytes("bad.gpx", text.encode()))
+    assert records == [] and ctx.rejected == [("bad.gpx", reason)] and not ctx.skipped.counts
+
+
+@pytest.mark.parametrize("module", [gpx, tcx], ids=["gpx", "tcx"])
+def test_xml_nested_absurdly_deep_is_rejected_in_one_line(module) -> None:
+    records, ctx = convert(module, Entry.from_bytes("deep.xml", b"<a>" * 100_000 + b"</a>" * 100_000))
+    assert records == [] and ctx.rejected == [("deep.xml", "XML nested deeper than 64 levels (not a track file)")]
+
+
+def test_a_tcx_keeps_the_first_activity_only_and_counts_the_others() -> None:
+    run = TCX_RUN.read_bytes()
+    start, end = run.index(b"<Activity "), run.index(b"</Activity>") + len(b"</Activity>")
+    other = run[start:end].replace(b"<Value>189</Value>", b"<Value>201</Value>").replace(b"2012-12-26", b"2012-12-27")
+    records, ctx = convert(tcx, Entry.from_bytes("two.tcx", run[:end] + other + run[end:]))
+    (workout,) = [r for r in records if isinstance(r, FitnessEvent)]
+    assert ctx.skipped.counts["further activities in one TCX file (only the first is read)"] == 1
+    assert (workout.event_ts.day, workout.max_heart_rate_bpm) == (26, 189)  # nothing of the second activity
+
+
+def test_a_tcx_with_an_unreadable_trackpoint_time_is_rejected_in_one_line() -> None:
+    broken = TCX_RUN.read_bytes().replace(b"<Time>2012-12-26T21:29:53Z</Time>", b"<Time>yesterday</Time>", 1)
+    records, ctx = convert(tcx, Entry.from_bytes("bad.tcx", broken))
+    assert records == [] and ctx.rejected == [("bad.tcx", "not a TCX activity (invalid trackpoint Time 'yesterday')")]

@@ -15,8 +15,8 @@ from fitness_assets.rl.env import BatchedTrainingEnv
 from fitness_assets.rl.evaluate import held_out_cohort
 from fitness_assets.rl.policy import PPOPolicy, prescriptions
 from fitness_assets.rl.train import PRESETS, TrainingResult, train
+from fitness_cli.main import main
 from fitness_core.guidelines import HRR_MODERATE, HRR_VIGOROUS, SESSION_SPIKE_MAX
-from fitness_streaming.cli import main
 
 CONFIG = SimConfig()
 

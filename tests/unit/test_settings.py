@@ -86,3 +86,51 @@ def test_read_env_file_strips_quotes(tmp_path: Path) -> None:
     path = tmp_path / "x.env"
     path.write_text("A='1'\nB=\"two\"\n\nnot a pair\n")
     assert read_env_file(path) == {"A": "1", "B": "two"}
+
+
+def settings_table() -> dict[str, tuple[str, str]]:
+    """README's configuration table of settings: env name -> (default, meaning), one entry per name."""
+    from fitness_core.settings import PROJECT_ROOT
+
+    section = (PROJECT_ROOT / "README.md").read_text().split("## Configuration", 1)[1]
+    rows: dict[str, tuple[str, str]] = {}
+    for line in section.split("\n| variable |", 1)[1].split("\n\n", 1)[0].splitlines()[2:]:
+        names, default, meaning = (cell.strip() for cell in line.strip().strip("|").split("|"))
+        values = [v.strip() for v in default.split(",")] if "," in names else [default]
+        for name, value in zip(names.split(","), values, strict=True):
+            rows[name.strip().strip("`")] = (value.strip("`"), meaning)
+    return rows
+
+
+def test_the_readme_lists_every_setting_and_nothing_else() -> None:
+    rows = settings_table()
+    fields = {name.upper(): field for name, field in Settings.model_fields.items()}
+    assert set(rows) == set(fields), f"missing: {sorted(set(fields) - set(rows))}, not settings: {sorted(set(rows) - set(fields))}"
+    for name, field in fields.items():
+        default, meaning = rows[name]
+        expected = "unset" if field.default is None else str(field.default)
+        if isinstance(field.default, bool):
+            expected = "on" if field.default else "off"
+        assert expected in default, f"{name}: the README says {default!r}, the default is {field.default!r}"
+        assert meaning and field.description, f"{name} needs a meaning in the README and a description"
+
+
+def test_the_platform_switches_are_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FITNESS_LLM", " Off ")
+    monkeypatch.setenv("FITNESS_LLM_CONCURRENCY", "3")
+    monkeypatch.setenv("FITNESS_WEEKS_START", "2019-12-30")
+    monkeypatch.setenv("FITNESS_RETRAIN_MIN_NEW_FEATURES", "40")
+    monkeypatch.setenv("FITNESS_RETRAIN_PRESET", "demo")
+    s = Settings.load()
+    assert (s.fitness_llm, s.fitness_llm_concurrency, s.fitness_weeks_start) == (False, 3, "2019-12-30")
+    assert (s.fitness_retrain_min_new_features, s.fitness_retrain_preset) == (40, "demo")
+    monkeypatch.setenv("FITNESS_LLM", "on")
+    monkeypatch.setenv("FITNESS_RETRAIN_MIN_NEW_FEATURES", "0")
+    with pytest.raises(ValidationError, match="FITNESS_RETRAIN_MIN_NEW_FEATURES must be a positive whole number"):
+        Settings.load()
+
+
+def test_var_dir_and_its_setting_agree(clean_env: Path) -> None:
+    from fitness_core.settings import var_dir
+
+    assert var_dir() == clean_env.resolve() and Settings.load().fitness_var_dir == clean_env

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from fitness_core import schemas as S
-from fitness_streaming.writer_batch import MAX_REASON, TRIMMED_REASON, Entry, transform
+from fitness_streaming.writer.batch import MAX_REASON, TRIMMED_REASON, Entry, transform
 
 T0 = datetime(2026, 3, 2, 7, 30, tzinfo=UTC)
 NOW = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)

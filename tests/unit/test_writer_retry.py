@@ -9,8 +9,8 @@ import pymongo.errors
 import pytest
 import redis
 
-from fitness_streaming.writer_retry import DiskGuard, Outage, Stopping, backoff_delay, is_unavailable, retry
-from fitness_streaming.writer_store import StoreUnavailable, outcome_of
+from fitness_streaming.writer.retry import DiskGuard, Outage, Stopping, backoff_delay, is_unavailable, retry
+from fitness_streaming.writer.store import StoreUnavailable, outcome_of
 
 
 def test_backoff_doubles_from_the_base_and_stops_at_the_cap() -> None:

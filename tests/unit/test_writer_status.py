@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fitness_streaming.writer_status import StreamBacklog, format_status, is_drained, parse_id
+from fitness_streaming.writer.status import StreamBacklog, format_status, is_drained, parse_id
 
 
 def test_stream_ids_compare_by_time_then_sequence_not_as_text() -> None:

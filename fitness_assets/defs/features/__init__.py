@@ -1,1 +1,1 @@
-"""weekly_features and user_contexts, their checks, the weekly job and its schedule."""
+"""weekly_features and user_contexts and their checks (the adapters of ``fitness_assets.features``)."""

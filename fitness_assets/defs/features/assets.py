@@ -2,56 +2,33 @@
 # No `from __future__ import annotations`: Dagster reads the context and resource annotations.
 
 import warnings
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import dagster as dg
 from pydantic import Field
 
+from fitness_assets.defs.common import (
+    WEEKLY_CHAIN_TAG,
+    column_schema,
+    database,
+    fail_if_everyone_failed,
+    failure_metadata,
+    week_of,
+)
 from fitness_assets.defs.ingest.assets import RAW_KEYS
-from fitness_assets.defs.isolation import fail_if_everyone_failed, failure_metadata
 from fitness_assets.defs.partitions import weekly_partitions
 from fitness_assets.features.compute import materialize_weekly_features
 from fitness_assets.features.context import CONTEXT_VERSION, HISTORY_WEEKS, materialize_user_contexts
 from fitness_assets.features.models import UserContext, WeeklyFeatures
-from fitness_assets.features.preview import contexts_preview, document_columns, features_preview
+from fitness_assets.features.preview import contexts_preview, features_preview
 from fitness_assets.features.weekly import FEATURES_VERSION
-from fitness_assets.features.weeks import WeekKeyError, parse_week
 from fitness_assets.isolation import UserFailures
-from fitness_assets.resources import MongoResource, StoreUnreachable
+from fitness_assets.resources import MongoResource
 from fitness_core import store
 
-if TYPE_CHECKING:
-    from pymongo.database import Database
-
-#: Assets tagged with this run in the weekly job (``weekly_chain``); weekly assets downstream join it.
-WEEKLY_CHAIN_TAG = {"fitness/chain": "weekly"}
 FEATURE_GROUP = "features"
 #: Which reader computes the features; all give the same documents (see benchmarks/bench_features.py).
 DEFAULT_STRATEGY: Literal["auto", "aggregate", "pull"] = "auto"
-
-
-def week_of(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> str:
-    """The run's partition key, checked to be a Monday (a clear failure otherwise)."""
-    if not context.has_partition_key:
-        raise dg.Failure("this asset is weekly partitioned: run it for a week (the Monday, e.g. 2025-03-03)")
-    try:
-        return parse_week(context.partition_key).isoformat()
-    except WeekKeyError as exc:
-        raise dg.Failure(str(exc)) from exc
-
-
-def database(mongo: MongoResource) -> "Database":
-    """The MongoDB database, or a one-line failure naming the server (retries allowed)."""
-    try:
-        return mongo.database()
-    except StoreUnreachable as exc:
-        raise dg.Failure(str(exc), allow_retries=True) from exc
-
-
-def column_schema(model: type) -> dg.TableSchema:
-    return dg.TableSchema(
-        columns=[dg.TableColumn(name, type_name, description=doc) for name, type_name, doc in document_columns(model)]
-    )
 
 
 class WeeklyFeaturesConfig(dg.Config):

@@ -4,11 +4,11 @@ the same run when they fail; the coverage check only warns.
 
 import dagster as dg
 
-from fitness_assets.defs.features.assets import database, user_contexts, week_of, weekly_features
-from fitness_assets.defs.isolation import failed_users_check, recorded_failures
+from fitness_assets.defs.common import database, failed_users_check, recorded_failures, week_of
+from fitness_assets.defs.features.assets import user_contexts, weekly_features
 from fitness_assets.features import quality
-from fitness_assets.features.weeks import shift_week
 from fitness_assets.resources import MongoResource
+from fitness_core.weeks import shift_week
 
 
 def _result(finding: quality.Finding, severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR) -> dg.AssetCheckResult:

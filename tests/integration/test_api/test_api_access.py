@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 
 from fitness_api.app import create_app
 from fitness_api.auth import hash_key, key_document
+from fitness_cli.services import free_port
 from fitness_core.settings import Settings
 from fitness_core.store import API_KEYS
-from fitness_streaming.services import free_port
 
 from .builders import bearer, seed_user
 
@@ -119,7 +119,7 @@ def test_keys_never_appear_in_logs(api, seeded, user_key, caplog) -> None:
 
 def _fitness(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "fitness_streaming.cli", *args],
+        [sys.executable, "-m", "fitness_cli", *args],
         capture_output=True,
         text=True,
         timeout=60,

@@ -23,8 +23,8 @@ from fastapi.testclient import TestClient
 
 from fitness_api.app import create_app
 from fitness_api.limits import MAX_HEADER_BYTES
+from fitness_cli.services import free_port, wait_for_port
 from fitness_core.settings import Settings
-from fitness_streaming.services import free_port, wait_for_port
 
 EIGHT_MB = 8 * 1024 * 1024
 CHUNK = 64 * 1024
@@ -69,7 +69,7 @@ def fitness_api(settings: Settings, tmp_path: Path) -> Iterator[int]:
     log = tmp_path / "api.log"
     with open(log, "wb") as out:
         server = subprocess.Popen(
-            [sys.executable, "-m", "fitness_streaming.cli", "api", "--port", str(port)],
+            [sys.executable, "-m", "fitness_cli", "api", "--port", str(port)],
             env=os.environ.copy(),
             stdout=out,
             stderr=subprocess.STDOUT,

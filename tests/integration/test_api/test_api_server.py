@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from fitness_streaming.services import free_port, wait_for_port
+from fitness_cli.services import free_port, wait_for_port
 
 from .builders import bearer, workout_plan
 
@@ -20,7 +20,7 @@ def test_fitness_api_serves_plans_over_http(settings, mongo_db, admin_key, tmp_p
     log = tmp_path / "api.log"
     with open(log, "wb") as out:
         server = subprocess.Popen(
-            [sys.executable, "-m", "fitness_streaming.cli", "api", "--port", str(port)],
+            [sys.executable, "-m", "fitness_cli", "api", "--port", str(port)],
             env=os.environ.copy(),
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from fitness_cli.services import free_port, wait_for_port
 from fitness_core import schemas as S
 from fitness_core.ids import USER_ID_PATTERN, USER_ID_RULE, is_user_id
 from fitness_streaming.importers import tables
 from fitness_streaming.importers.common import ImportContext
 from fitness_streaming.importers.sources import Entry
 from fitness_streaming.publisher import publish_records
-from fitness_streaming.services import free_port, wait_for_port
 from fitness_streaming.simulator import SimulationConfig, iter_records
 from fitness_streaming.writer import WriterConfig, run_writer
 
@@ -43,7 +43,7 @@ def test_the_simulators_ids_follow_the_rule() -> None:
 
 
 def fitness(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "fitness_streaming.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "fitness_cli", *args], capture_output=True, text=True,
                           timeout=60, env=os.environ.copy())
 
 
@@ -111,7 +111,7 @@ def test_the_api_answers_422_for_bad_user_ids_in_every_route(settings, mongo_db,
     port = free_port()
     log = tmp_path / "api.log"
     with open(log, "wb") as out:
-        server = subprocess.Popen([sys.executable, "-m", "fitness_streaming.cli", "api", "--port", str(port)],
+        server = subprocess.Popen([sys.executable, "-m", "fitness_cli", "api", "--port", str(port)],
                                   env=os.environ.copy(), stdout=out, stderr=subprocess.STDOUT)
     try:
         wait_for_port(port, server, "fitness api", log)

@@ -1,1 +1,0 @@
-"""training_policy and weekly_prescriptions, their blocking checks, the training job and the retraining sensor."""

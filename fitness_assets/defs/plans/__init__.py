@@ -1,1 +1,0 @@
-"""workout_plans and nutrition_plans, and their blocking guardrail checks."""

@@ -1,1 +1,0 @@
-"""weekly_reports (one HTML page per user and week, an index page, `reports` documents) and its check."""
