@@ -85,6 +85,7 @@ class DemoResult:
             f"services ({origin}): REDIS_URL={self.redis_url} MONGO_URI={self.mongo_uri}",
             f"population: {c.users:,} users x {c.days} days ({c.start} to {c.end}), seed {c.seed}",
             resumed_line(c) if self.resumed else self.stats.summary(),
+            *(f"  {stream}: {n:,}" for stream, n in sorted(self.stats.per_stream.items())),
         ]
         if self.writer is not None:
             lines.append(writer_line(self.writer))

@@ -137,7 +137,7 @@ class User(TimedRecord):
     ID_FIELD = "user_id"
     MUTABLE = True
 
-    sex: Sex
+    sex: Sex | None = Field(default=None, description="unset when the person did not say (never guessed)")
     birth_year: int = Field(ge=1900, le=2030)
     height_cm: float = Field(ge=100, le=250)
     weight_kg: float = Field(ge=25, le=350)

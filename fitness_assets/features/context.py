@@ -21,7 +21,7 @@ from fitness_core.weeks import last_day, parse_week, previous_weeks
 if TYPE_CHECKING:
     from pymongo.database import Database
 
-CONTEXT_VERSION = "user_contexts/1"
+CONTEXT_VERSION = "user_contexts/2"  # 2: weeks without a source are left out of its trends
 RECENT_WEEKS = 4
 LONGEST_SESSION_DAYS = 30
 #: Weeks read before the context's week: the trend baseline, which also covers the 30-day window.

@@ -7,7 +7,7 @@ seven entries, Monday first (the user's local calendar). ``None`` means "no data
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -45,11 +45,16 @@ class Physiology(_Doc):
 
 
 class Steps(_Doc):
-    daily: list[int] = Field(min_length=7, max_length=7)
-    total: int
-    mean_per_day: float = Field(description="total / days with activity data (0 when none)")
+    """Steps of the days with step records (walking bouts, workouts that counted steps).
+
+    A day without step records is None, not 0; the totals are None when the week has none.
+    """
+
+    daily: list[int | None] = Field(min_length=7, max_length=7, description="None: no step records that day")
+    total: int | None
+    mean_per_day: float | None = Field(description="total / days with step records (None when none)")
     goal: int | None
-    days_goal_met: int
+    days_goal_met: int | None
 
 
 class ActiveMinutes(_Doc):
@@ -126,7 +131,7 @@ class Sleep(_Doc):
     mean_quality: float | None
     stage_shares: StageShares | None = Field(description="minutes-weighted over nights with stages")
     onset_sd_min: float | None = Field(description="consistency: SD of onset times (>= 2 nights)")
-    short_nights: int = Field(description="nights with <= 6 h asleep")
+    short_nights: int | None = Field(description="nights with <= 6 h asleep (None without nights)")
     resting_hr_bpm: float | None = Field(description="mean overnight resting HR")
     hrv_rmssd_ms: float | None = Field(description="mean overnight HRV (RMSSD)")
 
@@ -194,7 +199,9 @@ class WeeklyFeatures(_Doc):
     steps: Steps
     active_minutes: ActiveMinutes
     workouts: Workouts
-    hr_zone_min: list[float] = Field(min_length=5, max_length=5, description="zones 1-5 (%HRmax 50/60/70/80/90)")
+    hr_zone_min: Annotated[list[float], Field(min_length=5, max_length=5)] | None = Field(
+        description="zones 1-5 (%HRmax 50/60/70/80/90); None when no event of the week carried heart rate"
+    )
     load: TrainingLoad
     sleep: Sleep
     energy: Energy
@@ -231,7 +238,7 @@ class CompactWeek(_Doc):
     """Headline numbers of one week, for the context's recent history."""
 
     week: str
-    steps_per_day: float
+    steps_per_day: float | None
     moderate_equivalent_min: float
     workouts: int
     workout_minutes: float
@@ -250,6 +257,9 @@ class CompactWeek(_Doc):
     readiness: float | None
     soreness: float | None
     coverage_days: int
+    activity_days: int | None = Field(
+        default=None, description="days with activity data; at 0 the activity headlines are left out of trends"
+    )
 
 
 class Trend(_Doc):

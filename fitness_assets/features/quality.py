@@ -125,7 +125,7 @@ RANGES: tuple[tuple[str, Callable[[WeeklyFeatures], list[float]], float, float],
     ("calories eaten per day", lambda f: _each(f.energy.daily_in), 0, 15_000),
     ("active calories per day", lambda f: _each(f.energy.daily_active), 0, 15_000),
     ("protein g/kg per day", lambda f: _each([f.macros.protein_g_per_kg]), 0, 6),
-    ("HR-zone minutes above active minutes", lambda f: [sum(f.hr_zone_min) - f.active_minutes.total], -1e9, 1.0),
+    ("HR-zone minutes above active minutes", lambda f: [sum(f.hr_zone_min or ()) - f.active_minutes.total], -1e9, 1.0),
 )
 
 

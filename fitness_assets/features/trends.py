@@ -13,6 +13,10 @@ HEADLINES: tuple[str, ...] = (
     "sleep_hours", "sleep_efficiency", "resting_hr_bpm", "hrv_rmssd_ms", "kcal_in_per_day",
     "protein_g_per_kg", "mood", "energy", "readiness", "soreness",
 )
+#: Headlines measured by the activity stream: a week without activity data has none of them (not 0).
+ACTIVITY_HEADLINES: frozenset[str] = frozenset({
+    "steps_per_day", "moderate_equivalent_min", "workouts", "workout_minutes", "training_load", "acwr",
+})
 #: A relative change smaller than this is "flat".
 FLAT_FRACTION = 0.05
 BASELINE_WEEKS = 4
@@ -46,7 +50,19 @@ def compact(features: WeeklyFeatures) -> CompactWeek:
         readiness=features.feedback.readiness,
         soreness=features.feedback.soreness,
         coverage_days=features.coverage.any,
+        activity_days=features.coverage.activity,
     )
+
+
+def headline_value(week: CompactWeek, name: str) -> float | None:
+    """A headline of a week, None when the week has no data for it.
+
+    Activity headlines of a week without activity data are stored as 0 (nothing recorded), so they
+    are left out here: a week without a source never counts as a zero in a trend or a baseline.
+    """
+    if name in ACTIVITY_HEADLINES and week.activity_days == 0:
+        return None
+    return getattr(week, name)
 
 
 def _change(current: float | None, reference: float | None) -> tuple[float | None, float | None]:
@@ -86,15 +102,16 @@ def trend(current: float | None, previous: float | None, baseline_values: list[f
 def trends(current: CompactWeek, earlier: list[CompactWeek]) -> dict[str, Trend]:
     """Every headline's trend; ``earlier`` are up to 4 weeks before ``current``, oldest first.
 
-    The previous week is only compared when it is exactly the week before (no data = no trend).
+    The previous week is only compared when it is exactly the week before (no data = no trend);
+    weeks without data for a headline are left out of its baseline (``baseline_weeks`` counts the rest).
     """
     baseline = earlier[-BASELINE_WEEKS:]
     previous = baseline[-1] if baseline and baseline[-1].week == shift_week(current.week, -1) else None
     return {
         name: trend(
-            getattr(current, name),
-            getattr(previous, name) if previous else None,
-            [getattr(week, name) for week in baseline],
+            headline_value(current, name),
+            headline_value(previous, name) if previous else None,
+            [headline_value(week, name) for week in baseline],
         )
         for name in HEADLINES
     }

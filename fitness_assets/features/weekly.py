@@ -28,7 +28,7 @@ from fitness_core import guidelines, physiology
 from fitness_core.weeks import parse_week, previous_weeks, week_days
 
 #: Bumped whenever a feature's definition changes (part of every document's provenance).
-FEATURES_VERSION = "weekly_features/1"
+FEATURES_VERSION = "weekly_features/2"  # 2: None, not 0, for steps, HR zones and short nights without data
 #: Weeks of earlier load the acute:chronic ratio needs (uncoupled: 21 chronic days + 7 acute).
 CHRONIC_WEEKS = 3
 
@@ -173,14 +173,33 @@ def active_minutes(efforts: list[Effort], phys: models.Physiology) -> models.Act
 # --- activity, sleep, energy, feedback --------------------------------------------------------
 
 
+def step_days(groups: list[ActivityGroup]) -> set[str]:
+    """Days with step records: walking bouts (made from step counts) and workouts that counted steps.
+
+    A workout without steps (a GPX track, a ride) says nothing about the day's steps.
+    """
+    return {g.date for g in groups if not g.workout or g.steps > 0}
+
+
 def steps(groups: list[ActivityGroup], days: list[str], goal: int | None) -> models.Steps:
-    daily = [int(v) for v in daily_sums(days, ((g.date, g.steps) for g in groups))]
-    data_days = len({g.date for g in groups})
-    total = sum(daily)
+    """Steps per day; None on days without step records (a measured 0 stays 0)."""
+    counted = step_days(groups)
+    sums = daily_sums(days, ((g.date, g.steps) for g in groups if g.date in counted))
+    daily = [int(v) if day in counted else None for day, v in zip(days, sums, strict=True)]
+    present = [v for v in daily if v is not None]
+    total = sum(present) if present else None
     return models.Steps(
-        daily=daily, total=total, mean_per_day=_r(total / data_days if data_days else 0.0), goal=goal,
-        days_goal_met=sum(1 for v in daily if goal is not None and v >= goal),
+        daily=daily, total=total, mean_per_day=_r(total / len(present)) if present else None, goal=goal,
+        days_goal_met=sum(1 for v in present if goal is not None and v >= goal) if present else None,
     )
+
+
+def hr_zone_minutes(inputs: UserWeekInputs) -> list[float] | None:
+    """Minutes in HR zones 1-5; None when no event of the week carried heart rate or zone times."""
+    zone_s = [sum(g.zone_s[i] for g in inputs.groups) for i in range(5)]
+    if not any(e.hr is not None for e in inputs.efforts) and not any(zone_s):
+        return None
+    return [_r(s / 60.0) for s in zone_s]
 
 
 def workouts(groups: list[ActivityGroup], efforts: list[Effort], days: list[str]) -> models.Workouts:
@@ -261,7 +280,7 @@ def sleep(records: list[NightRecord]) -> models.Sleep:
         mean_quality=_r(_mean(r.quality for r in records), 4),
         stage_shares=shares,
         onset_sd_min=_r(statistics.pstdev(onset_minutes), 1) if len(onset_minutes) >= 2 else None,
-        short_nights=sum(1 for n in nights if n.asleep_min <= SHORT_NIGHT_MIN),
+        short_nights=sum(1 for n in nights if n.asleep_min <= SHORT_NIGHT_MIN) if nights else None,
         resting_hr_bpm=_r(_mean(r.resting_hr for r in records), 1),
         hrv_rmssd_ms=_r(_mean(r.hrv for r in records), 1),
     )
@@ -360,7 +379,7 @@ def build_weekly_features(inputs: UserWeekInputs, week: str, created_at: datetim
         steps=steps(inputs.groups, days, profile.get("steps_goal")),
         active_minutes=active_minutes(inputs.efforts, phys),
         workouts=workouts(inputs.groups, inputs.efforts, days),
-        hr_zone_min=[_r(sum(g.zone_s[i] for g in inputs.groups) / 60.0) for i in range(5)],
+        hr_zone_min=hr_zone_minutes(inputs),
         load=training_load(inputs, phys, days, prior_days),
         sleep=sleep(inputs.nights),
         energy=energy(inputs.groups, inputs.intake, phys.bmr_kcal, days),

@@ -96,10 +96,19 @@ class ReportData(_Model):
     current: Headline
     previous: Headline | None = None
     baseline: Headline | None = None
-    baseline_weeks: int = 0
+    baseline_weeks: int = Field(default=0, description="earlier weeks with features (0-4)")
+    baseline_counts: dict[str, int] = Field(
+        default_factory=dict, description="per header number: the baseline weeks that have it (the others had no data)"
+    )
     notes: tuple[str, ...] = Field(default=(), description="the week's latest feedback notes, as written")
     workout_plan: PlanSummary | None = None
     nutrition_plan: PlanSummary | None = None
+
+    def baseline_label(self, key: str) -> str | None:
+        """What the baseline of header number ``key`` covers ("4-week baseline"); None without earlier weeks."""
+        if not self.baseline_weeks:
+            return None
+        return f"{self.baseline_counts.get(key, self.baseline_weeks)}-week baseline"
 
     @property
     def days(self) -> list[date]:
@@ -115,7 +124,8 @@ def _mean(values: Iterable[float | None]) -> float | None:
 def headline(features: WeeklyFeatures) -> Headline:
     """The header numbers of a week (the features' own headline numbers plus the report's extras).
 
-    Activity numbers are None, not 0, when no activity was recorded that week.
+    Activity numbers (and the load ratio) are None, not 0, when no activity was recorded that week;
+    steps are None without step records (a GPX track alone counts no steps).
     """
     week = compact(features)
     moved = features.coverage.activity > 0
@@ -133,7 +143,7 @@ def headline(features: WeeklyFeatures) -> Headline:
         workout_minutes=activity(week.workout_minutes),
         strength_days=activity(features.workouts.strength_days),
         training_load=activity(week.training_load),
-        acwr=week.acwr,
+        acwr=activity(week.acwr),
         sleep_h=None if sleep_min is None else sleep_min / 60,
         sleep_efficiency=week.sleep_efficiency,
         sleep_quality=features.sleep.mean_quality,
@@ -153,6 +163,11 @@ def baseline(headlines: Sequence[Headline]) -> Headline | None:
     if not headlines:
         return None
     return Headline(**{name: _mean(getattr(h, name) for h in headlines) for name in Headline.model_fields})
+
+
+def baseline_counts(headlines: Sequence[Headline]) -> dict[str, int]:
+    """How many of the given weeks have each header number (what its baseline is a mean of)."""
+    return {name: sum(getattr(h, name) is not None for h in headlines) for name in Headline.model_fields}
 
 
 def profile_of(features: WeeklyFeatures, person: Mapping[str, Any] | None) -> Profile:
@@ -197,6 +212,7 @@ def report_data(
         previous=next((h for f, h in zip(before, headlines, strict=True) if f.week == last_week), None),
         baseline=baseline(headlines),
         baseline_weeks=len(headlines),
+        baseline_counts=baseline_counts(headlines),
         notes=tuple(notes)[:NOTES_MAX],
         workout_plan=workout_plan,
         nutrition_plan=nutrition_plan,

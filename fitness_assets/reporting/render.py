@@ -25,7 +25,7 @@ from fitness_core.schemas import stable_id
 
 TEMPLATES = Path(__file__).parent / "templates"
 #: Bump when the layout or the rules change, so stored reports say which logic produced them.
-CODE_VERSION = "reports-1"
+CODE_VERSION = "reports-2"  # 2: sources without data read "no data" and trip no rule
 
 
 def _number(value: float | None, digits: int = 0, suffix: str = "") -> str:

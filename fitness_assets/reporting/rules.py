@@ -2,7 +2,8 @@
 
 Each rule has a name, a priority and a stated comparison; when it fires it reports the number that
 triggered it and the threshold it was compared with. Thresholds come from
-:mod:`fitness_core.guidelines`; a rule whose input has no data this week does not fire.
+:mod:`fitness_core.guidelines`; a rule whose input has no data this week does not fire (a source that
+was never imported is "no data", None in the features, never a zero that would trip a threshold).
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ def resting_hr_rise(data: ReportData) -> Finding | None:
         return None
     return current, base + RESTING_HR_RISE_BPM, (
         f"Resting heart rate {current:.0f} bpm, more than {RESTING_HR_RISE_BPM:.0f} bpm above your "
-        f"4-week baseline of {base:.0f}: consider an easier week and more sleep."
+        f"{data.baseline_label('resting_hr_bpm')} of {base:.0f}: consider an easier week and more sleep."
     )
 
 
@@ -250,10 +251,10 @@ def protein_low(data: ReportData) -> Finding | None:
 # --- data ----------------------------------------------------------------------------------
 
 
-@rule("coverage_low", "low", "days with activity data < COVERAGE_MIN_DAYS (4)")
+@rule("coverage_low", "low", "0 < days with activity data < COVERAGE_MIN_DAYS (4)")
 def coverage_low(data: ReportData) -> Finding | None:
     days = data.features.coverage.activity
-    if not days < COVERAGE_MIN_DAYS:
+    if not 0 < days < COVERAGE_MIN_DAYS:  # no activity source at all: its cards say "no data" instead
         return None
     return days, COVERAGE_MIN_DAYS, (
         f"Activity data on {days} of 7 days: wear the device more often so the numbers reflect your week."

@@ -24,6 +24,8 @@ from fitness_core import guidelines
 from fitness_core.physiology import DEFAULT_AGE
 from fitness_core.schemas import HR_ZONE_BOUNDS
 
+NO_EARLIER_WEEKS = "no earlier weeks"
+
 
 @dataclass(frozen=True)
 class Metric:
@@ -66,9 +68,12 @@ class Comparison:
     word: str
     delta: str
     tone: str
+    message: str = ""
 
     @property
     def text(self) -> str:
+        if self.message:
+            return self.message
         if self.word == "no data":
             return f"no data for {self.against}"
         if self.word == "same":
@@ -118,14 +123,17 @@ def compare(metric: Metric, current: float | None, other: float | None, against:
 
 
 def headline_cards(data: ReportData) -> list[Card]:
-    """One card per header number with its comparison to last week and to the 4-week baseline."""
+    """One card per header number with its comparison to last week and to the baseline (the mean of
+    the up to 4 earlier weeks that have the number; "no earlier weeks" in a first week)."""
     cards = []
     for metric in METRICS:
         value = getattr(data.current, metric.key)
-        comparisons = (
-            compare(metric, value, _get(data.previous, metric.key), "last week"),
-            compare(metric, value, _get(data.baseline, metric.key), f"{data.baseline_weeks}-week baseline"),
+        label = data.baseline_label(metric.key)
+        against_baseline = (
+            compare(metric, value, _get(data.baseline, metric.key), label) if label
+            else Comparison("baseline", "–", "no data", "", "neutral", message=NO_EARLIER_WEEKS)
         )
+        comparisons = (compare(metric, value, _get(data.previous, metric.key), "last week"), against_baseline)
         cards.append(Card(metric.label, display(metric, value), comparisons))
     return cards
 
@@ -153,10 +161,21 @@ def activity_days(data: ReportData) -> list[bool]:
     ]
 
 
+def daily_steps(data: ReportData) -> list[int | None]:
+    """Steps per day, None (a gap in the chart) on days without step records.
+
+    Documents before ``weekly_features/2`` stored 0 for such days; a 0 on a day without any
+    activity data is read as a gap too.
+    """
+    f = data.features
+    return [v if v is not None and (v or moved) else None
+            for v, moved in zip(f.steps.daily, activity_days(data), strict=True)]
+
+
 def activity_charts(data: ReportData) -> dict[str, Markup]:
     """Steps per day vs goal, and the week's minutes by intensity vs the WHO guideline."""
     f = data.features
-    steps = [v if moved else None for v, moved in zip(f.steps.daily, activity_days(data), strict=True)]
+    steps = daily_steps(data)
     goal = data.profile.steps_goal
     reference = (Reference(f"goal {goal:,}", goal) if goal
                  else Reference("guideline", guidelines.steps_target(data.profile.age or DEFAULT_AGE)))
@@ -200,13 +219,15 @@ def training_charts(data: ReportData) -> dict[str, Markup]:
         Reference(f"{high}-{guidelines.ACWR_DANGER}: rising fast", high, guidelines.ACWR_DANGER),
         Reference(f"{guidelines.ACWR_DANGER}+: spike", guidelines.ACWR_DANGER, None),
     ]
+    zones = list(f.hr_zone_min) if f.hr_zone_min is not None else [None] * len(HR_ZONE_BOUNDS)
+    # no activity data at all: the week's load is unknown, not a week of rest days
+    load = list(f.load.daily) if f.coverage.activity else [None] * 7
     return {
-        "zones": charts.bar_chart(zone_labels(data.profile.hr_max_bpm),
-                                  [Series("Minutes", list(f.hr_zone_min), PALETTE[4])],
+        "zones": charts.bar_chart(zone_labels(data.profile.hr_max_bpm), [Series("Minutes", zones, PALETTE[4])],
                                   title="Minutes in heart-rate zones (% of HRmax)", unit="min"),
-        "load": charts.bar_chart(_day_labels(data.days), [Series("TRIMP", list(f.load.daily), PALETTE[3])],
+        "load": charts.bar_chart(_day_labels(data.days), [Series("TRIMP", load, PALETTE[3])],
                                  title="Daily training load (TRIMP)", unit="TRIMP"),
-        "acwr": charts.band_scale(f.load.acwr, bands, title="Acute:chronic workload ratio",
+        "acwr": charts.band_scale(data.current.acwr, bands, title="Acute:chronic workload ratio",
                                   unit="ACWR", scale_max=2.0),
     }
 
@@ -237,7 +258,7 @@ def sleep_charts(data: ReportData) -> dict[str, Markup]:
     by_day = {n.date: n.resting_hr_bpm for n in data.features.sleep.nights if n.resting_hr_bpm is not None}
     rhr = [by_day.get(d.isoformat()) for d in data.days]
     base = data.baseline.resting_hr_bpm if data.baseline else None
-    refs = [Reference(f"{data.baseline_weeks}-week baseline {base:.0f} bpm", base)] if base is not None else []
+    refs = [Reference(f"{data.baseline_label('resting_hr_bpm')} {base:.0f} bpm", base)] if base is not None else []
     return {
         "stages": charts.bar_chart(_day_labels(data.days), stage_hours(data), title="Sleep per night by stage",
                                    unit="h", stacked=True, digits=1,

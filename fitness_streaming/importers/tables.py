@@ -9,8 +9,14 @@ an offset in CSV and ``timestamp[ms, UTC]`` in Parquet; an empty cell is a missi
 
 Reading also accepts older variants: ``sleep_quality_score`` (0-100) for ``quality``, a nested
 field as one JSON column or as ``field_sub`` columns, numbers written as strings (``"72"``,
-``"72.0"``), and timestamps without offset (read in the row's ``timezone``, else ``--timezone``).
-A row without its id gets one derived from its content; ``source`` defaults to ``tables``.
+``"72.0"``), and timestamps without offset (read in the row's ``timezone``, else in the zone its
+user has in a ``users`` table of the same import, else ``--timezone``). A row without its id gets
+one derived from its content; ``source`` defaults to ``tables``. The original tracker's ``users``,
+``devices`` and ``sleep_sessions`` exports are recognised by their header and mapped by
+:mod:`.tables_original`.
+
+A row that cannot be read is reported with its file, line (Parquet: row number) and reason, and the
+other rows carry on; a whole file is rejected only when it cannot be parsed at all.
 """
 
 from __future__ import annotations
@@ -31,8 +37,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 
-from fitness_core.schemas import BY_COLLECTION, Record, Source, describe_validation_error, stable_id
+from fitness_core.schemas import (
+    BY_COLLECTION,
+    Record,
+    Source,
+    User,
+    check_timezone,
+    describe_validation_error,
+    stable_id,
+)
 
+from . import tables_original as original
 from .common import Entry, ImportContext, RejectedFile, plausibly_dated
 
 SOURCE: Source = "tables"
@@ -40,6 +55,7 @@ COLLECTIONS: tuple[str, ...] = tuple(BY_COLLECTION)
 ID_PREFIX = {"users": "usr", "devices": "dev", "fitness_events": "evt", "sleep_sessions": "slp",
              "nutrition_logs": "nut", "feedback_events": "fbk"}
 DERIVED = frozenset({"_id", "local_date", "week"})
+ROWS_LISTED = 20  #: bad rows of a file listed one by one (with their line); further ones are counted by reason
 _INTEGRAL = re.compile(r"-?\d+(\.0*)?")
 ARROW_TYPES = {"str": pa.string(), "float": pa.float64(), "int": pa.int64(), "bool": pa.bool_(),
                "json": pa.string(), "ts": pa.timestamp("ms", tz="UTC")}
@@ -110,27 +126,41 @@ def collection_of(entry: Entry) -> str | None:
 
 
 def convert(entries: list[Entry], ctx: ImportContext) -> Iterator[Record]:
-    """Records from every table file; each file is checked whole before its rows are used."""
-    for entry in entries:
+    """Records from every table file; each file is checked whole before its rows are used.
+
+    Users tables are read first, so that rows without a timezone column take their user's zone.
+    """
+    zones: dict[str, str] = {}
+    order = {name: index for index, name in enumerate(COLLECTIONS)}
+    for entry in sorted(entries, key=lambda e: order.get(collection_of(e) or "", len(order))):
         collection = collection_of(entry)
         if collection is None:
             ctx.reject(entry, "not a table of the platform (name it after a collection: "
                               + ", ".join(COLLECTIONS) + ")")
             continue
-        rows: Iterator[dict[str, Any]] = iter(())
+        table: Table | None = None
         with ctx.file(entry):
-            rows = _rows(entry, ctx)
-        yield from _records(collection, rows, ctx)
+            table = _table(entry, ctx)
+        if table is not None:
+            yield from _records(entry, collection, table, ctx, zones)
 
 
-def _rows(entry: Entry, ctx: ImportContext) -> Iterator[dict[str, Any]]:
-    """The file's rows as dicts, read as a stream after a first pass has checked the whole file."""
+@dataclass
+class Table:
+    """A checked table file: its header and its rows as ``(position, row)``, read as a stream."""
+
+    header: list[str]
+    rows: Iterator[tuple[str, dict[str | None, Any]]]
+
+
+def _table(entry: Entry, ctx: ImportContext) -> Table:
+    """The file's header and rows, read as a stream after a first pass has checked the whole file."""
     if entry.suffix == ".parquet":
         try:
             table = pq.ParquetFile(entry.open())  # needs a seekable file: progress is counted per batch
         except (pa.ArrowException, OSError) as exc:
             raise RejectedFile(f"unreadable Parquet file ({exc})") from exc
-        return _parquet_dicts(table, entry, ctx)
+        return Table(list(table.schema_arrow.names), _parquet_dicts(table, entry, ctx))
     try:
         with io.TextIOWrapper(entry.open(), encoding="utf-8-sig", newline="") as text:
             reader = csv.reader(text)
@@ -141,46 +171,115 @@ def _rows(entry: Entry, ctx: ImportContext) -> Iterator[dict[str, Any]]:
         raise RejectedFile(f"unreadable CSV file ({exc})") from exc
     if not header:
         raise RejectedFile("empty CSV file (no header row)")
-    return _csv_dicts(entry, ctx)
+    return Table(header, _csv_dicts(entry, ctx))
 
 
-def _parquet_dicts(table: pq.ParquetFile, entry: Entry, ctx: ImportContext) -> Iterator[dict[str, Any]]:
+def _parquet_dicts(table: pq.ParquetFile, entry: Entry, ctx: ImportContext) -> Iterator[tuple[str, dict]]:
     groups = max(table.metadata.num_row_groups, 1)
+    number = 0
     for group in range(table.metadata.num_row_groups):
-        yield from table.read_row_group(group).to_pylist()
+        for row in table.read_row_group(group).to_pylist():
+            number += 1
+            yield f"row {number}", row
         ctx.progress.advance(entry.size // groups)
 
 
-def _csv_dicts(entry: Entry, ctx: ImportContext) -> Iterator[dict[str, Any]]:
+def _csv_dicts(entry: Entry, ctx: ImportContext) -> Iterator[tuple[str, dict]]:
     with io.TextIOWrapper(ctx.open(entry), encoding="utf-8-sig", newline="") as text:
-        yield from csv.DictReader(text)
+        reader = csv.DictReader(text)
+        for row in reader:
+            yield f"line {reader.line_num}", row
 
 
-def _records(collection: str, rows: Iterator[dict[str, Any]], ctx: ImportContext) -> Iterator[Record]:
+def _records(entry: Entry, collection: str, table: Table, ctx: ImportContext,
+             zones: dict[str, str]) -> Iterator[Record]:
     cls = BY_COLLECTION[collection]
     kinds = {c.name: c.kind for c in columns(cls)}
     nested = {name.split(".", 1)[0] for name in kinds if "." in name}
-    unknown: set[str] = set()
-    for row in rows:
-        data = _row_data(row, kinds, nested, unknown)
-        user = data.get("user_id") or ctx.user_id
-        if ctx.user_id is not None and user != ctx.user_id:
-            ctx.skipped.add(f"{collection} rows of other users (not {ctx.user_id})")
-            continue
-        data["user_id"] = user
+    header = [(name or "").strip() for name in table.header]
+    layout = original.detect(collection, header, lambda name: platform_column(name, kinds, nested))
+    for name in dict.fromkeys(header):
+        known = name in layout.columns if layout is not None else platform_column(name, kinds, nested)
+        if not known and name not in DERIVED:
+            ctx.skipped.add(f"unknown column {name!r} in {collection} (ignored)")
+    for line in original.dropped_reasons(layout, header) if layout is not None else ():
+        ctx.skipped.add(line)
+    listed = 0
+    for position, row in table.rows:
+        notes: list[str] = []
         try:
-            record = cls.model_validate(_complete(data, cls, kinds, ctx))
-        except (ValidationError, ValueError, KeyError) as exc:
-            reason = describe_validation_error(exc, 1) if isinstance(exc, ValidationError) else f"{exc}"
-            ctx.skipped.add(f"{collection} rows rejected by validation ({reason})")
+            if None in row:
+                raise original.RowError(f"more cells than the header's {len(header)} columns")
+            if layout is not None:
+                cells = {k: v for k, v in ((key.strip(), _cell(raw)) for key, raw in row.items() if key)
+                         if k in layout.columns and v is not None}
+                user = original.ident(cells.get("user_id")) or ctx.user_id
+                if _other_user(user, collection, ctx):
+                    continue
+                zone = _zone(cells.get("timezone"), user, zones, ctx)
+                mapped = layout.map(cells, zone)
+                data, notes = mapped.fields, mapped.notes
+            else:
+                data = _row_data(row, kinds, nested)
+                user = data.get("user_id") or ctx.user_id
+                if _other_user(user, collection, ctx):
+                    continue
+                zone = _zone(data.get("timezone"), user, zones, ctx)
+            if cls is User and isinstance(user, str):  # even when the profile itself is not imported
+                zones.setdefault(user, zone.key)
+            data["user_id"] = user
+            record = cls.model_validate(_complete(data, cls, kinds, ctx, zone))
+        except ValidationError as exc:
+            reason = _validation_reason(exc, layout)
+        except (ValueError, KeyError, TypeError) as exc:
+            reason = str(exc) if isinstance(exc, original.RowError) else f"{type(exc).__name__}: {exc}"
+        else:
+            for note in notes:
+                ctx.skipped.add(note)
+            if plausibly_dated(record, ctx, f"{collection} rows"):
+                yield record
             continue
-        if plausibly_dated(record, ctx, f"{collection} rows"):
-            yield record
-    for name in sorted(unknown):
-        ctx.skipped.add(f"unknown column {name!r} in {collection} (ignored)")
+        listed += 1
+        if listed <= ROWS_LISTED:
+            ctx.skipped.add(f"{entry.name} {position}: row not imported ({reason})")
+        else:
+            ctx.skipped.add(f"{entry.name}: further rows not imported ({reason})")
 
 
-def _row_data(row: dict[str, Any], kinds: dict[str, str], nested: set[str], unknown: set[str]) -> dict[str, Any]:
+def platform_column(name: str, kinds: dict[str, str], nested: set[str]) -> bool:
+    """Whether the platform's own layout (or one of its older variants) reads this column."""
+    return (name in kinds or name in nested or name in DERIVED or name == "sleep_quality_score"
+            or any(name.startswith((f"{head}.", f"{head}_")) for head in nested))
+
+
+def _other_user(user: Any, collection: str, ctx: ImportContext) -> bool:
+    if ctx.user_id is not None and user != ctx.user_id:
+        ctx.skipped.add(f"{collection} rows of other users (not {ctx.user_id})")
+        return True
+    return False
+
+
+def _zone(own: Any, user: Any, zones: dict[str, str], ctx: ImportContext) -> ZoneInfo:
+    """The row's own timezone, else its user's from a users table of this import, else the import's."""
+    name = own if isinstance(own, str) else ctx.timezone
+    if own is None and isinstance(user, str):
+        name = zones.get(user, ctx.timezone)
+    try:
+        return ZoneInfo(check_timezone(name))
+    except ValueError as exc:
+        raise original.RowError(str(exc)) from None
+
+
+def _validation_reason(exc: ValidationError, layout: original.Layout | None) -> str:
+    """The first validation error, naming the original column a field came from."""
+    reason = describe_validation_error(exc, 1)
+    head = str(exc.errors()[0]["loc"][0]) if exc.errors() and exc.errors()[0]["loc"] else ""
+    if layout is not None and head in layout.renamed:
+        reason = f"{head} (from {layout.renamed[head]}){reason[len(head):]}" if reason.startswith(head) else reason
+    return reason
+
+
+def _row_data(row: dict[str | None, Any], kinds: dict[str, str], nested: set[str]) -> dict[str, Any]:
     """Cell values by field, with empty cells dropped and the older column variants mapped."""
     data: dict[str, Any] = {}
     parts: dict[str, dict[str, Any]] = {}
@@ -195,8 +294,6 @@ def _row_data(row: dict[str, Any], kinds: dict[str, str], nested: set[str], unkn
             parts.setdefault(head, {})[key[len(head) + 1:]] = value
         elif key in kinds or key in nested:
             data[key] = value
-        else:
-            unknown.add(key)
     for head, values in parts.items():
         data.setdefault(head, values)
     return data
@@ -211,16 +308,19 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _complete(data: dict[str, Any], cls: type[Record], kinds: dict[str, str], ctx: ImportContext) -> dict[str, Any]:
-    """Types from text, a timezone for naive timestamps, defaults for source, timezone and id."""
+def _complete(data: dict[str, Any], cls: type[Record], kinds: dict[str, str], ctx: ImportContext,
+              zone: ZoneInfo) -> dict[str, Any]:
+    """Types from text, ``zone`` for naive timestamps, defaults for source, timezone and id."""
     if "timezone" in cls.model_fields:
-        data.setdefault("timezone", ctx.timezone)
-    zone = ZoneInfo(str(data.get("timezone", ctx.timezone)))
+        data.setdefault("timezone", zone.key)
     for key, value in list(data.items()):
         kind = kinds.get(key, "nested")
         if isinstance(value, str):
             if kind in ("json", "nested"):
-                value = json.loads(value)
+                try:
+                    value = json.loads(value)
+                except json.JSONDecodeError:
+                    raise original.RowError(f"{key} is not JSON") from None
             elif kind == "int" and _INTEGRAL.fullmatch(value):
                 value = int(float(value))
             elif kind == "ts":

@@ -174,3 +174,32 @@ def test_many_users_losing_days_of_data_is_a_coverage_drop():
     finding = coverage_drops(current, previous)
     assert not finding.passed
     assert "30% of users lost 3+ days" in finding.summary
+
+
+# --- missing sources ---------------------------------------------------------------------------
+
+
+def sleep_only(week: str):
+    """A week with nights only (no activity source)."""
+    days = week_days(week)
+    start = datetime.fromisoformat(days[1] + "T00:00:00+00:00")
+    night = NightRecord(days[1], "UTC", start, start + timedelta(minutes=420), None, None, None, None, None, 58.0, None)
+    return build_weekly_features(UserWeekInputs("u1", nights=[night], profile=PROFILE), week, NOW)
+
+
+def test_a_week_without_activity_data_is_left_out_of_the_activity_trends_not_averaged_as_zero():
+    earlier = [features(w, steps=6000, workout_days=3) for w in previous_weeks(WEEK, 3)]
+    history = [*earlier, sleep_only(shift_week(WEEK, -1)), features(WEEK, steps=8000, workout_days=3)]
+    context = build_user_context(PROFILE, history, WEEK, NOW)
+    steps, workouts = context.trends["steps_per_day"], context.trends["workouts"]
+    assert (steps.baseline, steps.baseline_weeks, steps.previous) == (6000.0, 3, None)
+    assert (workouts.baseline, workouts.baseline_weeks, workouts.direction) == (3.0, 3, "unknown")
+    assert context.trends["resting_hr_bpm"].baseline_weeks == 1  # the sleep-only week counts for sleep
+    assert context.recent_weeks[-2].steps_per_day is None and context.recent_weeks[-2].activity_days == 0
+
+
+def test_a_sleep_only_week_has_no_activity_headlines_and_no_step_numbers():
+    context = build_user_context(PROFILE, [sleep_only(WEEK)], WEEK, NOW)
+    for name in ("steps_per_day", "workouts", "workout_minutes", "training_load", "moderate_equivalent_min", "acwr"):
+        assert context.trends[name].current is None, name
+    assert context.trends["resting_hr_bpm"].current == 58.0

@@ -24,6 +24,7 @@ from fitness_assets.features.weekly import (
     coverage,
     energy,
     feedback,
+    hr_zone_minutes,
     inputs_hash,
     macros,
     night,
@@ -205,8 +206,29 @@ def test_intensity_bands_split_at_40_and_60_percent_of_hr_reserve():
 def test_steps_are_summed_per_local_day_and_averaged_over_days_with_data():
     s = steps([group(DAYS[0], "walk", False, steps=6000), group(DAYS[0], "run", True, steps=3000),
                group(DAYS[2], "walk", False, steps=9000)], DAYS, goal=8000)
-    assert s.daily == [9000, 0, 9000, 0, 0, 0, 0]
+    assert s.daily == [9000, None, 9000, None, None, None, None]  # no step records: no data, not 0
     assert (s.total, s.mean_per_day, s.days_goal_met) == (18000, 9000.0, 2)
+
+
+def test_a_workout_without_steps_is_no_step_data_but_a_bout_of_zero_steps_is_a_measured_zero():
+    s = steps([group(DAYS[0], "run", True, steps=0), group(DAYS[1], "walk", False, steps=0),
+               group(DAYS[2], "run", True, steps=4000)], DAYS, goal=8000)
+    assert s.daily == [None, 0, 4000, None, None, None, None]
+    assert (s.total, s.mean_per_day, s.days_goal_met) == (4000, 2000.0, 0)
+
+
+def test_a_week_with_only_a_gps_track_has_no_steps_at_all():
+    s = steps([group(DAYS[3], "run", True, steps=0)], DAYS, goal=8000)
+    assert (s.daily, s.total, s.mean_per_day, s.days_goal_met) == ([None] * 7, None, None, None)
+
+
+def test_hr_zone_minutes_need_an_event_with_heart_rate():
+    without = UserWeekInputs("u1", groups=[group(DAYS[0])], efforts=[effort(DAYS[0], 30)])
+    measured = UserWeekInputs("u1", groups=[group(DAYS[0])], efforts=[effort(DAYS[0], 30, hr=90)])
+    zoned = UserWeekInputs("u1", groups=[group(DAYS[0], zones=(600.0, 0, 0, 0, 0))], efforts=[effort(DAYS[0], 30)])
+    assert hr_zone_minutes(without) is None
+    assert hr_zone_minutes(measured) == [0.0] * 5  # heart rate below zone 1: a measured zero
+    assert hr_zone_minutes(zoned) == [10.0, 0.0, 0.0, 0.0, 0.0]
 
 
 def test_workouts_count_sessions_by_type_and_weight_heart_rate_by_duration():
@@ -306,7 +328,7 @@ def test_coverage_counts_days_per_stream_and_their_union():
 def test_a_user_without_records_gets_an_empty_but_valid_document():
     doc = build_weekly_features(UserWeekInputs("u1", profile=PROFILE), WEEK, NOW)
     assert doc.id == f"{WEEK}:u1"
-    assert doc.steps.daily == [0] * 7
+    assert doc.steps.daily == [None] * 7 and doc.hr_zone_min is None and doc.sleep.short_nights is None
     assert (doc.load.total, doc.load.acwr, doc.sleep.count, doc.sleep.mean_asleep_min) == (0.0, None, 0, None)
     assert doc.energy.daily_in == [None] * 7
     assert doc.coverage.any == 0

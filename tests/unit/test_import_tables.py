@@ -117,7 +117,7 @@ def test_bad_rows_other_users_and_unknown_columns_are_skipped_with_reasons() -> 
     records, ctx = read(csv_entry("feedback_events.csv", text))
     assert [r.feedback_id for r in records] == ["f1"]
     assert ctx.skipped.counts == {
-        "feedback_events rows rejected by validation (mood: Input should be less than or equal to 5)": 1,
+        "feedback_events.csv line 3: row not imported (mood: Input should be less than or equal to 5)": 1,
         "feedback_events rows of other users (not dee)": 1,
         "unknown column 'colour' in feedback_events (ignored)": 1,
     }
@@ -146,3 +146,11 @@ def test_unreadable_files_are_rejected_whole() -> None:
     assert [name for name, _ in ctx.rejected] == ["users.csv", "devices.parquet", "stuff.csv"]
     assert ctx.rejected[0][1].startswith("unreadable CSV file")
     assert ctx.rejected[2][1].startswith("not a table of the platform")
+
+
+def test_a_row_with_a_broken_json_cell_is_reported_with_its_line_and_column() -> None:
+    text = 'event_id,activity_type,event_ts,duration_s,hr_zone_s\ne1,run,2024-02-05T10:00:00Z,600,"[0, 1"\n' \
+           'e2,run,2024-02-05T11:00:00Z,600,\n'
+    records, ctx = read(csv_entry("fitness_events.csv", text))
+    assert [r.event_id for r in records] == ["e2"]
+    assert list(ctx.skipped.counts) == ["fitness_events.csv line 2: row not imported (hr_zone_s is not JSON)"]

@@ -153,7 +153,7 @@ def test_rendering_is_deterministic(report) -> None:
 def test_a_first_week_says_there_is_nothing_to_compare_with(weeks) -> None:
     profile, documents = weeks
     page = render_report(report_data(documents[-1], [], person=profile)).html
-    assert card(page, "Workouts")[1] == ["– no data for last week", "– no data for 0-week baseline"]
+    assert card(page, "Workouts")[1] == ["– no data for last week", "– no earlier weeks"]
     assert "No workout or nutrition plan has been made for you yet." in page
 
 

@@ -145,6 +145,11 @@ def test_coverage_rule_fires_below_4_days_of_activity_data() -> None:
     assert "coverage_low" not in fired(_with_activity_days(4))
 
 
+def test_coverage_rule_does_not_fire_for_a_source_that_sent_nothing() -> None:
+    assert fired(_with_activity_days(1))["coverage_low"].value == 1
+    assert "coverage_low" not in fired(_with_activity_days(0))
+
+
 def test_every_rule_has_a_boundary_test() -> None:
     tested = {r for r, *_ in BOUNDARIES} | {"intake_below_bmr", "protein_low", "short_sleep_nights", "coverage_low"}
     assert tested == set(rules.RULES_BY_NAME)

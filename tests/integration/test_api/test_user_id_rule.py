@@ -91,8 +91,8 @@ def test_table_rows_with_a_bad_user_id_are_skipped_with_the_reason() -> None:
     records = list(tables.convert([Entry.from_bytes("feedback_events.csv", text.encode())], ctx))
     assert [r.user_id for r in records] == ["dee"]
     assert sorted(ctx.skipped.counts) == [
-        f"feedback_events rows rejected by validation (user_id: Value error, invalid user id {bad!r} ({USER_ID_RULE}))"
-        for bad in (".", "..")]
+        f"feedback_events.csv line {n}: row not imported (user_id: Value error, invalid user id {bad!r} ({USER_ID_RULE}))"
+        for n, bad in ((3, ".."), (4, "."))]
 
 
 @pytest.mark.parametrize("bad", [".", "..", "a/b", "a\x01b", "u" * 129])
