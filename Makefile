@@ -18,9 +18,10 @@ $(STAMP): pyproject.toml
 demo: install
 	$(BIN)/fitness demo $(ARGS)
 
-# ruff for style; lint-imports for the import rules between the packages ([tool.importlinter] in pyproject.toml).
+# ruff for style and formatting; lint-imports for the import rules between the packages ([tool.importlinter] in pyproject.toml).
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
 # Debian tools the tests drive: the docker-compose client (compose validation) and headless

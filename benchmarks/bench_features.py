@@ -30,10 +30,16 @@ def synthetic_user(i: int, rng: random.Random, prefix: str = "u") -> User:
     """A profile; every fourth user has no measured HR values (estimates are used)."""
     measured = i % 4 != 0
     return User(
-        user_id=f"{prefix}{i:05d}", sex=rng.choice(("male", "female")), birth_year=rng.randint(1960, 2004),
-        height_cm=rng.uniform(155, 195), weight_kg=rng.uniform(50, 110), goal=rng.choice(("endurance", "health", "weight_loss")),
-        hr_max_bpm=rng.uniform(170, 200) if measured else None, hr_rest_bpm=rng.uniform(50, 75) if i % 3 else None,
-        steps_goal=rng.choice((6000, 8000, 10000)), timezone=TIMEZONES[i % len(TIMEZONES)],
+        user_id=f"{prefix}{i:05d}",
+        sex=rng.choice(("male", "female")),
+        birth_year=rng.randint(1960, 2004),
+        height_cm=rng.uniform(155, 195),
+        weight_kg=rng.uniform(50, 110),
+        goal=rng.choice(("endurance", "health", "weight_loss")),
+        hr_max_bpm=rng.uniform(170, 200) if measured else None,
+        hr_rest_bpm=rng.uniform(50, 75) if i % 3 else None,
+        steps_goal=rng.choice((6000, 8000, 10000)),
+        timezone=TIMEZONES[i % len(TIMEZONES)],
         updated_ts=datetime(2024, 1, 1, tzinfo=UTC),
     )
 
@@ -50,44 +56,80 @@ def synthetic_day(user: User, day: date, rng: random.Random) -> Iterator[Record]
     for b in range(rng.randint(5, 9)):
         minutes = rng.uniform(5, 40)
         yield FitnessEvent(
-            event_id=f"{uid}-{seq}-b{b}", user_id=uid, timezone=zone, activity_type="walk", event_ts=at(7 + b * 1.5),
-            duration_s=minutes * 60, heart_rate_bpm=rng.uniform(80, 125) if rng.random() < 0.9 else None,
-            step_increment=int(minutes * rng.uniform(80, 115)), calories_burned=minutes * rng.uniform(3, 5),
+            event_id=f"{uid}-{seq}-b{b}",
+            user_id=uid,
+            timezone=zone,
+            activity_type="walk",
+            event_ts=at(7 + b * 1.5),
+            duration_s=minutes * 60,
+            heart_rate_bpm=rng.uniform(80, 125) if rng.random() < 0.9 else None,
+            step_increment=int(minutes * rng.uniform(80, 115)),
+            calories_burned=minutes * rng.uniform(3, 5),
         )
     if rng.random() < 0.55:
         minutes = rng.uniform(20, 80)
         hr = rng.uniform(115, 170) if rng.random() < 0.85 else None
         yield FitnessEvent(
-            event_id=f"{uid}-{seq}-w", user_id=uid, timezone=zone, activity_type=rng.choice(WORKOUTS), kind="workout",
-            event_ts=at(rng.choice((6.5, 12.25, 18.0))), duration_s=minutes * 60, heart_rate_bpm=hr,
+            event_id=f"{uid}-{seq}-w",
+            user_id=uid,
+            timezone=zone,
+            activity_type=rng.choice(WORKOUTS),
+            kind="workout",
+            event_ts=at(rng.choice((6.5, 12.25, 18.0))),
+            duration_s=minutes * 60,
+            heart_rate_bpm=hr,
             max_heart_rate_bpm=hr + rng.uniform(5, 20) if hr else None,
             hr_zone_s=[minutes * 60 * f for f in (0.1, 0.2, 0.3, 0.25, 0.1)] if hr else None,
             perceived_exertion=rng.randint(3, 8) if rng.random() < 0.6 else None,
-            calories_burned=minutes * rng.uniform(7, 12), step_increment=int(minutes * 150) if rng.random() < 0.4 else 0,
+            calories_burned=minutes * rng.uniform(7, 12),
+            step_increment=int(minutes * 150) if rng.random() < 0.4 else 0,
         )
     if rng.random() < 0.9:
         start = at(-1.5 + rng.uniform(-1, 1.5))
         in_bed = rng.uniform(360, 540)
         deep, rem, awake = in_bed * 0.18, in_bed * 0.22, in_bed * rng.uniform(0.04, 0.1)
         yield SleepSession(
-            session_id=f"{uid}-{seq}-s", user_id=uid, timezone=zone, start_ts=start, end_ts=start + timedelta(minutes=in_bed),
-            quality=rng.uniform(0.5, 0.95), efficiency=rng.uniform(0.8, 0.97) if rng.random() < 0.5 else None,
-            sleep_stage_breakdown=SleepStages(light=in_bed - deep - rem - awake, deep=deep, rem=rem, awake=awake)
-            if rng.random() < 0.8 else None,
-            awakenings=rng.randint(0, 4), latency_min=rng.uniform(3, 40),
-            resting_heart_rate_bpm=rng.uniform(48, 75), hrv_rmssd_ms=rng.uniform(20, 90),
+            session_id=f"{uid}-{seq}-s",
+            user_id=uid,
+            timezone=zone,
+            start_ts=start,
+            end_ts=start + timedelta(minutes=in_bed),
+            quality=rng.uniform(0.5, 0.95),
+            efficiency=rng.uniform(0.8, 0.97) if rng.random() < 0.5 else None,
+            sleep_stage_breakdown=SleepStages(
+                light=in_bed - deep - rem - awake, deep=deep, rem=rem, awake=awake
+            )
+            if rng.random() < 0.8
+            else None,
+            awakenings=rng.randint(0, 4),
+            latency_min=rng.uniform(3, 40),
+            resting_heart_rate_bpm=rng.uniform(48, 75),
+            hrv_rmssd_ms=rng.uniform(20, 90),
         )
     for m, (meal, hour) in enumerate((("breakfast", 8), ("lunch", 13), ("dinner", 19.5), ("snack", 16))):
         if rng.random() < 0.8:
             yield NutritionLog(
-                log_id=f"{uid}-{seq}-m{m}", user_id=uid, timezone=zone, meal_type=meal, log_ts=at(hour),
-                calories=rng.uniform(150, 900), protein_g=rng.uniform(5, 50), carbs_g=rng.uniform(10, 110), fat_g=rng.uniform(3, 40),
+                log_id=f"{uid}-{seq}-m{m}",
+                user_id=uid,
+                timezone=zone,
+                meal_type=meal,
+                log_ts=at(hour),
+                calories=rng.uniform(150, 900),
+                protein_g=rng.uniform(5, 50),
+                carbs_g=rng.uniform(10, 110),
+                fat_g=rng.uniform(3, 40),
             )
     if rng.random() < 0.7:
         yield Feedback(
-            feedback_id=f"{uid}-{seq}-f", user_id=uid, timezone=zone, feedback_ts=at(21.0), mood=rng.randint(1, 5),
-            energy=rng.randint(1, 5), perceived_exertion=rng.randint(1, 10),
-            soreness_level=rng.randint(1, 10) if rng.random() < 0.8 else None, readiness=rng.randint(1, 10),
+            feedback_id=f"{uid}-{seq}-f",
+            user_id=uid,
+            timezone=zone,
+            feedback_ts=at(21.0),
+            mood=rng.randint(1, 5),
+            energy=rng.randint(1, 5),
+            perceived_exertion=rng.randint(1, 10),
+            soreness_level=rng.randint(1, 10) if rng.random() < 0.8 else None,
+            readiness=rng.randint(1, 10),
         )
 
 
@@ -180,10 +222,13 @@ def run(quick: bool) -> dict:
 
 def _agree(left: list, right: list) -> bool:
     """Same users and the same features (floats to 1e-6 relative) from both readers."""
+
     def strip(doc) -> dict:
         return doc.model_dump(exclude={"created_at", "provenance"})
 
-    return len(left) == len(right) and all(_close(strip(a), strip(b)) for a, b in zip(left, right, strict=True))
+    return len(left) == len(right) and all(
+        _close(strip(a), strip(b)) for a, b in zip(left, right, strict=True)
+    )
 
 
 def _close(a: object, b: object) -> bool:

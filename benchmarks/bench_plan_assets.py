@@ -144,7 +144,9 @@ def llm_runs(db: pymongo.database.Database, contexts: list[dict], delay_s: float
             }
     base = runs["concurrency_1"]["seconds"]
     for concurrency in (2, 4):
-        runs[f"concurrency_{concurrency}"]["speedup_vs_1"] = round(base / runs[f"concurrency_{concurrency}"]["seconds"], 2)
+        runs[f"concurrency_{concurrency}"]["speedup_vs_1"] = round(
+            base / runs[f"concurrency_{concurrency}"]["seconds"], 2
+        )
     return runs
 
 
@@ -155,8 +157,11 @@ def materialize_s(uri: str, db_name: str, redis_url: str, **llm: Any) -> tuple[f
     from fitness_assets.defs.planning.assets import nutrition_plans, workout_plans
     from fitness_assets.resources import LLMResource, MongoResource, RedisResource
 
-    resources = {"mongo": MongoResource(uri=uri, db=db_name), "redis": RedisResource(url=redis_url),
-                 "llm": LLMResource(**llm)}
+    resources = {
+        "mongo": MongoResource(uri=uri, db=db_name),
+        "redis": RedisResource(url=redis_url),
+        "llm": LLMResource(**llm),
+    }
     started = time.perf_counter()
     result = dg.materialize([workout_plans, nutrition_plans], partition_key=WEEK, resources=resources)
     seconds = time.perf_counter() - started
@@ -203,8 +208,13 @@ def run(quick: bool) -> dict:
         db[store.PLANS].delete_many({})
         off_s, off = materialize_s(info.url, db.name, scratch_redis[1].url, enabled=False)
         db[store.PLANS].delete_many({})
-        down_s, down = materialize_s(info.url, db.name, scratch_redis[1].url, model="llama3.2:latest",
-                                     api_base=f"http://127.0.0.1:{closed_port()}")
+        down_s, down = materialize_s(
+            info.url,
+            db.name,
+            scratch_redis[1].url,
+            model="llama3.2:latest",
+            api_base=f"http://127.0.0.1:{closed_port()}",
+        )
         llm = llm_runs(db, contexts, delay_s)
         client.close()
     finally:

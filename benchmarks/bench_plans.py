@@ -124,7 +124,9 @@ def raw_call_ms(stub: OllamaStub, client: LLMClient, repeats: int) -> float:
     return statistics.median(times) * 1000
 
 
-def scripted_run(users: list, stub: OllamaStub, client: LLMClient, rng: np.random.Generator) -> dict[str, Any]:
+def scripted_run(
+    users: list, stub: OllamaStub, client: LLMClient, rng: np.random.Generator
+) -> dict[str, Any]:
     names = list(MIX)
     probabilities = np.array([MIX[n][0] for n in names])
     drawn, expected, measured, docs = Counter(), Counter(), Counter(), {}
@@ -132,7 +134,9 @@ def scripted_run(users: list, stub: OllamaStub, client: LLMClient, rng: np.rando
     calls, started = 0, time.perf_counter()
     for ctx, rx in tqdm(users, desc="scripted", disable=not sys.stderr.isatty()):
         for plan_type in ("workout", "nutrition"):
-            fallback = make_workout_plan(ctx, rx, None) if plan_type == "workout" else make_nutrition_plan(ctx, None)
+            fallback = (
+                make_workout_plan(ctx, rx, None) if plan_type == "workout" else make_nutrition_plan(ctx, None)
+            )
             targets = workout_targets(ctx, rx) if plan_type == "workout" else nutrition_targets(ctx)
             stub.reset()
             if targets.referral is None:
@@ -146,7 +150,11 @@ def scripted_run(users: list, stub: OllamaStub, client: LLMClient, rng: np.rando
                 stub.script(_replies(behaviour, good, broken))
             else:
                 expected["fallback"] += 1
-            doc = make_workout_plan(ctx, rx, client) if plan_type == "workout" else make_nutrition_plan(ctx, client)
+            doc = (
+                make_workout_plan(ctx, rx, client)
+                if plan_type == "workout"
+                else make_nutrition_plan(ctx, client)
+            )
             calls += stub.calls
             measured[outcome(doc)] += 1
             docs[(ctx.user_id, plan_type)] = doc
@@ -170,10 +178,15 @@ def scripted_run(users: list, stub: OllamaStub, client: LLMClient, rng: np.rando
 def per_rule(docs: Any) -> dict[str, dict[str, int]]:
     """Per rule, over the model's parsed first answers: how many met it, how many broke it, and how
     the plans whose first answer broke it ended (repaired by the second answer, or fallback)."""
-    names = {"workout": [r.__name__ for r in WORKOUT_RULES], "nutrition": [r.__name__ for r in NUTRITION_RULES]}
+    names = {
+        "workout": [r.__name__ for r in WORKOUT_RULES],
+        "nutrition": [r.__name__ for r in NUTRITION_RULES],
+    }
     table: dict[str, Counter] = {}
     for doc in docs:
-        if doc.usage.outcome in (None, "not_asked") or (doc.usage.outcome == "fallback" and not doc.usage.failed_rules):
+        if doc.usage.outcome in (None, "not_asked") or (
+            doc.usage.outcome == "fallback" and not doc.usage.failed_rules
+        ):
             continue  # not asked, or the server failed: no answer was checked
         first = doc.usage.failed_rules[0] if doc.usage.failed_rules else []
         parsed = not set(first) & {"json", "schema"}
@@ -194,8 +207,10 @@ def rules_per_rule(docs: list[PlanDocument]) -> dict[str, dict[str, int]]:
     for plan_type, rule_set in (("workout", WORKOUT_RULES), ("nutrition", NUTRITION_RULES)):
         typed = [d for d in docs if d.plan_type == plan_type]
         for rule in rule_set:
-            table[rule.__name__] = {"checked": len(typed),
-                                    "failed": sum(rule.__name__ in d.guardrails.failed_rules for d in typed)}
+            table[rule.__name__] = {
+                "checked": len(typed),
+                "failed": sum(rule.__name__ in d.guardrails.failed_rules for d in typed),
+            }
     return table
 
 
@@ -208,14 +223,20 @@ def audit_run(stub: OllamaStub, client: LLMClient) -> dict[str, Any]:
             stub.reset()
             stub.script([Reply.of_json(p) for p in script])
             doc = make_nutrition_plan(ctx, client) if rx is None else make_workout_plan(ctx, rx, client)
-            replies[f"{name}/{label}"] = {"source": doc.source, "outcome": doc.usage.outcome,
-                                          "rules_broken": doc.usage.failed_rules, "stored_plan_passes": doc.guardrails.passed}
+            replies[f"{name}/{label}"] = {
+                "source": doc.source,
+                "outcome": doc.usage.outcome,
+                "rules_broken": doc.usage.failed_rules,
+                "stored_plan_passes": doc.guardrails.passed,
+            }
     return {"rules_planner_60_people": figures, "bad_replies": replies}
 
 
 def fallback_run(users: list) -> dict[str, Any]:
     started = time.perf_counter()
-    docs = [d for ctx, rx in users for d in (make_workout_plan(ctx, rx, None), make_nutrition_plan(ctx, None))]
+    docs = [
+        d for ctx, rx in users for d in (make_workout_plan(ctx, rx, None), make_nutrition_plan(ctx, None))
+    ]
     elapsed = time.perf_counter() - started
     return {
         "plans": len(docs),
@@ -231,8 +252,10 @@ def reuse_run(users: list, stub: OllamaStub, client: LLMClient, docs: dict) -> d
     stub.reset()
     started = time.perf_counter()
     reused = sum(
-        make_workout_plan(ctx, rx, client, previous=docs[(ctx.user_id, "workout")]) is docs[(ctx.user_id, "workout")]
-        and make_nutrition_plan(ctx, client, previous=docs[(ctx.user_id, "nutrition")]) is docs[(ctx.user_id, "nutrition")]
+        make_workout_plan(ctx, rx, client, previous=docs[(ctx.user_id, "workout")])
+        is docs[(ctx.user_id, "workout")]
+        and make_nutrition_plan(ctx, client, previous=docs[(ctx.user_id, "nutrition")])
+        is docs[(ctx.user_id, "nutrition")]
         for ctx, rx in users
     )
     elapsed = time.perf_counter() - started

@@ -53,16 +53,30 @@ def _train(db_uri: str, db_name: str, root: Path, quick: bool) -> list[dict[str,
     runs = []
     for attempt in ("first (tunes the baselines)", "second (cached knobs)"):
         started = time.perf_counter()
-        result = dg.materialize([training_policy, policy_beats_baseline], resources=resources, raise_on_error=False,
-                                run_config={"ops": {"training_policy": {"config": config}}})
+        result = dg.materialize(
+            [training_policy, policy_beats_baseline],
+            resources=resources,
+            raise_on_error=False,
+            run_config={"ops": {"training_policy": {"config": config}}},
+        )
         wall = time.perf_counter() - started
         (event,) = result.asset_materializations_for_node("training_policy")
         meta = {k: v.value for k, v in event.metadata.items()}
-        runs.append({"run": attempt, "asset_wall_s": round(wall, 1), "train_wall_s": meta["train_seconds"],
-                     "ratio_to_training": round(wall / meta["train_seconds"], 2), "status": meta["status"],
-                     "gate": meta["gate"], "ppo_mean_return": round(meta["ppo_mean_return"], 3),
-                     "best_baseline": meta["best_baseline"], "best_baseline_return": round(meta["best_baseline_return"], 3),
-                     "train_steps_per_s": meta["train_steps_per_s"], "evaluation_md": meta["evaluation"]})
+        runs.append(
+            {
+                "run": attempt,
+                "asset_wall_s": round(wall, 1),
+                "train_wall_s": meta["train_seconds"],
+                "ratio_to_training": round(wall / meta["train_seconds"], 2),
+                "status": meta["status"],
+                "gate": meta["gate"],
+                "ppo_mean_return": round(meta["ppo_mean_return"], 3),
+                "best_baseline": meta["best_baseline"],
+                "best_baseline_return": round(meta["best_baseline_return"], 3),
+                "train_steps_per_s": meta["train_steps_per_s"],
+                "evaluation_md": meta["evaluation"],
+            }
+        )
         config["seed"] += 1
     return runs
 
@@ -75,20 +89,47 @@ def _sensor(db: pymongo.database.Database, documents: int) -> dict[str, Any]:
     per_week = documents // weeks
     for w in range(weeks):
         week = date.fromordinal(date(2024, 1, 1).toordinal() + 7 * w).isoformat()
-        db[store.WEEKLY_FEATURES].insert_many([{"_id": f"{week}:u{i}", "week": week, "user_id": f"u{i}",
-                                                "created_at": datetime(2024, 1, 1, tzinfo=UTC)} for i in range(per_week)])
+        db[store.WEEKLY_FEATURES].insert_many(
+            [
+                {
+                    "_id": f"{week}:u{i}",
+                    "week": week,
+                    "user_id": f"u{i}",
+                    "created_at": datetime(2024, 1, 1, tzinfo=UTC),
+                }
+                for i in range(per_week)
+            ]
+        )
     snapshot_week = date.fromordinal(date(2024, 1, 1).toordinal() + 7 * (weeks - 3)).isoformat()
-    db[store.POLICIES].replace_one({"_id": "bench"}, {"_id": "bench", "version": "bench", "status": registry.CURRENT,
-                                   "created_at": datetime.now(UTC), "data_snapshot": {"newest_week": snapshot_week}},
-                                   upsert=True)
+    db[store.POLICIES].replace_one(
+        {"_id": "bench"},
+        {
+            "_id": "bench",
+            "version": "bench",
+            "status": registry.CURRENT,
+            "created_at": datetime.now(UTC),
+            "data_snapshot": {"newest_week": snapshot_week},
+        },
+        upsert=True,
+    )
     skip = _seconds(lambda: registry.retraining_decision(db, None, 10 * per_week), repeat=9)
     request = _seconds(lambda: registry.retraining_decision(db, None, per_week), repeat=9)
-    unindexed = _seconds(lambda: db[store.WEEKLY_FEATURES].count_documents(
-        {"created_at": {"$gt": datetime(2023, 1, 1, tzinfo=UTC)}}), repeat=3)
+    unindexed = _seconds(
+        lambda: db[store.WEEKLY_FEATURES].count_documents(
+            {"created_at": {"$gt": datetime(2023, 1, 1, tzinfo=UTC)}}
+        ),
+        repeat=3,
+    )
     decision = registry.retraining_decision(db, None, per_week)
-    return {"weekly_features_documents": per_week * weeks, "new_documents_counted": decision.new_documents,
-            "request": decision.request, "skip_tick_s": round(skip, 4), "request_tick_s": round(request, 4),
-            "unindexed_count_s": round(unindexed, 4), "unindexed_over_skip_tick": round(unindexed / skip, 1)}
+    return {
+        "weekly_features_documents": per_week * weeks,
+        "new_documents_counted": decision.new_documents,
+        "request": decision.request,
+        "skip_tick_s": round(skip, 4),
+        "request_tick_s": round(request, 4),
+        "unindexed_count_s": round(unindexed, 4),
+        "unindexed_over_skip_tick": round(unindexed / skip, 1),
+    }
 
 
 def _simulated_histories(db: pymongo.database.Database, users: int) -> list:
@@ -111,8 +152,11 @@ def _simulated_histories(db: pymongo.database.Database, users: int) -> list:
         materialize_weekly_features(db, week)
     client = db.client
     host, port = client.address
-    dg.materialize([weekly_features, user_contexts], partition_key=WEEK,
-                   resources={"mongo": MongoResource(uri=f"mongodb://{host}:{port}", db=db.name)})
+    dg.materialize(
+        [weekly_features, user_contexts],
+        partition_key=WEEK,
+        resources={"mongo": MongoResource(uri=f"mongodb://{host}:{port}", db=db.name)},
+    )
     seeds = read_histories(db, WEEK)
     histories = []
     for i in range(users):
@@ -135,9 +179,14 @@ def _prescriptions(db: pymongo.database.Database, root: Path, users: int) -> dic
     documents = _seconds(lambda: prescription_documents(histories, WEEK, choice, now), repeat=3)
     features = observation_features(histories, WEEK, choice.config)
     act = _seconds(lambda: choice.policy.act(features), repeat=3)
-    return {"users": users, "source": choice.source, "documents_s": round(documents, 3),
-            "users_per_s": round(users / documents), "policy_act_s": round(act, 4),
-            "documents_over_act": round(documents / act, 1)}
+    return {
+        "users": users,
+        "source": choice.source,
+        "documents_s": round(documents, 3),
+        "users_per_s": round(users / documents),
+        "policy_act_s": round(act, 4),
+        "documents_over_act": round(documents / act, 1),
+    }
 
 
 def run(quick: bool) -> dict[str, Any]:

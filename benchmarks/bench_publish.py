@@ -60,8 +60,12 @@ def cpu_costs(client: redis.Redis, sample: SimulationConfig) -> dict:
         add_messages(writer, messages[start : start + DEFAULT_BATCH])
     xadd, server = time.process_time() - started, server_cpu_s(client) - server
     per = 1e6 / len(messages)
-    costs = {"simulate_validate_encode": produce * per, "worker_hand_over": hand_over * per,
-             "xadd_client": xadd * per, "redis_server": server * per}
+    costs = {
+        "simulate_validate_encode": produce * per,
+        "worker_hand_over": hand_over * per,
+        "xadd_client": xadd * per,
+        "redis_server": server * per,
+    }
     # The ceiling is bound by the XADD client (the server works alongside it); end to end, every
     # stage shares the two cores: the best possible end-to-end/ceiling ratio on two free cores.
     costs["ratio_bound_two_free_cores"] = min(1.0, 2 * costs["xadd_client"] / sum(costs.values()))
@@ -100,11 +104,19 @@ def run(quick: bool) -> dict:
         "redis_version": server,
         "message_bytes_mean": round(sum(len(m[2]) for m in messages) / len(messages)),
         "rounds": rounds,
-        "ceiling": {"messages": len(messages), "records_per_s_best": round(best_ceiling),
-                    "records_per_s_each": [round(c) for c in ceilings]},
-        "publish": {"users": config.users, "days": config.days, "workers": default_workers(config), "best": best,
-                    "records_per_s_each": [p["records_per_s"] for p in publishes],
-                    "seconds_each": [p["seconds"] for p in publishes]},
+        "ceiling": {
+            "messages": len(messages),
+            "records_per_s_best": round(best_ceiling),
+            "records_per_s_each": [round(c) for c in ceilings],
+        },
+        "publish": {
+            "users": config.users,
+            "days": config.days,
+            "workers": default_workers(config),
+            "best": best,
+            "records_per_s_each": [p["records_per_s"] for p in publishes],
+            "seconds_each": [p["seconds"] for p in publishes],
+        },
         "publish_in_process": {"workers": 0, **inline},
         "cpu_us_per_record": costs,
         "ratio_publish_to_ceiling": round(best["records_per_s"] / best_ceiling, 3),

@@ -54,8 +54,11 @@ def run(quick: bool) -> dict:
 
     t0 = time.perf_counter()
     inputs = [
-        report_data(WeeklyFeatures.model_validate(docs[-1]), [WeeklyFeatures.model_validate(d) for d in docs[:-1]],
-                    person=profile)
+        report_data(
+            WeeklyFeatures.model_validate(docs[-1]),
+            [WeeklyFeatures.model_validate(d) for d in docs[:-1]],
+            person=profile,
+        )
         for profile, docs in population
     ]
     t1 = time.perf_counter()
@@ -74,8 +77,13 @@ def run(quick: bool) -> dict:
     try:
         w0 = time.perf_counter()
         created = datetime.now(UTC)
-        published = write_reports(out, WEEK.isoformat(), inputs, created_at=created,
-                                  published=PublishedWeek(week=WEEK.isoformat(), index_path=f"reports/{WEEK}/index.html"))
+        published = write_reports(
+            out,
+            WEEK.isoformat(),
+            inputs,
+            created_at=created,
+            published=PublishedWeek(week=WEEK.isoformat(), index_path=f"reports/{WEEK}/index.html"),
+        )
         write_index(out, published, created_at=created)
         publish_s = time.perf_counter() - w0
         floor = out / "floor"
@@ -97,8 +105,10 @@ def run(quick: bool) -> dict:
         "build_inputs_s": round(build_s, 3),
         "rules_s": round(rules_s, 3),
         "render_s": round(render_s, 3),
-        "render_ms_per_report": {"median": round(statistics.median(per_report) * 1000, 2),
-                                 "p95": round(sorted(per_report)[int(0.95 * len(per_report))] * 1000, 2)},
+        "render_ms_per_report": {
+            "median": round(statistics.median(per_report) * 1000, 2),
+            "p95": round(sorted(per_report)[int(0.95 * len(per_report))] * 1000, 2),
+        },
         "write_pages_and_index_s": round(publish_s, 3),
         "end_to_end_s": round(end_to_end_s, 3),
         "end_to_end_s_per_1000_users": round(per_1000, 2),

@@ -44,8 +44,11 @@ def _materialize(uri: str, db_name: str, root: Path) -> tuple[float, dict]:
     from fitness_assets.resources import ArtifactStore, MongoResource
 
     started = time.perf_counter()
-    result = dg.materialize([weekly_reports], partition_key=WEEK.isoformat(),
-                            resources={"mongo": MongoResource(uri=uri, db=db_name), "artifacts": ArtifactStore(root=str(root))})
+    result = dg.materialize(
+        [weekly_reports],
+        partition_key=WEEK.isoformat(),
+        resources={"mongo": MongoResource(uri=uri, db=db_name), "artifacts": ArtifactStore(root=str(root))},
+    )
     seconds = time.perf_counter() - started
     (event,) = result.asset_materializations_for_node("weekly_reports")
     return seconds, {k: getattr(v, "value", v) for k, v in event.metadata.items()}

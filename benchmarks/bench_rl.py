@@ -38,10 +38,17 @@ def raw_env_throughput(seconds: float) -> dict:
     from fitness_assets.rl.vec_env import TrainingLoadVecEnv
 
     batched = {n: round(_steps_per_s(TrainingLoadVecEnv(n), n, seconds)) for n in (4, 32, 256)}
-    dummy = {n: round(_steps_per_s(DummyVecEnv([lambda i=i: TrainingLoadEnv(seed=i) for i in range(n)]), n, seconds))
-             for n in (4, 32)}
-    return {"batched_steps_per_s": batched, "dummy_vec_env_steps_per_s": dummy,
-            "batched_over_dummy": {n: round(batched[n] / dummy[n], 2) for n in dummy}}
+    dummy = {
+        n: round(
+            _steps_per_s(DummyVecEnv([lambda i=i: TrainingLoadEnv(seed=i) for i in range(n)]), n, seconds)
+        )
+        for n in (4, 32)
+    }
+    return {
+        "batched_steps_per_s": batched,
+        "dummy_vec_env_steps_per_s": dummy,
+        "batched_over_dummy": {n: round(batched[n] / dummy[n], 2) for n in dummy},
+    }
 
 
 class _NullVecEnv:
@@ -70,8 +77,15 @@ class _NullVecEnv:
             def step_wait(self):
                 self.t += 1
                 done = np.full(n_envs, self.t % 16 == 0)
-                infos = [{"terminal_observation": np.zeros(OBS_DIM, dtype=np.float32)} if d else {} for d in done]
-                return np.zeros((n_envs, OBS_DIM), dtype=np.float32), np.zeros(n_envs, dtype=np.float32), done, infos
+                infos = [
+                    {"terminal_observation": np.zeros(OBS_DIM, dtype=np.float32)} if d else {} for d in done
+                ]
+                return (
+                    np.zeros((n_envs, OBS_DIM), dtype=np.float32),
+                    np.zeros(n_envs, dtype=np.float32),
+                    done,
+                    infos,
+                )
 
             def close(self) -> None:
                 pass
@@ -106,15 +120,28 @@ def ppo_throughput(preset_name: str, timesteps: int) -> dict:
     # Alternate the two and keep each one's best round: the machine is shared, so a single
     # round can land on a busy moment for one side only.
     for _ in range(2):
-        for label, env in (("simulator", TrainingLoadVecEnv(p.n_envs)), ("null_env", _NullVecEnv.make(p.n_envs))):
-            model = PPO("MlpPolicy", VecNormalize(env, norm_reward=False), n_steps=p.n_steps,
-                        batch_size=p.batch_size, n_epochs=p.n_epochs, policy_kwargs={"net_arch": list(p.net_arch)},
-                        device="cpu", seed=0)
+        for label, env in (
+            ("simulator", TrainingLoadVecEnv(p.n_envs)),
+            ("null_env", _NullVecEnv.make(p.n_envs)),
+        ):
+            model = PPO(
+                "MlpPolicy",
+                VecNormalize(env, norm_reward=False),
+                n_steps=p.n_steps,
+                batch_size=p.batch_size,
+                n_epochs=p.n_epochs,
+                policy_kwargs={"net_arch": list(p.net_arch)},
+                device="cpu",
+                seed=0,
+            )
             started = time.perf_counter()
             model.learn(total_timesteps=timesteps)
             rates[label] = max(rates[label], model.num_timesteps / (time.perf_counter() - started))
-    return {"steps_per_s": round(rates["simulator"]), "null_env_ceiling_steps_per_s": round(rates["null_env"]),
-            "ratio_to_ceiling": round(rates["simulator"] / rates["null_env"], 3)}
+    return {
+        "steps_per_s": round(rates["simulator"]),
+        "null_env_ceiling_steps_per_s": round(rates["null_env"]),
+        "ratio_to_ceiling": round(rates["simulator"] / rates["null_env"], 3),
+    }
 
 
 def run(quick: bool) -> dict:
@@ -127,8 +154,15 @@ def run(quick: bool) -> dict:
     timesteps = 50_000 if quick else PRESETS["tuned"].timesteps
     users = 200 if quick else 1000
     started = time.perf_counter()
-    outcome = train_and_evaluate("tuned", timesteps, seed=0, out_dir=OUT / ("bench-quick" if quick else "bench-tuned"),
-                                 test_users=users, validation_users=users, progress_bar=False)
+    outcome = train_and_evaluate(
+        "tuned",
+        timesteps,
+        seed=0,
+        out_dir=OUT / ("bench-quick" if quick else "bench-tuned"),
+        test_users=users,
+        validation_users=users,
+        progress_bar=False,
+    )
     table = outcome["evaluation"]
     result["tuned_run"] = {
         "timesteps": timesteps,
@@ -144,9 +178,15 @@ def run(quick: bool) -> dict:
     result["goal"] = goal_status(table)
     result["beats_baseline"] = outcome["beats_baseline"]
     # Ablation: the same preset trained with the injury weight (5) instead of 30.
-    ablation = train_and_evaluate(replace(PRESETS["tuned"], injury_penalty=5.0), timesteps, seed=0,
-                                  out_dir=OUT / ("bench-quick-ablation" if quick else "bench-tuned-injury5"),
-                                  test_users=users, validation_users=users, progress_bar=False)
+    ablation = train_and_evaluate(
+        replace(PRESETS["tuned"], injury_penalty=5.0),
+        timesteps,
+        seed=0,
+        out_dir=OUT / ("bench-quick-ablation" if quick else "bench-tuned-injury5"),
+        test_users=users,
+        validation_users=users,
+        progress_bar=False,
+    )
     result["ablation_injury_weight_5"] = {
         "ppo": _rounded(ablation["evaluation"]["rows"])["PPO"],
         "comparisons": ablation["evaluation"]["comparisons"],
@@ -157,4 +197,7 @@ def run(quick: bool) -> dict:
 
 
 def _rounded(rows: dict) -> dict:
-    return {key: {k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()} for key, row in rows.items()}
+    return {
+        key: {k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}
+        for key, row in rows.items()
+    }

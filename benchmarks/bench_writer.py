@@ -46,21 +46,53 @@ def records(count: int, seed: int = 0) -> list[S.Record]:
         for u in range(50):
             uid, base = f"u-{u}", START + timedelta(days=day)
             for b in range(8):
-                out.append(S.FitnessEvent(
-                    user_id=uid, event_id=f"e-{uid}-{day}-{b}", device_id=f"d-{uid}", activity_type="walk",
-                    event_ts=base + timedelta(hours=7 + b), duration_s=float(rng.randint(300, 1800)),
-                    heart_rate_bpm=round(rng.uniform(80, 130), 1), step_increment=rng.randint(300, 3000),
-                    calories_burned=round(rng.uniform(10, 90), 1), timezone="Europe/Berlin"))
+                out.append(
+                    S.FitnessEvent(
+                        user_id=uid,
+                        event_id=f"e-{uid}-{day}-{b}",
+                        device_id=f"d-{uid}",
+                        activity_type="walk",
+                        event_ts=base + timedelta(hours=7 + b),
+                        duration_s=float(rng.randint(300, 1800)),
+                        heart_rate_bpm=round(rng.uniform(80, 130), 1),
+                        step_increment=rng.randint(300, 3000),
+                        calories_burned=round(rng.uniform(10, 90), 1),
+                        timezone="Europe/Berlin",
+                    )
+                )
             for m, meal in enumerate(("breakfast", "lunch", "dinner")):
-                out.append(S.NutritionLog(user_id=uid, log_id=f"n-{uid}-{day}-{m}", meal_type=meal,
-                                          log_ts=base + timedelta(hours=8 + 5 * m), calories=rng.randint(300, 900),
-                                          protein_g=rng.randint(10, 50), timezone="Europe/Berlin"))
-            out.append(S.SleepSession(user_id=uid, session_id=f"s-{uid}-{day}", start_ts=base - timedelta(hours=1),
-                                      end_ts=base + timedelta(hours=7), quality=round(rng.random(), 3),
-                                      timezone="Europe/Berlin"))
-            out.append(S.Feedback(user_id=uid, feedback_id=f"f-{uid}-{day}", feedback_ts=base + timedelta(hours=21),
-                                  mood=rng.randint(1, 5), energy=rng.randint(1, 5),
-                                  perceived_exertion=rng.randint(1, 10), timezone="Europe/Berlin"))
+                out.append(
+                    S.NutritionLog(
+                        user_id=uid,
+                        log_id=f"n-{uid}-{day}-{m}",
+                        meal_type=meal,
+                        log_ts=base + timedelta(hours=8 + 5 * m),
+                        calories=rng.randint(300, 900),
+                        protein_g=rng.randint(10, 50),
+                        timezone="Europe/Berlin",
+                    )
+                )
+            out.append(
+                S.SleepSession(
+                    user_id=uid,
+                    session_id=f"s-{uid}-{day}",
+                    start_ts=base - timedelta(hours=1),
+                    end_ts=base + timedelta(hours=7),
+                    quality=round(rng.random(), 3),
+                    timezone="Europe/Berlin",
+                )
+            )
+            out.append(
+                S.Feedback(
+                    user_id=uid,
+                    feedback_id=f"f-{uid}-{day}",
+                    feedback_ts=base + timedelta(hours=21),
+                    mood=rng.randint(1, 5),
+                    energy=rng.randint(1, 5),
+                    perceived_exertion=rng.randint(1, 10),
+                    timezone="Europe/Berlin",
+                )
+            )
         day += 1
     return out[:count]
 
@@ -74,7 +106,7 @@ def store_ceiling(db: Any, items: list[S.Record], batch: int) -> float:
     started = time.perf_counter()
     for collection, docs in by_collection.items():
         for i in range(0, len(docs), batch):
-            db[collection].insert_many(docs[i:i + batch], ordered=False)
+            db[collection].insert_many(docs[i : i + batch], ordered=False)
     return time.perf_counter() - started
 
 
@@ -168,6 +200,8 @@ def run(quick: bool) -> dict:
         "b_store_busy_share": [round(share, 3) for share in busy],
         "load_average_1m": round(os.getloadavg()[0], 2),
     }
-    result["targets_met"] = {"b_over_a>=0.8": result["b_over_a"] >= 0.8,
-                             "c>=40000": result["c_writer_noop_store_per_s"] >= 40_000}
+    result["targets_met"] = {
+        "b_over_a>=0.8": result["b_over_a"] >= 0.8,
+        "c>=40000": result["c_writer_noop_store_per_s"] >= 40_000,
+    }
     return result

@@ -40,14 +40,18 @@ def wait_for(url: str, timeout: float = 120.0) -> None:
 
 def graphql(base: str, query: str) -> dict:
     request = urllib.request.Request(
-        f"{base}/graphql", data=json.dumps({"query": query}).encode(), headers={"content-type": "application/json"}
+        f"{base}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"content-type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.load(response)
 
 
 def capture(page: DevTools, path: Path, width: int, height: int) -> None:
-    page.send("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False)
+    page.send(
+        "Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False
+    )
     shot = page.send("Page.captureScreenshot", format="png")
     import base64
 
@@ -59,18 +63,37 @@ def asset_graph(page: DevTools, out: Path) -> None:
     port = free_port()
     env = dagster_environment()
     web = subprocess.Popen(
-        [str(Path(sys.executable).with_name("dagster-webserver")), "-m", "fitness_assets.definitions",
-         "-h", "127.0.0.1", "-p", str(port)],
-        env=env, cwd=ROOT / "var", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            str(Path(sys.executable).with_name("dagster-webserver")),
+            "-m",
+            "fitness_assets.definitions",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        env=env,
+        cwd=ROOT / "var",
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(f"{base}/server_info")
         graphql(base, "mutation { setNuxSeen }")  # no welcome dialog over the graph
-        page.send("Emulation.setDeviceMetricsOverride", width=1600, height=900, deviceScaleFactor=1, mobile=False)
+        page.send(
+            "Emulation.setDeviceMetricsOverride", width=1600, height=900, deviceScaleFactor=1, mobile=False
+        )
         page.open(f"{base}/asset-groups", settle_s=8)
         for kind in ("rawKeyDown", "keyUp"):  # Alt+E: expand all groups
-            page.send("Input.dispatchKeyEvent", type=kind, key="e", code="KeyE", modifiers=1, windowsVirtualKeyCode=69)
+            page.send(
+                "Input.dispatchKeyEvent",
+                type=kind,
+                key="e",
+                code="KeyE",
+                modifiers=1,
+                windowsVirtualKeyCode=69,
+            )
         time.sleep(4)
         capture(page, out / "asset-graph.png", 1600, 900)
     finally:
@@ -84,13 +107,17 @@ def report(page: DevTools, out: Path) -> None:
     if not weeks:
         raise SystemExit(f"no reports under {reports}: run `fitness demo --once` first")
     page_file = sorted(p for p in weeks[-1].glob("*.html") if p.name != "index.html")[0]
-    page.send("Emulation.setDeviceMetricsOverride", width=1024, height=2200, deviceScaleFactor=1, mobile=False)
+    page.send(
+        "Emulation.setDeviceMetricsOverride", width=1024, height=2200, deviceScaleFactor=1, mobile=False
+    )
     page.open(page_file.as_uri(), settle_s=1)
     capture(page, out / "report.png", 1024, 2200)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "docs", help="output folder (default docs/)")
     args = parser.parse_args()
     with chromium_page() as page:

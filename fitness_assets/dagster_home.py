@@ -31,7 +31,11 @@ def ensure_local_dagster_home(home: Path | None = None) -> Path:
 
 def dagster_environment(home: Path | None = None) -> dict[str, str]:
     """The process environment for Dagster commands: DAGSTER_HOME set, telemetry off."""
-    return {**os.environ, "DAGSTER_HOME": str(ensure_local_dagster_home(home)), "DAGSTER_DISABLE_TELEMETRY": "1"}
+    return {
+        **os.environ,
+        "DAGSTER_HOME": str(ensure_local_dagster_home(home)),
+        "DAGSTER_DISABLE_TELEMETRY": "1",
+    }
 
 
 def write_dotenv(project_root: Path | None = None) -> Path:
@@ -47,5 +51,7 @@ def write_dotenv(project_root: Path | None = None) -> Path:
     if not any(line.strip().startswith("DAGSTER_HOME=") for line in existing.splitlines()):
         home = ensure_local_dagster_home(root / "var" / "dagster")
         prefix = existing if not existing or existing.endswith("\n") else existing + "\n"
-        dotenv.write_text(f"{prefix}# local Dagster instance for `dagster dev` from this folder\nDAGSTER_HOME={home}\n")
+        dotenv.write_text(
+            f"{prefix}# local Dagster instance for `dagster dev` from this folder\nDAGSTER_HOME={home}\n"
+        )
     return dotenv

@@ -86,7 +86,9 @@ def _body(document: BaseModel | Mapping[str, Any]) -> dict[str, Any]:
     return document.model_dump(by_alias=True) if isinstance(document, BaseModel) else dict(document)
 
 
-def replace_week(collection: Collection, week: str, documents: Sequence[BaseModel | Mapping[str, Any]]) -> WriteSummary:
+def replace_week(
+    collection: Collection, week: str, documents: Sequence[BaseModel | Mapping[str, Any]]
+) -> WriteSummary:
     """Make ``collection``'s documents for ``week`` exactly ``documents`` (keyed by ``_id``; each has
     a ``provenance``), writing only the new and the changed ones."""
     stored = {d["_id"]: d.get("provenance") for d in collection.find({"week": week}, {"provenance": 1})}
@@ -94,7 +96,10 @@ def replace_week(collection: Collection, week: str, documents: Sequence[BaseMode
     new = [b for b in bodies if b["_id"] not in stored]
     changed = [b for b in bodies if b["_id"] in stored and stored[b["_id"]] != b["provenance"]]
     if new or changed:
-        ops = [*(InsertOne(b) for b in new), *(ReplaceOne({"_id": b["_id"]}, b, upsert=True) for b in changed)]
+        ops = [
+            *(InsertOne(b) for b in new),
+            *(ReplaceOne({"_id": b["_id"]}, b, upsert=True) for b in changed),
+        ]
         try:
             collection.bulk_write(ops, ordered=False)
         except BulkWriteError as exc:
@@ -102,13 +107,16 @@ def replace_week(collection: Collection, week: str, documents: Sequence[BaseMode
             taken = duplicate_indexes(exc)
             if any(i >= len(new) for i in taken):
                 raise
-            collection.bulk_write([ReplaceOne({"_id": new[i]["_id"]}, new[i], upsert=True) for i in taken],
-                                  ordered=False)
+            collection.bulk_write(
+                [ReplaceOne({"_id": new[i]["_id"]}, new[i], upsert=True) for i in taken], ordered=False
+            )
     wanted = {b["_id"] for b in bodies}
     stale = sorted(i for i in stored if i not in wanted)
     if stale:
         collection.delete_many({"_id": {"$in": stale}})
     return WriteSummary(
-        inserted=len(new), replaced=len(changed), unchanged=len(bodies) - len(new) - len(changed),
+        inserted=len(new),
+        replaced=len(changed),
+        unchanged=len(bodies) - len(new) - len(changed),
         deleted=len(stale),
     )

@@ -62,8 +62,13 @@ class UserFailures:
         """Skip ``user_id`` for this run with the reason ``error``."""
         with self._lock:
             self.reasons.setdefault(str(user_id), reason_of(error))
-        log.warning("user skipped", extra={"step": self.step, "error": type(error).__name__
-                                           if isinstance(error, BaseException) else "invalid"})
+        log.warning(
+            "user skipped",
+            extra={
+                "step": self.step,
+                "error": type(error).__name__ if isinstance(error, BaseException) else "invalid",
+            },
+        )
         if isinstance(error, BaseException):
             log.debug("user skipped", extra={"step": self.step}, exc_info=error)
 
@@ -94,8 +99,9 @@ class UserFailures:
         return dict(sorted(self.reasons.items())[:limit])
 
 
-def each_user(items: Iterable[T], user_of: Callable[[T], object], compute: Callable[[T], R],
-              failures: UserFailures) -> list[R]:
+def each_user(
+    items: Iterable[T], user_of: Callable[[T], object], compute: Callable[[T], R], failures: UserFailures
+) -> list[R]:
     """``compute(item)`` for every item whose user does not fail, in order."""
     results: list[R] = []
     for item in items:
@@ -105,8 +111,12 @@ def each_user(items: Iterable[T], user_of: Callable[[T], object], compute: Calla
     return results
 
 
-def in_batches(items: Sequence[T], user_of: Callable[[T], object], compute: Callable[[list[T]], R],
-               failures: UserFailures) -> list[R]:
+def in_batches(
+    items: Sequence[T],
+    user_of: Callable[[T], object],
+    compute: Callable[[list[T]], R],
+    failures: UserFailures,
+) -> list[R]:
     """``compute`` over all items at once; when it raises, over halves until the failing users are found.
 
     Returns the result of every batch that succeeded (together they cover every item whose user

@@ -54,7 +54,9 @@ class MongoResource(dg.ConfigurableResource):
         import pymongo
 
         if self._client is None:
-            self._client = pymongo.MongoClient(self.uri, tz_aware=True, serverSelectionTimeoutMS=self.timeout_ms)
+            self._client = pymongo.MongoClient(
+                self.uri, tz_aware=True, serverSelectionTimeoutMS=self.timeout_ms
+            )
         return self._client
 
     def database(self) -> Database:
@@ -106,7 +108,9 @@ class ArtifactStore(dg.ConfigurableResource):
         """The absolute path of ``relative`` inside the store (parents created); refuses escapes."""
         target = inside(Path(self.root), relative, allow_root=True)
         if target is None:
-            raise ValueError(f"artifact path {relative!r} leaves the artifact store {Path(self.root).resolve()}")
+            raise ValueError(
+                f"artifact path {relative!r} leaves the artifact store {Path(self.root).resolve()}"
+            )
         target.parent.mkdir(parents=True, exist_ok=True)
         return target
 
@@ -120,7 +124,9 @@ def default_resources(settings: Settings | None = None) -> dict[str, dg.Configur
     """The resources every code location binds, keyed by the names assets ask for."""
     settings = settings or Settings.load()
     return {
-        "mongo": MongoResource(uri=_from_env("MONGO_URI", settings.mongo_uri), db=_from_env("MONGO_DB", settings.mongo_db)),
+        "mongo": MongoResource(
+            uri=_from_env("MONGO_URI", settings.mongo_uri), db=_from_env("MONGO_DB", settings.mongo_db)
+        ),
         "redis": RedisResource(url=_from_env("REDIS_URL", settings.redis_dsn)),
         "artifacts": ArtifactStore(root=_from_env("ARTIFACTS_DIR", str(settings.artifacts_dir))),
         "llm": llm_resource(settings),
@@ -130,16 +136,25 @@ def default_resources(settings: Settings | None = None) -> dict[str, dg.Configur
 class LLMResource(dg.ConfigurableResource):
     """The language model that writes plans (litellm; Ollama by default). Off: plans come from the rules."""
 
-    model: str = Field(default=_DEFAULTS["ollama_model"].default,
-                       description="litellm model string (OLLAMA_MODEL); 'none' disables")
+    model: str = Field(
+        default=_DEFAULTS["ollama_model"].default,
+        description="litellm model string (OLLAMA_MODEL); 'none' disables",
+    )
     api_base: str = Field(default=_DEFAULTS["ollama_api"].default, description="Ollama base URL (OLLAMA_API)")
     timeout_s: float = Field(default=120.0, gt=0, description="seconds per request")
     max_retries: int = Field(default=2, ge=0, description="retries after a connection error or HTTP 5xx")
-    enabled: bool = Field(default=_DEFAULTS["fitness_llm"].default,
-                          description="false (FITNESS_LLM=off): rules only, no request at all")
+    enabled: bool = Field(
+        default=_DEFAULTS["fitness_llm"].default,
+        description="false (FITNESS_LLM=off): rules only, no request at all",
+    )
     # No ge=1 bound: pydantic would check it against the EnvVar placeholder; below 1 counts as 1.
-    max_concurrency: int = Field(default=_DEFAULTS["fitness_llm_concurrency"].default, description="LLM requests in flight at once within one step (FITNESS_LLM_CONCURRENCY)")
-    probe_timeout_s: float = Field(default=3.0, gt=0, description="seconds to wait for the server before a run")
+    max_concurrency: int = Field(
+        default=_DEFAULTS["fitness_llm_concurrency"].default,
+        description="LLM requests in flight at once within one step (FITNESS_LLM_CONCURRENCY)",
+    )
+    probe_timeout_s: float = Field(
+        default=3.0, gt=0, description="seconds to wait for the server before a run"
+    )
 
     @property
     def active(self) -> bool:
@@ -179,8 +194,11 @@ class LLMResource(dg.ConfigurableResource):
 
 def llm_resource(settings: Settings) -> LLMResource:
     """The LLM resource from OLLAMA_MODEL/OLLAMA_API, FITNESS_LLM and FITNESS_LLM_CONCURRENCY (settings)."""
-    concurrency = dg.EnvVar.int("FITNESS_LLM_CONCURRENCY") if os.environ.get("FITNESS_LLM_CONCURRENCY") else (
-        settings.fitness_llm_concurrency)
+    concurrency = (
+        dg.EnvVar.int("FITNESS_LLM_CONCURRENCY")
+        if os.environ.get("FITNESS_LLM_CONCURRENCY")
+        else (settings.fitness_llm_concurrency)
+    )
     return LLMResource(
         model=_from_env("OLLAMA_MODEL", settings.ollama_model),
         api_base=_from_env("OLLAMA_API", settings.ollama_api),

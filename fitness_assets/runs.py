@@ -111,8 +111,11 @@ def materialize_policy(
     if job is None:
         raise RuntimeError("the code location has no training_policy asset")
     result = job.execute_in_process(
-        instance=instance, run_config={**QUIET, **(run_config or {})}, raise_on_error=False,
-        asset_selection=[POLICY_ASSET], tags={"fitness/trigger": "demo"},
+        instance=instance,
+        run_config={**QUIET, **(run_config or {})},
+        raise_on_error=False,
+        asset_selection=[POLICY_ASSET],
+        tags={"fitness/trigger": "demo"},
     )
     return _record("training_policy", result, time.perf_counter() - started)
 
@@ -126,8 +129,12 @@ def materialize_week(
     started = time.perf_counter()
     job = defs.resolve_job_def(WEEKLY_JOB)
     result = job.execute_in_process(
-        partition_key=week, instance=instance, raise_on_error=False, run_config=QUIET,
-        asset_selection=assets, tags={"fitness/trigger": "demo"},
+        partition_key=week,
+        instance=instance,
+        raise_on_error=False,
+        run_config=QUIET,
+        asset_selection=assets,
+        tags={"fitness/trigger": "demo"},
     )
     name = f"{WEEKLY_JOB} {week}" + (f" ({', '.join(a.to_user_string() for a in assets)})" if assets else "")
     return _record(name, result, time.perf_counter() - started)
@@ -147,8 +154,15 @@ def _weeks_bar(weeks: list[str], enabled: bool | None):
     from tqdm import tqdm
 
     enabled = sys.stderr.isatty() if enabled is None else enabled
-    return tqdm(weeks, desc="weekly features", unit="week", file=sys.stderr, disable=not enabled,
-                dynamic_ncols=True, leave=False)
+    return tqdm(
+        weeks,
+        desc="weekly features",
+        unit="week",
+        file=sys.stderr,
+        disable=not enabled,
+        dynamic_ncols=True,
+        leave=False,
+    )
 
 
 def run_week(
@@ -172,15 +186,20 @@ def run_week(
     records: list[RunRecord] = []
     try:
         earlier = previous_weeks(week, history_weeks)
-        todo = [key for key in earlier
-                if refresh_history or not is_materialized(instance, FEATURES_ASSET, key)]
+        todo = [
+            key for key in earlier if refresh_history or not is_materialized(instance, FEATURES_ASSET, key)
+        ]
         if todo:
-            with phase(f"weekly features for the {len(todo)} weeks before {week} (trends and baselines)") as done:
+            with phase(
+                f"weekly features for the {len(todo)} weeks before {week} (trends and baselines)"
+            ) as done:
                 for key in _weeks_bar(todo, progress):
                     records.append(materialize_week(defs, instance, key, assets=[FEATURES_ASSET]))
-                done(_outcome(records[-len(todo):], f"{len(todo)} weeks"))
+                done(_outcome(records[-len(todo) :], f"{len(todo)} weeks"))
         if has_asset(defs, POLICY_ASSET) and train():
-            with phase("training the policy (none registered yet): PPO vs the baselines on simulated users") as done:
+            with phase(
+                "training the policy (none registered yet): PPO vs the baselines on simulated users"
+            ) as done:
                 records.append(materialize_policy(defs, instance, policy_run_config))
                 done(_outcome(records[-1:], "policy trained and evaluated"))
         with phase(f"materializing week {week}: features, contexts, prescriptions, plans, reports") as done:

@@ -78,8 +78,11 @@ class DemoResult:
     ui_port: int = UI_PORT
 
     def lines(self) -> list[str]:
-        origin = (f"embedded, under {var_dir()}; stop with `fitness services down`" if self.embedded
-                  else "from the environment")
+        origin = (
+            f"embedded, under {var_dir()}; stop with `fitness services down`"
+            if self.embedded
+            else "from the environment"
+        )
         c = self.config
         lines = [
             f"services ({origin}): REDIS_URL={self.redis_url} MONGO_URI={self.mongo_uri}",
@@ -96,13 +99,17 @@ class DemoResult:
 
 
 def resumed_line(config: SimulationConfig) -> str:
-    return ("published 0 records: an earlier run published and stored this population "
-            f"(seed {config.seed}, to {config.end}); `fitness demo --fresh` starts over")
+    return (
+        "published 0 records: an earlier run published and stored this population "
+        f"(seed {config.seed}, to {config.end}); `fitness demo --fresh` starts over"
+    )
 
 
 def writer_line(stats: WriterStats) -> str:
-    return (f"stored {stats.stored_total:,} new documents ({stats.already_stored:,} already stored, "
-            f"{stats.dead_lettered:,} dead-lettered) in {stats.seconds:.1f} s")
+    return (
+        f"stored {stats.stored_total:,} new documents ({stats.already_stored:,} already stored, "
+        f"{stats.dead_lettered:,} dead-lettered) in {stats.seconds:.1f} s"
+    )
 
 
 def run_url(run_id: str, ui_port: int = UI_PORT) -> str:
@@ -115,8 +122,10 @@ def run_line(run, ui_port: int = UI_PORT) -> str:
     state = "succeeded" if run.success else "checks failed" if run.only_checks_failed else "FAILED"
     checks = f", failed checks: {', '.join(run.failed_checks)}" if run.failed_checks else ""
     errors = f", {'; '.join(run.errors)[:300]}" if run.errors and not run.only_checks_failed else ""
-    return (f"dagster run {run.name}: {state} in {run.seconds:.0f} s, {len(run.materialized)} assets "
-            f"materialized{checks}{errors} ({run_url(run.run_id, ui_port)})")
+    return (
+        f"dagster run {run.name}: {state} in {run.seconds:.0f} s, {len(run.materialized)} assets "
+        f"materialized{checks}{errors} ({run_url(run.run_id, ui_port)})"
+    )
 
 
 def summary_lines(summary: dict) -> list[str]:
@@ -128,7 +137,11 @@ def summary_lines(summary: dict) -> list[str]:
     ]
     policy = summary.get("policy")
     if policy:
-        note = "" if policy["status"] == "current" else " - not promoted: prescriptions come from the best baseline"
+        note = (
+            ""
+            if policy["status"] == "current"
+            else " - not promoted: prescriptions come from the best baseline"
+        )
         lines.append(f"policy {policy['version']} ({policy['status']}{note}): {policy['comparison']}")
     else:
         lines.append("policy: none registered (prescriptions come from the best baseline rule)")
@@ -165,8 +178,16 @@ def _bar(total: int | None, enabled: bool | None, desc: str, unit: str):
     from tqdm import tqdm
 
     enabled = sys.stderr.isatty() if enabled is None else enabled
-    return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, file=sys.stderr, disable=not enabled,
-                dynamic_ncols=True, leave=False)
+    return tqdm(
+        total=total,
+        desc=desc,
+        unit=unit,
+        unit_scale=True,
+        file=sys.stderr,
+        disable=not enabled,
+        dynamic_ncols=True,
+        leave=False,
+    )
 
 
 def unstored_entries(client) -> int:
@@ -185,7 +206,9 @@ def unstored_entries(client) -> int:
     return total
 
 
-def drain_streams(settings: Settings, *, total: int | None = None, progress: bool | None = None) -> WriterStats:
+def drain_streams(
+    settings: Settings, *, total: int | None = None, progress: bool | None = None
+) -> WriterStats:
     """Run the storage writer in this process until every stream is drained (with a progress bar)."""
     with _bar(total, progress, "store", "record") as bar:
         return run_writer(settings, WriterConfig(drain=True, batch=1000, block_ms=200), on_batch=bar.update)
@@ -208,10 +231,20 @@ def already_stored(db: pymongo.database.Database, config: SimulationConfig) -> b
 
 def mark_stored(db: pymongo.database.Database, config: SimulationConfig, stats: PublishStats) -> None:
     """Remember that this population is in the store (written once the streams were drained)."""
-    db[BACKFILLS].replace_one({"_id": population_key(config)}, {
-        "_id": population_key(config), "users": config.users, "days": config.days, "seed": config.seed,
-        "start": str(config.start), "end": str(config.end), "records": stats.total,
-        "stored_at": datetime.now(UTC)}, upsert=True)
+    db[BACKFILLS].replace_one(
+        {"_id": population_key(config)},
+        {
+            "_id": population_key(config),
+            "users": config.users,
+            "days": config.days,
+            "seed": config.seed,
+            "start": str(config.start),
+            "end": str(config.end),
+            "records": stats.total,
+            "stored_at": datetime.now(UTC),
+        },
+        upsert=True,
+    )
 
 
 def start_fresh(settings: Settings | None = None) -> list[str]:
@@ -265,16 +298,21 @@ def collect_summary(db: pymongo.database.Database, week: str, artifacts_dir: Pat
     """Counts for the printed summary: users, records, weeks, the policy, plans by source, reports."""
     plan_week = next_week(week)
     plans: dict[tuple[str, str], int] = {}
-    for row in db[store.PLANS].aggregate([
-        {"$match": {"week": plan_week}},
-        {"$group": {"_id": {"t": "$plan_type", "s": "$source"}, "n": {"$sum": 1}}},
-    ]):
+    for row in db[store.PLANS].aggregate(
+        [
+            {"$match": {"week": plan_week}},
+            {"$group": {"_id": {"t": "$plan_type", "s": "$source"}, "n": {"$sum": 1}}},
+        ]
+    ):
         plans[(row["_id"]["t"], row["_id"]["s"])] = row["n"]
     policy = current_policy(db) or latest_policy(db)
     policy_line = None
     if policy is not None:
-        policy_line = {"version": policy.get("version"), "status": policy.get("status"),
-                       "comparison": policy_comparison(policy)}
+        policy_line = {
+            "version": policy.get("version"),
+            "status": policy.get("status"),
+            "comparison": policy_comparison(policy),
+        }
     index = artifacts_dir / "reports" / week / "index.html"
     return {
         "users": db[store.USERS].estimated_document_count(),
@@ -295,8 +333,10 @@ def policy_comparison(policy: dict) -> str:
     best = (evaluation.get("comparisons") or {}).get("best_baseline") or {}
     if ppo.get("mean_return") is None or best.get("baseline_return") is None:
         return "evaluation in the policies registry"
-    line = (f"mean return {ppo['mean_return']:.2f} vs {best['baseline_return']:.2f} for the best baseline "
-            f"({best.get('baseline')}) on held-out simulated users")
+    line = (
+        f"mean return {ppo['mean_return']:.2f} vs {best['baseline_return']:.2f} for the best baseline "
+        f"({best.get('baseline')}) on held-out simulated users"
+    )
     if best.get("ci_low") is not None:
         line += f", difference 95% CI {best['ci_low']:+.2f} to {best['ci_high']:+.2f}"
     return line
@@ -320,26 +360,34 @@ def run_demo(
     docstring); the writer still drains whatever the streams hold.
     """
     embedded = not services_from_environment()
-    with phase("starting the embedded Redis and MongoDB-compatible servers" if embedded
-               else "using the Redis and MongoDB from the environment") as done:
+    with phase(
+        "starting the embedded Redis and MongoDB-compatible servers"
+        if embedded
+        else "using the Redis and MongoDB from the environment"
+    ) as done:
         started = services.up() if embedded else []
         settings = Settings.load()
         client = connect(settings.redis_dsn)
         mongo = pymongo.MongoClient(settings.mongo_uri, tz_aware=True, serverSelectionTimeoutMS=5000)
         db = mongo[settings.mongo_db]
-        done(f"Redis and MongoDB ready ({', '.join(f'{s.name} {s.action}' for s in started) or 'from the environment'})")
+        done(
+            f"Redis and MongoDB ready ({', '.join(f'{s.name} {s.action}' for s in started) or 'from the environment'})"
+        )
     try:
         config = SimulationConfig(users=users, days=7 * weeks, seed=seed, end=end or date.today())
         resumed = already_stored(db, config)
-        with phase(f"publishing {users:,} simulated users x {config.days} days into the Redis streams") as done:
+        with phase(
+            f"publishing {users:,} simulated users x {config.days} days into the Redis streams"
+        ) as done:
             if resumed:
                 stats = PublishStats()
                 done(resumed_line(config))
             else:
                 stats = backfill(config, client, maxlen=settings.stream_maxlen, progress=progress, stop=stop)
                 done(stats.summary())
-        result = DemoResult(config, stats, settings.redis_dsn, settings.mongo_uri, embedded, resumed=resumed,
-                            ui_port=ui_port)
+        result = DemoResult(
+            config, stats, settings.redis_dsn, settings.mongo_uri, embedded, resumed=resumed, ui_port=ui_port
+        )
         if not pipeline or (stop is not None and stop.is_set()):
             return result
         with phase("storing the streams in MongoDB (storage writer, until drained)") as done:
@@ -352,9 +400,12 @@ def run_demo(
         week = runs.last_closed_week(config.end + timedelta(days=1))
         result.week = week
         result.runs = runs.run_week(
-            week, train=lambda: latest_policy(db) is None,
-            policy_run_config=policy_run_config(timesteps=policy_timesteps), phase=phase,
-            refresh_history=result.writer.stored_total > 0 or not resumed, progress=progress,
+            week,
+            train=lambda: latest_policy(db) is None,
+            policy_run_config=policy_run_config(timesteps=policy_timesteps),
+            phase=phase,
+            refresh_history=result.writer.stored_total > 0 or not resumed,
+            progress=progress,
         )
         result.summary = collect_summary(db, week, Path(settings.artifacts_dir).resolve())
     finally:
@@ -378,9 +429,15 @@ def _fitness_command() -> list[str]:
     return [str(local)] if local.exists() else [sys.executable, "-m", "fitness_cli"]
 
 
-def serve(result: DemoResult, *, api_port: int = API_PORT, ui_port: int = UI_PORT,
-          speed: float = 60.0, stop: threading.Event | None = None,
-          wait: Callable[[threading.Event], object] | None = None) -> None:
+def serve(
+    result: DemoResult,
+    *,
+    api_port: int = API_PORT,
+    ui_port: int = UI_PORT,
+    speed: float = 60.0,
+    stop: threading.Event | None = None,
+    wait: Callable[[threading.Event], object] | None = None,
+) -> None:
     """Phase 5: API, Dagster UI + daemon, live publisher and writer, until ``stop`` (Ctrl-C)."""
     from fitness_assets import dagster_home
 
@@ -391,25 +448,56 @@ def serve(result: DemoResult, *, api_port: int = API_PORT, ui_port: int = UI_POR
     fitness = _fitness_command()
     dagster = str(Path(sys.executable).with_name("dagster"))
     plan = [
-        ("api", [*fitness, "api", "--host", "127.0.0.1", "--port", str(api_port)], f"http://127.0.0.1:{api_port}/docs"),
-        ("dagster", [dagster, "dev", "-m", "fitness_assets.definitions", "-h", "127.0.0.1", "-p", str(ui_port)],
-         f"http://127.0.0.1:{ui_port}"),
+        (
+            "api",
+            [*fitness, "api", "--host", "127.0.0.1", "--port", str(api_port)],
+            f"http://127.0.0.1:{api_port}/docs",
+        ),
+        (
+            "dagster",
+            [dagster, "dev", "-m", "fitness_assets.definitions", "-h", "127.0.0.1", "-p", str(ui_port)],
+            f"http://127.0.0.1:{ui_port}",
+        ),
         ("writer", [*fitness, "write"], None),
-        ("publisher", [*fitness, "publish", "--users", str(result.config.users), "--days", "1",
-                       "--seed", str(result.config.seed), "--live", "--speed", str(speed), "--no-progress"], None),
+        (
+            "publisher",
+            [
+                *fitness,
+                "publish",
+                "--users",
+                str(result.config.users),
+                "--days",
+                "1",
+                "--seed",
+                str(result.config.seed),
+                "--live",
+                "--speed",
+                str(speed),
+                "--no-progress",
+            ],
+            None,
+        ),
     ]
     served: list[Served] = []
     try:
         for name, command, url in plan:
             with open(logs / f"{name}.log", "ab") as out:
-                proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                proc = subprocess.Popen(
+                    command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                )
             served.append(Served(name, proc, url))
         print("serving (Ctrl-C stops everything the demo started):", flush=True)
         for s in served:
-            print(f"  {s.name:<10} {s.url or ''} (pid {s.process.pid}, log {logs / (s.name + '.log')})", flush=True)
+            print(
+                f"  {s.name:<10} {s.url or ''} (pid {s.process.pid}, log {logs / (s.name + '.log')})",
+                flush=True,
+            )
         if result.week:
-            print(f"  plans      http://127.0.0.1:{api_port}/workout/<user_id> (needs an API key: "
-                  "`fitness apikey create --admin`)", flush=True)
+            print(
+                f"  plans      http://127.0.0.1:{api_port}/workout/<user_id> (needs an API key: "
+                "`fitness apikey create --admin`)",
+                flush=True,
+            )
         (wait or _wait_until_stopped)(stop)
         _check_children(served)
     finally:

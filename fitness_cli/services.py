@@ -84,22 +84,33 @@ def wait_for_port(port: int, proc: subprocess.Popen, name: str, log: Path, timeo
     raise ServiceError(f"{name} did not open port {port} within {timeout:.0f} s (log: {log})")
 
 
-def start_redis(data_dir: Path, port: int | None = None, persist: bool = True) -> tuple[subprocess.Popen, ServiceProcess]:
+def start_redis(
+    data_dir: Path, port: int | None = None, persist: bool = True
+) -> tuple[subprocess.Popen, ServiceProcess]:
     """Start the bundled redis-server on 127.0.0.1 (AOF on when ``persist``)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     log = data_dir / "redis.log"
     args = [
         str(redis_server_binary()),
-        "--bind", "127.0.0.1",
-        "--port", str(port),
-        "--dir", str(data_dir),
-        "--save", "",
-        "--appendonly", "yes" if persist else "no",
-        "--logfile", str(log),
-        "--protected-mode", "yes",
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--dir",
+        str(data_dir),
+        "--save",
+        "",
+        "--appendonly",
+        "yes" if persist else "no",
+        "--logfile",
+        str(log),
+        "--protected-mode",
+        "yes",
     ]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     wait_for_port(port, proc, "redis-server", log)
     return proc, ServiceProcess("redis", proc.pid, port, f"redis://127.0.0.1:{port}/0", str(log))
 
@@ -116,9 +127,22 @@ def start_mongo(data_dir: Path | None, port: int | None = None) -> tuple[subproc
     log = log_dir / f"secantus-{port}.log"
     with open(log, "ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "secantus", "--host", "127.0.0.1", "--port", str(port),
-             "--storage-path", storage, "--log-level", "WARNING"],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "secantus",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--storage-path",
+                storage,
+                "--log-level",
+                "WARNING",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     wait_for_port(port, proc, "SecantusDB", log, timeout=60)
     return proc, ServiceProcess("mongo", proc.pid, port, f"mongodb://127.0.0.1:{port}/", str(log))

@@ -67,7 +67,9 @@ _ESCAPED_CHAR = re.compile(rb"\\+u([0-9A-Fa-f]{4})")
 
 def mention_pattern(user_id: str) -> re.Pattern[bytes]:
     """Matches ``user_id`` as a whole token: not preceded or followed by an id character."""
-    return re.compile(rb"(?<![" + _ID_CHAR + rb"])" + re.escape(user_id.encode()) + rb"(?![" + _ID_CHAR + rb"])")
+    return re.compile(
+        rb"(?<![" + _ID_CHAR + rb"])" + re.escape(user_id.encode()) + rb"(?![" + _ID_CHAR + rb"])"
+    )
 
 
 def _bytes(value: Any) -> bytes:
@@ -135,14 +137,17 @@ async def fitness_keys(redis: aioredis.Redis, match: str, kind: str | None = Non
     return sorted(keys)
 
 
-async def scrub_stream(redis: aioredis.Redis, stream: bytes, user_id: str, pattern: re.Pattern[bytes],
-                       batch: int = SCAN_BATCH) -> StreamScrub:
+async def scrub_stream(
+    redis: aioredis.Redis, stream: bytes, user_id: str, pattern: re.Pattern[bytes], batch: int = SCAN_BATCH
+) -> StreamScrub:
     """XACK (in every consumer group) and XDEL each entry of ``stream`` that belongs to the user."""
     groups = [group["name"] for group in await redis.xinfo_groups(stream)]
     scrub, start = StreamScrub(), "-"
     while True:
         page = await redis.xrange(stream, min=start, max="+", count=batch)
-        doomed = [entry_id for entry_id, fields in page if fields and entry_names_user(fields, user_id, pattern)]
+        doomed = [
+            entry_id for entry_id, fields in page if fields and entry_names_user(fields, user_id, pattern)
+        ]
         if doomed:
             for group in groups:
                 scrub.pending += int(await redis.xack(stream, group, *doomed))
@@ -194,7 +199,9 @@ def remove_report_pages(artifacts_dir: Path, user_id: str, stored_paths: list[st
     return removed
 
 
-async def rebuild_legacy_indexes(db: AsyncDatabase, artifacts_dir: Path, user_id: str, weeks: list[str]) -> int:
+async def rebuild_legacy_indexes(
+    db: AsyncDatabase, artifacts_dir: Path, user_id: str, weeks: list[str]
+) -> int:
     """Re-render the index of each week whose page names the user but has no manifest, from the
     ``reports`` documents of the users whose pages are still there; returns the weeks rebuilt."""
     pattern, rebuilt = mention_pattern(user_id), 0
@@ -207,8 +214,12 @@ async def rebuild_legacy_indexes(db: AsyncDatabase, artifacts_dir: Path, user_id
         async for document in db[REPORTS].find({"week": week}).sort([("created_at", 1), ("_id", 1)]):
             latest[document["user_id"]] = document
         entries = [
-            IndexEntry(user, report_href(user), str(document.get("status", "")),
-                       priority_mix(r.get("priority") for r in document.get("recommendations", [])))
+            IndexEntry(
+                user,
+                report_href(user),
+                str(document.get("status", "")),
+                priority_mix(r.get("priority") for r in document.get("recommendations", [])),
+            )
             for user, document in sorted(latest.items())
             if user != user_id and (folder / f"{user}.html").is_file()
         ]
@@ -217,7 +228,9 @@ async def rebuild_legacy_indexes(db: AsyncDatabase, artifacts_dir: Path, user_id
     return rebuilt
 
 
-async def erase_user(db: AsyncDatabase, redis: aioredis.Redis, artifacts_dir: Path, user_id: str) -> dict[str, int]:
+async def erase_user(
+    db: AsyncDatabase, redis: aioredis.Redis, artifacts_dir: Path, user_id: str
+) -> dict[str, int]:
     """Remove the user everywhere; returns what was removed, by place.
 
     Stream entries go first so the storage writer cannot store them again after the collections
@@ -230,6 +243,8 @@ async def erase_user(db: AsyncDatabase, redis: aioredis.Redis, artifacts_dir: Pa
     rows, legacy_weeks = await asyncio.to_thread(drop_user_rows, artifacts_dir, user_id)
     rows += await rebuild_legacy_indexes(db, artifacts_dir, user_id, legacy_weeks)
     removed["index_rows"] = rows
-    removed["report_files"] = await asyncio.to_thread(remove_report_pages, artifacts_dir, user_id, report_paths)
+    removed["report_files"] = await asyncio.to_thread(
+        remove_report_pages, artifacts_dir, user_id, report_paths
+    )
     removed["cache_keys"] = await delete_cached_plans(redis, user_id)
     return removed

@@ -33,7 +33,11 @@ def check_user_id(value: str) -> str:
     """``value`` when it follows the rule, else a one-line ValueError quoting it (escaped, shortened)."""
     if is_user_id(value):
         return value
-    shown = repr(value[:_SHOWN]) + ("..." if len(value) > _SHOWN else "") if isinstance(value, str) else repr(value)
+    shown = (
+        repr(value[:_SHOWN]) + ("..." if len(value) > _SHOWN else "")
+        if isinstance(value, str)
+        else repr(value)
+    )
     raise ValueError(f"invalid user id {shown} ({USER_ID_RULE})")
 
 

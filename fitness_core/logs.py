@@ -55,8 +55,9 @@ def formatter() -> logging.Formatter:
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             _drop_skipped,
             _exception_as_error,
-            structlog.processors.LogfmtRenderer(key_order=["ts", "level", "logger", "event"], drop_missing=True,
-                                                bool_as_flag=False),
+            structlog.processors.LogfmtRenderer(
+                key_order=["ts", "level", "logger", "event"], drop_missing=True, bool_as_flag=False
+            ),
         ],
     )
 
@@ -73,8 +74,12 @@ def configure_logging(level: str = "INFO", *, quiet: tuple[str, ...] = QUIET_LOG
     if any(getattr(h, _MARK, False) for h in root.handlers):
         return
     structlog.configure(
-        processors=[structlog.stdlib.filter_by_level, *_SHARED, structlog.processors.StackInfoRenderer(),
-                    structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *_SHARED,
+            structlog.processors.StackInfoRenderer(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,

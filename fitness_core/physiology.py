@@ -171,7 +171,9 @@ def kcal_from_met(met: ArrayLike, weight_kg: ArrayLike, hours: ArrayLike, net: b
     return (met - 1.0 if net else met) * weight_kg * hours
 
 
-def bmr_mifflin(weight_kg: ArrayLike, height_cm: ArrayLike, age: ArrayLike, female: ArrayLike | bool) -> ArrayLike:
+def bmr_mifflin(
+    weight_kg: ArrayLike, height_cm: ArrayLike, age: ArrayLike, female: ArrayLike | bool
+) -> ArrayLike:
     """Mifflin-St Jeor BMR: 10W + 6.25H - 5A + 5 (men) or - 161 (women), kcal/day."""
     return 10.0 * weight_kg + 6.25 * height_cm - 5.0 * age + np.where(female, -161.0, 5.0)
 
@@ -221,7 +223,9 @@ def vo2max_norm(age: ArrayLike, female: ArrayLike | bool) -> ArrayLike:
     return np.where(female, 31.0, 38.0) - 0.4 * (age - 40.0)
 
 
-def _truncated_normal(rng: np.random.Generator, mean: float, sd: float, lo: float, hi: float, n: int) -> np.ndarray:
+def _truncated_normal(
+    rng: np.random.Generator, mean: float, sd: float, lo: float, hi: float, n: int
+) -> np.ndarray:
     values = rng.normal(mean, sd, n)
     bad = (values < lo) | (values > hi)
     while bad.any():
@@ -375,11 +379,18 @@ def adherence_probability(
 ) -> ArrayLike:
     """P(complete a planned session) = sigma(logit p - 2 max(0, L/Lmax30 - 1) - 1.5 h + 0.3 (R - 7))."""
     p = np.clip(p_user, 1e-4, 1 - 1e-4)
-    logit = np.log(p / (1 - p)) - 2.0 * np.maximum(0.0, plan_ratio - 1.0) - 1.5 * fatigue + 0.3 * (readiness - 7.0)
+    logit = (
+        np.log(p / (1 - p))
+        - 2.0 * np.maximum(0.0, plan_ratio - 1.0)
+        - 1.5 * fatigue
+        + 0.3 * (readiness - 7.0)
+    )
     return 1.0 / (1.0 + np.exp(-logit))
 
 
-def dropout_hazard(d_user: ArrayLike, week: ArrayLike, overreached: ArrayLike, injured: ArrayLike) -> ArrayLike:
+def dropout_hazard(
+    d_user: ArrayLike, week: ArrayLike, overreached: ArrayLike, injured: ArrayLike
+) -> ArrayLike:
     """Weekly dropout hazard d (1 + 1.5 e^(-week/6)), x2 when overreached, x3 when injured."""
     hazard = d_user * (1.0 + 1.5 * np.exp(-np.asarray(week, dtype=float) / 6.0))
     hazard = hazard * np.where(overreached, 2.0, 1.0) * np.where(injured, 3.0, 1.0)

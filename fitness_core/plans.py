@@ -35,7 +35,9 @@ class Prescription(_Strict):
     weekly_minutes: float = Field(ge=0, le=900, description="planned training minutes for the week")
     sessions: int = Field(ge=0, le=7)
     source: str = Field(description="policy version or baseline name that produced it")
-    baseline: dict[str, float] | None = Field(default=None, description="the baseline's targets, for comparison")
+    baseline: dict[str, float] | None = Field(
+        default=None, description="the baseline's targets, for comparison"
+    )
 
 
 class PrescriptionProvenance(_Strict):
@@ -178,10 +180,14 @@ class LLMUsage(_Strict):
     completion_tokens: int = 0
     failure_reasons: list[str] = Field(default_factory=list)
     outcome: PlanOutcome | None = Field(
-        default=None, description="first_try, repaired (second answer passed), fallback (rules after model "
-        "attempts) or not_asked (rules: no model, medical flag)")
+        default=None,
+        description="first_try, repaired (second answer passed), fallback (rules after model "
+        "attempts) or not_asked (rules: no model, medical flag)",
+    )
     failed_rules: list[list[str]] = Field(
-        default_factory=list, description="per failed model answer, the rules it broke ('json', 'schema' when unparsed)")
+        default_factory=list,
+        description="per failed model answer, the rules it broke ('json', 'schema' when unparsed)",
+    )
 
 
 class PlanDocument(_Strict):

@@ -64,7 +64,7 @@ def priority_mix(priorities: Iterable[object]) -> dict[str, int]:
 
 
 def week_label(monday: date) -> str:
-    """"Mon 3 Mar - Sun 9 Mar 2025" for the week starting on ``monday``."""
+    """ "Mon 3 Mar - Sun 9 Mar 2025" for the week starting on ``monday``."""
     end = monday + timedelta(days=6)
     return f"{monday:%a} {monday.day} {monday:%b} - {end:%a} {end.day} {end:%b %Y}"
 

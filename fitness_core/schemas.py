@@ -43,6 +43,7 @@ MedicalFlag = Literal[
     "pregnancy", "cardiovascular_disease", "diabetes", "kidney_disease", "chest_pain", "syncope"
 ]
 
+
 def _to_millisecond(value: datetime) -> datetime:
     if value.microsecond % 1000 == 0:  # already at millisecond precision (the common case): no copy
         return value
@@ -143,7 +144,9 @@ class User(TimedRecord):
     weight_kg: float = Field(ge=25, le=350)
     goal: Goal = "health"
     diet_preference: DietPreference = "omnivore"
-    allergies: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(default_factory=list, max_length=20)
+    allergies: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
+        default_factory=list, max_length=20
+    )
     medical_flags: list[MedicalFlag] = Field(default_factory=list)
     hr_max_bpm: Bpm | None = Field(default=None, description="measured HRmax, when known")
     hr_rest_bpm: Bpm | None = Field(default=None, description="resting HR at sign-up, when known")
@@ -188,7 +191,10 @@ class FitnessEvent(TimedRecord):
     heart_rate_bpm: Bpm | None = Field(default=None, description="average HR over the event")
     max_heart_rate_bpm: Bpm | None = None
     hr_zone_s: list[Annotated[float, Field(ge=0)]] | None = Field(
-        default=None, min_length=5, max_length=5, description="seconds in HR zones 1-5 (%HRmax 50/60/70/80/90)"
+        default=None,
+        min_length=5,
+        max_length=5,
+        description="seconds in HR zones 1-5 (%HRmax 50/60/70/80/90)",
     )
     calories_burned: float = Field(default=0.0, ge=0, le=10_000)
     step_increment: int = Field(default=0, ge=0, le=200_000)

@@ -47,19 +47,23 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535, description="API port")
     artifacts_dir: Path = Field(default=Path("var/artifacts"), description="Artifact store folder")
     stream_maxlen: int = Field(
-        default=2_000_000, ge=100,
+        default=2_000_000,
+        ge=100,
         description="Cap per stream (unread plus retained entries); producers wait or get 503 at the cap, nothing is trimmed unread",
     )
     stream_retention_s: int = Field(
-        default=3600, ge=0,
+        default=3600,
+        ge=0,
         description="Acknowledged entries are kept this long as the recovery log the writer replays after a store loses writes",
     )
     stream_retention_entries: int = Field(
-        default=200_000, ge=0,
+        default=200_000,
+        ge=0,
         description="At most this many acknowledged entries are kept per stream for replay (never more than half of STREAM_MAXLEN)",
     )
     writer_min_free_mb: int = Field(
-        default=512, ge=0,
+        default=512,
+        ge=0,
         description="The writer pauses while the store's disk has less free space than this (0: no guard)",
     )
     store_data_dir: Path | None = Field(
@@ -67,23 +71,31 @@ class Settings(BaseSettings):
         description="The MongoDB server's data folder, when on this host: the writer's free-disk guard watches it",
     )
     import_max_expanded_mb: int = Field(
-        default=16_384, ge=1,
+        default=16_384,
+        ge=1,
         description="An import's zip may expand to at most this many MB in total (read from its directory, enforced while reading)",
     )
     import_max_member_mb: int = Field(
-        default=8192, ge=1, description="One file inside an import's zip may expand to at most this many MB",
+        default=8192,
+        ge=1,
+        description="One file inside an import's zip may expand to at most this many MB",
     )
     import_max_ratio: int = Field(
-        default=200, ge=2,
+        default=200,
+        ge=2,
         description="Largest compression ratio of a zip member over 1 MB (real exports compress 10-40x; zip bombs about 1000x)",
     )
     import_max_file_mb: int = Field(
-        default=32, ge=1,
+        default=32,
+        ge=1,
         description="Files an importer parses whole in memory (GPX, TCX, FIT, Fitbit CSV and Web API JSON) may be at most this large",
     )
-    import_max_json_depth: int = Field(default=64, ge=4, description="Deepest nesting of arrays and objects in imported JSON")
+    import_max_json_depth: int = Field(
+        default=64, ge=4, description="Deepest nesting of arrays and objects in imported JSON"
+    )
     import_max_text_mb: int = Field(
-        default=8, ge=1,
+        default=8,
+        ge=1,
         description="Longest single token of imported XML or JSON (a text, string, attribute or comment)",
     )
     log_level: str = Field(default="INFO", description="Logging level")
@@ -92,20 +104,24 @@ class Settings(BaseSettings):
         description="State folder: embedded services, local Dagster instance, demo logs (read first, by var_dir())",
     )
     fitness_weeks_start: str = Field(
-        default="2024-01-01", description="First weekly partition (a Monday, YYYY-MM-DD); earlier for older imports",
+        default="2024-01-01",
+        description="First weekly partition (a Monday, YYYY-MM-DD); earlier for older imports",
     )
     fitness_llm: bool = Field(
         default=True,
         description="off (or 0, false, no, none, disabled): every plan comes from the deterministic planner, no LLM request",
     )
     # No ge=1 bound: the plan assets count anything below 1 as 1.
-    fitness_llm_concurrency: int = Field(default=2, description="LLM requests in flight at once per plan asset run")
+    fitness_llm_concurrency: int = Field(
+        default=2, description="LLM requests in flight at once per plan asset run"
+    )
     fitness_retrain_min_new_features: int = Field(
         default=500,
         description="New weekly_features documents after the current policy's data snapshot that make the retraining sensor request a training run",
     )
     fitness_retrain_preset: str = Field(
-        default="tuned", description="Training preset (demo, seed or tuned) of the runs the retraining sensor requests",
+        default="tuned",
+        description="Training preset (demo, seed or tuned) of the runs the retraining sensor requests",
     )
 
     @field_validator("mongo_db")
@@ -125,7 +141,9 @@ class Settings(BaseSettings):
     def _retrain_threshold(cls, value: object) -> int:
         raw = str(value).strip()
         if not raw.isdigit() or int(raw) < 1:
-            raise ValueError(f"FITNESS_RETRAIN_MIN_NEW_FEATURES must be a positive whole number of documents, got {raw!r}")
+            raise ValueError(
+                f"FITNESS_RETRAIN_MIN_NEW_FEATURES must be a positive whole number of documents, got {raw!r}"
+            )
         return int(raw)
 
     @property
@@ -147,8 +165,10 @@ class Settings(BaseSettings):
             # the embedded store's data folder says nothing about another MongoDB named in the env
             mongo_in_env = "MONGO_URI" in os.environ
             for key, value in read_env_file(env_file).items():
-                if key in os.environ or (key.startswith("REDIS_") and redis_in_env) or (
-                    key == "STORE_DATA_DIR" and mongo_in_env
+                if (
+                    key in os.environ
+                    or (key.startswith("REDIS_") and redis_in_env)
+                    or (key == "STORE_DATA_DIR" and mongo_in_env)
                 ):
                     continue
                 values[key.lower()] = value

@@ -133,9 +133,15 @@ class CappedWriter:
             if now - progress_at >= self.max_wait_s:
                 raise StreamFullError(next(iter(queues)), self.cap or UNCAPPED, now - progress_at)
             if now >= next_log:
-                log.warning("stream at its cap, waiting for the storage writer", extra={
-                    "streams": ",".join(queues), "cap": self.cap, "waiting": sum(map(len, queues.values())),
-                    "waited_s": round(now - progress_at, 1)})
+                log.warning(
+                    "stream at its cap, waiting for the storage writer",
+                    extra={
+                        "streams": ",".join(queues),
+                        "cap": self.cap,
+                        "waiting": sum(map(len, queues.values())),
+                        "waited_s": round(now - progress_at, 1),
+                    },
+                )
                 next_log = now + LOG_EVERY_S
             pause = backoff * random.uniform(0.5, 1.0)
             time.sleep(pause)

@@ -111,8 +111,14 @@ def _selected(client: redis.Redis, ids: Sequence[str], stream: str | None) -> It
             yield letter
 
 
-def replay(client: redis.Redis, cap: int | None, ids: Sequence[str] = (), *, stream: str | None = None,
-           max_wait_s: float = MAX_WAIT_S) -> Outcome:
+def replay(
+    client: redis.Redis,
+    cap: int | None,
+    ids: Sequence[str] = (),
+    *,
+    stream: str | None = None,
+    max_wait_s: float = MAX_WAIT_S,
+) -> Outcome:
     """Re-add the original fields of the chosen letters to their streams, then delete the letters.
 
     ``ids`` empty means all (of ``stream``). Letters without fields (the entry had been trimmed

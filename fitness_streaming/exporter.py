@@ -50,8 +50,10 @@ def export_tables(db: Any, out_dir: Path, fmt: str = "csv", user_id: str | None 
         writer = write_csv_table if fmt == "csv" else write_parquet_table
         report.rows[collection] = writer(path, BY_COLLECTION[collection], records)
         report.files.append(path)
-    log.info("export finished", extra={"rows": sum(report.rows.values()), "invalid": sum(report.invalid.values()),
-                                       "format": fmt})
+    log.info(
+        "export finished",
+        extra={"rows": sum(report.rows.values()), "invalid": sum(report.invalid.values()), "format": fmt},
+    )
     return report
 
 

@@ -58,8 +58,11 @@ class PublishStats:
         """One line: total, time, rate, then records per stream and any dirty-data counts."""
         streams = " ".join(f"{name.split(':', 1)[-1]}={n:,}" for name, n in sorted(self.per_stream.items()))
         line = f"published {self.total:,} records in {self.seconds:.1f} s ({self.rate:,.0f}/s): {streams or 'nothing'}"
-        extras = [f"{key} {self.simulation[key]:,}" for key in ("duplicates", "lost", "pending", "invalid")
-                  if self.simulation.get(key)]
+        extras = [
+            f"{key} {self.simulation[key]:,}"
+            for key in ("duplicates", "lost", "pending", "invalid")
+            if self.simulation.get(key)
+        ]
         if self.waited_s >= 0.05:
             extras.append(f"waited {self.waited_s:.1f} s for room in the streams")
         return line + (f" ({', '.join(extras)})" if extras else "")
@@ -90,8 +93,14 @@ def add_messages(writer: CappedWriter, messages: Sequence[Message]) -> Counter:
 class StreamPublisher:
     """Capped adds in batches of ``batch_size`` messages: nothing published is ever trimmed unread."""
 
-    def __init__(self, client: redis.Redis, *, maxlen: int | None, batch_size: int = DEFAULT_BATCH,
-                 max_wait_s: float = MAX_WAIT_S) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        maxlen: int | None,
+        batch_size: int = DEFAULT_BATCH,
+        max_wait_s: float = MAX_WAIT_S,
+    ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         self.batch_size = batch_size
@@ -168,22 +177,36 @@ def backfill(
     started = time.perf_counter()
     publisher = StreamPublisher(client, maxlen=maxlen, batch_size=batch_size, max_wait_s=max_wait_s)
     n_workers = default_workers(config) if workers is None else workers
-    with Production(config, n_workers) as production, _progress_bar(config.days + 1, progress, "publish") as bar:
+    with (
+        Production(config, n_workers) as production,
+        _progress_bar(config.days + 1, progress, "publish") as bar,
+    ):
         for batch in production:
             publisher.publish(batch.messages)
             if bar is not None:
                 bar.update(1)
                 elapsed = time.perf_counter() - started
-                bar.set_postfix(records=f"{publisher.stats.total:,}",
-                                per_s=f"{publisher.stats.total / elapsed if elapsed else 0:,.0f}", refresh=False)
+                bar.set_postfix(
+                    records=f"{publisher.stats.total:,}",
+                    per_s=f"{publisher.stats.total / elapsed if elapsed else 0:,.0f}",
+                    refresh=False,
+                )
             if stop is not None and stop.is_set():
                 break
         stats = publisher.stats
         stats.simulation = production.counts
     stats.seconds = time.perf_counter() - started
-    log.info("backfill published", extra={"records": stats.total, "seconds": round(stats.seconds, 2),
-                                          "users": config.users, "days": config.days, "seed": config.seed,
-                                          "workers": n_workers})
+    log.info(
+        "backfill published",
+        extra={
+            "records": stats.total,
+            "seconds": round(stats.seconds, 2),
+            "users": config.users,
+            "days": config.days,
+            "seed": config.seed,
+            "workers": n_workers,
+        },
+    )
     return stats
 
 
@@ -240,15 +263,18 @@ def live(
     progress = sys.stderr.isatty() if progress is None else progress
     publisher = StreamPublisher(client, maxlen=maxlen, batch_size=batch_size, max_wait_s=max_wait_s)
     arrivals = ArrivalQueue()
-    with Production(config, default_workers(config) if workers is None else workers, extra_days=None,
-                    timed=True) as production:
+    with Production(
+        config, default_workers(config) if workers is None else workers, extra_days=None, timed=True
+    ) as production:
         batches = iter(production)
         for batch in batches:  # the window itself, as fast as possible
             publisher.publish(batch.messages)
             if (batch.day is not None and batch.day >= config.end) or stop.is_set():
                 break
         backfilled = publisher.stats.total
-        log.info("live publishing started", extra={"speed": speed, "from_day": str(config.end + timedelta(days=1))})
+        log.info(
+            "live publishing started", extra={"speed": speed, "from_day": str(config.end + timedelta(days=1))}
+        )
         loaded_until_ms = _utc_midnight_ms(config.end + timedelta(days=1))
         clock_start_ms: int | None = None
         real_start = time.monotonic()
@@ -257,21 +283,29 @@ def live(
             while clock_start_ms is None or loaded_until_ms < now_ms + LOOKAHEAD_MS:
                 batch = next(batches)
                 arrivals.push(batch.messages)
-                loaded_until_ms = _utc_midnight_ms(batch.day + timedelta(days=1)) if batch.day else loaded_until_ms
+                loaded_until_ms = (
+                    _utc_midnight_ms(batch.day + timedelta(days=1)) if batch.day else loaded_until_ms
+                )
                 if clock_start_ms is None and (clock_start_ms := arrivals.earliest_ms()) is not None:
                     real_start, now_ms = time.monotonic(), clock_start_ms
             publisher.publish(arrivals.pop_due(now_ms))
             if progress:
                 clock = datetime.fromtimestamp(now_ms / 1000, UTC)
-                print(f"\rlive: {publisher.stats.total - backfilled:,} records, simulated clock {clock:%Y-%m-%d %H:%M} UTC",
-                      end="", file=sys.stderr, flush=True)
+                print(
+                    f"\rlive: {publisher.stats.total - backfilled:,} records, simulated clock {clock:%Y-%m-%d %H:%M} UTC",
+                    end="",
+                    file=sys.stderr,
+                    flush=True,
+                )
             stop.wait(tick_s)
         stats = publisher.stats
         stats.simulation = production.counts
     if progress:
         print(file=sys.stderr)
     stats.seconds = time.perf_counter() - started
-    log.info("live publishing stopped", extra={"records": stats.total, "live_records": stats.total - backfilled})
+    log.info(
+        "live publishing stopped", extra={"records": stats.total, "live_records": stats.total - backfilled}
+    )
     return stats
 
 
@@ -289,7 +323,22 @@ def publish_simulation(
     """Connect to Redis and publish the simulation: a backfill, then live at ``live_speed`` if given."""
     client = connect(redis_url)
     if live_speed is None:
-        return backfill(config, client, stop=stop, maxlen=maxlen, workers=workers, batch_size=batch_size,
-                        progress=progress)
-    return live(config, client, speed=live_speed, stop=stop, maxlen=maxlen, workers=workers,
-                batch_size=batch_size, progress=progress)
+        return backfill(
+            config,
+            client,
+            stop=stop,
+            maxlen=maxlen,
+            workers=workers,
+            batch_size=batch_size,
+            progress=progress,
+        )
+    return live(
+        config,
+        client,
+        speed=live_speed,
+        stop=stop,
+        maxlen=maxlen,
+        workers=workers,
+        batch_size=batch_size,
+        progress=progress,
+    )

@@ -102,8 +102,9 @@ def mongo_db(mongo_client: pymongo.MongoClient, mongo_db_name: str):
 
 
 @pytest.fixture
-def settings(redis_url: str, mongo_server: str, mongo_db_name: str, tmp_path: Path,
-             monkeypatch: pytest.MonkeyPatch) -> Settings:
+def settings(
+    redis_url: str, mongo_server: str, mongo_db_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Settings:
     """Settings pointing at the test's Redis database and MongoDB database, also set in the env."""
     env = {
         "REDIS_URL": redis_url,
@@ -126,7 +127,9 @@ def postgres_database() -> Iterator[str]:
 
     name = f"dagster_test_{uuid.uuid4().hex[:10]}"
     try:
-        admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="postgres", connect_timeout=3)
+        admin = psycopg2.connect(
+            host="127.0.0.1", port=5432, user="postgres", dbname="postgres", connect_timeout=3
+        )
     except psycopg2.OperationalError as exc:
         pytest.skip(f"PostgreSQL at 127.0.0.1:5432 refused user postgres: {exc}")
     admin.autocommit = True

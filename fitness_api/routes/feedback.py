@@ -51,8 +51,12 @@ def feedback_record(user_id: str, body: FeedbackIn, timezone: str, received: dat
             "model": ErrorDetail,
             "description": "Redis or MongoDB unreachable, or fitness:feedback is at its cap "
             "(STREAM_MAXLEN) because the storage writer is behind: nothing was recorded, retry later",
-            "headers": {"Retry-After": {"description": "seconds to wait before retrying (stream at its cap)",
-                                        "schema": {"type": "integer"}}},
+            "headers": {
+                "Retry-After": {
+                    "description": "seconds to wait before retrying (stream at its cap)",
+                    "schema": {"type": "integer"},
+                }
+            },
         },
     },
     summary="Record how the user feels",

@@ -52,7 +52,10 @@ def database(mongo: MongoResource) -> "Database":
 def column_schema(model: type) -> dg.TableSchema:
     """The ``dagster/column_schema`` of a document model (field names, types and descriptions)."""
     return dg.TableSchema(
-        columns=[dg.TableColumn(name, type_name, description=doc) for name, type_name, doc in document_columns(model)]
+        columns=[
+            dg.TableColumn(name, type_name, description=doc)
+            for name, type_name, doc in document_columns(model)
+        ]
     )
 
 
@@ -68,8 +71,10 @@ def fail_if_everyone_failed(failures: UserFailures, computed: int) -> None:
     """A dg.Failure when no user was computed and more than one failed (the run's fault, not a user's)."""
     if computed == 0 and len(failures) > 1:
         first = next(iter(failures.listed(1).values()))
-        raise dg.Failure(f"{failures.step}: every one of {len(failures)} users failed (first: {first})",
-                         metadata=failure_metadata(failures))
+        raise dg.Failure(
+            f"{failures.step}: every one of {len(failures)} users failed (first: {first})",
+            metadata=failure_metadata(failures),
+        )
 
 
 def recorded_failures(context: dg.AssetCheckExecutionContext, key: dg.AssetKey) -> tuple[int, dict[str, str]]:
@@ -84,21 +89,31 @@ def recorded_failures(context: dg.AssetCheckExecutionContext, key: dg.AssetKey) 
         return 0, {}
     count = materialization.metadata.get("failed_users")
     listed = materialization.metadata.get("failed_user_reasons")
-    return (int(count.value) if count is not None else 0,
-            dict(listed.value) if listed is not None and isinstance(listed.value, dict) else {})
+    return (
+        int(count.value) if count is not None else 0,
+        dict(listed.value) if listed is not None and isinstance(listed.value, dict) else {},
+    )
 
 
 def failed_users_check(asset: dg.AssetsDefinition) -> dg.AssetChecksDefinition:
     """The warning check of one weekly asset: passes when its materialization skipped no user."""
 
-    @dg.asset_check(asset=asset, name=CHECK_NAME, blocking=False,
-                    description="No user was skipped because computing them raised (each skipped user is "
-                                "named with the reason; the other users' week goes on).")
+    @dg.asset_check(
+        asset=asset,
+        name=CHECK_NAME,
+        blocking=False,
+        description="No user was skipped because computing them raised (each skipped user is "
+        "named with the reason; the other users' week goes on).",
+    )
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
         count, listed = recorded_failures(context, asset.key)
-        summary = ("every user computed" if not count else
-                   f"{count} users skipped: " + "; ".join(f"{u}: {r}" for u, r in list(listed.items())[:3])
-                   + ("; ..." if count > 3 else ""))
+        summary = (
+            "every user computed"
+            if not count
+            else f"{count} users skipped: "
+            + "; ".join(f"{u}: {r}" for u, r in list(listed.items())[:3])
+            + ("; ..." if count > 3 else "")
+        )
         return dg.AssetCheckResult(
             passed=count == 0,
             severity=dg.AssetCheckSeverity.WARN,

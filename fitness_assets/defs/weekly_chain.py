@@ -7,7 +7,7 @@ import dagster as dg
 from fitness_assets.defs.common import WEEKLY_CHAIN_TAG
 from fitness_assets.defs.partitions import weekly_partitions
 
-(_TAG_KEY, _TAG_VALUE), = WEEKLY_CHAIN_TAG.items()
+((_TAG_KEY, _TAG_VALUE),) = WEEKLY_CHAIN_TAG.items()
 
 weekly_chain = dg.define_asset_job(
     "weekly_chain",

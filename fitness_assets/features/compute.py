@@ -81,15 +81,20 @@ def read_week_inputs(
     return users
 
 
-def build_week(users: dict[str, UserWeekInputs], week: str, created_at: datetime,
-               failures: UserFailures) -> list[WeeklyFeatures]:
+def build_week(
+    users: dict[str, UserWeekInputs], week: str, created_at: datetime, failures: UserFailures
+) -> list[WeeklyFeatures]:
     """Each user's features document, sorted by user; a user whose build raises is recorded and skipped."""
-    return each_user(sorted(users, key=str), str, lambda u: build_weekly_features(users[u], week, created_at),
-                     failures)
+    return each_user(
+        sorted(users, key=str), str, lambda u: build_weekly_features(users[u], week, created_at), failures
+    )
 
 
 def weekly_features_for(
-    db: Database, week: str, strategy: Strategy = "auto", now: datetime | None = None,
+    db: Database,
+    week: str,
+    strategy: Strategy = "auto",
+    now: datetime | None = None,
     failures: UserFailures | None = None,
 ) -> list[WeeklyFeatures]:
     """The ``weekly_features`` documents of ``week``, one per user with data, sorted by user."""
@@ -118,7 +123,15 @@ def materialize_weekly_features(db: Database, week: str, strategy: Strategy = "a
         "write": round(finished - built, 3),
         "total": round(finished - started, 3),
     }
-    log.info("weekly features stored", extra={"week": week, "users": len(result.documents),
-                                               "strategy": strategy, **vars(result.write), "failed_users": len(result.failures),
-                                               "seconds": result.timings_s["total"]})
+    log.info(
+        "weekly features stored",
+        extra={
+            "week": week,
+            "users": len(result.documents),
+            "strategy": strategy,
+            **vars(result.write),
+            "failed_users": len(result.failures),
+            "seconds": result.timings_s["total"],
+        },
+    )
     return result

@@ -50,14 +50,25 @@ def profile_of(user: dict[str, Any], features: WeeklyFeatures) -> Profile:
     phys = features.physiology
     level = activity_level(features.workouts.days)
     return Profile(
-        age=phys.age, sex=phys.sex, goal=user.get("goal") or "health",
-        diet_preference=user.get("diet_preference") or "omnivore", allergies=list(user.get("allergies") or []),
-        medical_flags=list(user.get("medical_flags") or []), weight_kg=phys.weight_kg, height_cm=phys.height_cm,
-        hr_max_bpm=round(phys.hr_max_bpm, 1), hr_max_method=phys.hr_max_method,
-        hr_rest_bpm=round(phys.hr_rest_bpm, 1), hr_rest_method=phys.hr_rest_method,
-        steps_goal=int(user.get("steps_goal") or 8000), timezone=features.timezone,
-        bmr_kcal=round(phys.bmr_kcal, 1) if phys.bmr_kcal is not None else None, activity_level=level,
-        tdee_kcal=round(float(physiology.tdee(phys.bmr_kcal, level)), 1) if phys.bmr_kcal is not None else None,
+        age=phys.age,
+        sex=phys.sex,
+        goal=user.get("goal") or "health",
+        diet_preference=user.get("diet_preference") or "omnivore",
+        allergies=list(user.get("allergies") or []),
+        medical_flags=list(user.get("medical_flags") or []),
+        weight_kg=phys.weight_kg,
+        height_cm=phys.height_cm,
+        hr_max_bpm=round(phys.hr_max_bpm, 1),
+        hr_max_method=phys.hr_max_method,
+        hr_rest_bpm=round(phys.hr_rest_bpm, 1),
+        hr_rest_method=phys.hr_rest_method,
+        steps_goal=int(user.get("steps_goal") or 8000),
+        timezone=features.timezone,
+        bmr_kcal=round(phys.bmr_kcal, 1) if phys.bmr_kcal is not None else None,
+        activity_level=level,
+        tdee_kcal=round(float(physiology.tdee(phys.bmr_kcal, level)), 1)
+        if phys.bmr_kcal is not None
+        else None,
     )
 
 
@@ -66,8 +77,12 @@ def longest_session_min(history: list[WeeklyFeatures], week: str) -> float:
     sunday = last_day(week)
     first_day = (sunday - timedelta(days=LONGEST_SESSION_DAYS - 1)).isoformat()
     return max(
-        (minutes for f in history for day, minutes in zip(f.days, f.workouts.daily_longest_min, strict=True)
-         if first_day <= day <= sunday.isoformat()),
+        (
+            minutes
+            for f in history
+            for day, minutes in zip(f.days, f.workouts.daily_longest_min, strict=True)
+            if first_day <= day <= sunday.isoformat()
+        ),
         default=0.0,
     )
 
@@ -80,7 +95,9 @@ def flags_of(current: WeeklyFeatures, baseline: list[CompactWeek], profile: Prof
     readiness = [v for v in (fb.readiness, latest.readiness if latest else None) if v is not None]
     low_readiness = any(v < LOW_READINESS for v in readiness)
     if low_readiness:
-        reasons.append(f"readiness below {LOW_READINESS:g} (week mean {fb.readiness}, latest {latest.readiness if latest else None})")
+        reasons.append(
+            f"readiness below {LOW_READINESS:g} (week mean {fb.readiness}, latest {latest.readiness if latest else None})"
+        )
     soreness = [v for v in (fb.soreness, latest.soreness_level if latest else None) if v is not None]
     high_soreness = any(v >= HIGH_SORENESS for v in soreness)
     if high_soreness:
@@ -91,9 +108,13 @@ def flags_of(current: WeeklyFeatures, baseline: list[CompactWeek], profile: Prof
         reasons.append(f"mean sleep {asleep / 60:.1f} h <= {guidelines.SHORT_SLEEP_H:g} h")
     rhr_base = [w.resting_hr_bpm for w in baseline if w.resting_hr_bpm is not None]
     rhr = current.sleep.resting_hr_bpm
-    elevated = bool(rhr_base) and rhr is not None and rhr > sum(rhr_base) / len(rhr_base) + RESTING_HR_RISE_BPM
+    elevated = (
+        bool(rhr_base) and rhr is not None and rhr > sum(rhr_base) / len(rhr_base) + RESTING_HR_RISE_BPM
+    )
     if elevated:
-        reasons.append(f"resting HR {rhr} > baseline {sum(rhr_base) / len(rhr_base):.1f} + {RESTING_HR_RISE_BPM:g}")
+        reasons.append(
+            f"resting HR {rhr} > baseline {sum(rhr_base) / len(rhr_base):.1f} + {RESTING_HR_RISE_BPM:g}"
+        )
     acwr = current.load.acwr
     acwr_high = acwr is not None and acwr >= guidelines.ACWR_DANGER
     if acwr_high:
@@ -102,8 +123,13 @@ def flags_of(current: WeeklyFeatures, baseline: list[CompactWeek], profile: Prof
     if refer:
         reasons.append(f"reported {', '.join(refer)}: refer to a clinician")
     return Flags(
-        low_readiness=low_readiness, high_soreness=high_soreness, short_sleep=short_sleep,
-        elevated_resting_hr=elevated, acwr_high=acwr_high, refer_to_clinician=bool(refer), reasons=reasons,
+        low_readiness=low_readiness,
+        high_soreness=high_soreness,
+        short_sleep=short_sleep,
+        elevated_resting_hr=elevated,
+        acwr_high=acwr_high,
+        refer_to_clinician=bool(refer),
+        reasons=reasons,
     )
 
 
@@ -143,7 +169,10 @@ def build_user_context(
         sleep_h_recent=round(sleep_min / 60.0, 2) if sleep_min is not None else None,
         flags=flags_of(current, baseline, profile),
         created_at=created_at,
-        provenance={"code_version": CONTEXT_VERSION, "inputs_hash": inputs_hash(context_inputs(user, history))},
+        provenance={
+            "code_version": CONTEXT_VERSION,
+            "inputs_hash": inputs_hash(context_inputs(user, history)),
+        },
     )
 
 
@@ -159,8 +188,9 @@ def read_feature_history(db: Database, week: str, weeks: int) -> dict[str, list[
     return {u: docs for u, docs in history.items() if docs[-1].get("week") == week}
 
 
-def user_contexts_for(db: Database, week: str, now: datetime | None = None,
-                      failures: UserFailures | None = None) -> tuple[list[UserContext], list[str]]:
+def user_contexts_for(
+    db: Database, week: str, now: datetime | None = None, failures: UserFailures | None = None
+) -> tuple[list[UserContext], list[str]]:
     """The contexts of ``week``, and the users left out because they have no profile.
 
     A user whose feature documents or profile make the context raise is recorded in ``failures``

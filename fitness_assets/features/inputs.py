@@ -20,21 +20,56 @@ if TYPE_CHECKING:
 
 #: The raw fields each reader needs, per collection (nothing else leaves the store).
 EVENT_FIELDS = (
-    "user_id", "local_date", "activity_type", "kind", "duration_s", "heart_rate_bpm",
-    "max_heart_rate_bpm", "hr_zone_s", "calories_burned", "step_increment", "perceived_exertion",
+    "user_id",
+    "local_date",
+    "activity_type",
+    "kind",
+    "duration_s",
+    "heart_rate_bpm",
+    "max_heart_rate_bpm",
+    "hr_zone_s",
+    "calories_burned",
+    "step_increment",
+    "perceived_exertion",
 )
 SLEEP_FIELDS = (
-    "user_id", "local_date", "timezone", "start_ts", "end_ts", "quality", "efficiency",
-    "sleep_stage_breakdown", "awakenings", "latency_min", "resting_heart_rate_bpm", "hrv_rmssd_ms",
+    "user_id",
+    "local_date",
+    "timezone",
+    "start_ts",
+    "end_ts",
+    "quality",
+    "efficiency",
+    "sleep_stage_breakdown",
+    "awakenings",
+    "latency_min",
+    "resting_heart_rate_bpm",
+    "hrv_rmssd_ms",
 )
 NUTRITION_FIELDS = ("user_id", "local_date", "calories", "protein_g", "carbs_g", "fat_g")
 FEEDBACK_FIELDS = (
-    "user_id", "local_date", "feedback_ts", "mood", "energy", "perceived_exertion",
-    "soreness_level", "readiness",
+    "user_id",
+    "local_date",
+    "feedback_ts",
+    "mood",
+    "energy",
+    "perceived_exertion",
+    "soreness_level",
+    "readiness",
 )
 PROFILE_FIELDS = (
-    "sex", "birth_year", "height_cm", "weight_kg", "goal", "diet_preference", "allergies",
-    "medical_flags", "hr_max_bpm", "hr_rest_bpm", "steps_goal", "timezone",
+    "sex",
+    "birth_year",
+    "height_cm",
+    "weight_kg",
+    "goal",
+    "diet_preference",
+    "allergies",
+    "medical_flags",
+    "hr_max_bpm",
+    "hr_rest_bpm",
+    "steps_goal",
+    "timezone",
 )
 
 
@@ -135,7 +170,9 @@ class UserWeekInputs:
 
 def _rows(items: list, rounded: bool = False) -> list[str]:
     if rounded:
-        return sorted(repr(tuple(_rounded(getattr(item, name)) for name in item.__dataclass_fields__)) for item in items)
+        return sorted(
+            repr(tuple(_rounded(getattr(item, name)) for name in item.__dataclass_fields__)) for item in items
+        )
     return sorted(repr(tuple(getattr(item, name) for name in item.__dataclass_fields__)) for item in items)
 
 
@@ -190,7 +227,8 @@ def night_of(doc: dict[str, Any]) -> NightRecord:
         quality=optional_float(doc.get("quality")),
         efficiency=optional_float(doc.get("efficiency")),
         stages={k: float(stages.get(k) or 0.0) for k in ("light", "deep", "rem", "awake")}
-        if isinstance(stages, dict) else None,
+        if isinstance(stages, dict)
+        else None,
         awakenings=optional_int(doc.get("awakenings")),
         latency_min=optional_float(doc.get("latency_min")),
         resting_hr=optional_float(doc.get("resting_heart_rate_bpm")),

@@ -258,7 +258,8 @@ class CompactWeek(_Doc):
     soreness: float | None
     coverage_days: int
     activity_days: int | None = Field(
-        default=None, description="days with activity data; at 0 the activity headlines are left out of trends"
+        default=None,
+        description="days with activity data; at 0 the activity headlines are left out of trends",
     )
 
 

@@ -50,10 +50,19 @@ def activity_pipeline(week: str) -> list[dict[str, Any]]:
     return [
         _week_match(week),
         {"$group": {"_id": group_key, **sums}},
-        {"$group": {
-            "_id": "$_id.u",
-            "groups": {"$push": {"d": "$_id.d", "t": "$_id.t", "k": "$_id.k", **{f: f"${f}" for f in group_fields}}},
-        }},
+        {
+            "$group": {
+                "_id": "$_id.u",
+                "groups": {
+                    "$push": {
+                        "d": "$_id.d",
+                        "t": "$_id.t",
+                        "k": "$_id.k",
+                        **{f: f"${f}" for f in group_fields},
+                    }
+                },
+            }
+        },
     ]
 
 
@@ -62,19 +71,36 @@ def prior_efforts_pipeline(weeks: list[str]) -> list[dict[str, Any]]:
     return [
         _week_match(weeks),
         {"$match": {"$or": [{"heart_rate_bpm": {"$ne": None}}, {"perceived_exertion": {"$ne": None}}]}},
-        {"$group": {
-            "_id": {"u": "$user_id", "d": "$local_date"},
-            "efforts": {"$push": {"s": "$duration_s", "hr": "$heart_rate_bpm", "rpe": "$perceived_exertion"}},
-        }},
+        {
+            "$group": {
+                "_id": {"u": "$user_id", "d": "$local_date"},
+                "efforts": {
+                    "$push": {"s": "$duration_s", "hr": "$heart_rate_bpm", "rpe": "$perceived_exertion"}
+                },
+            }
+        },
         {"$group": {"_id": "$_id.u", "days": {"$push": {"d": "$_id.d", "efforts": "$efforts"}}}},
     ]
 
 
 def sleep_pipeline(week: str) -> list[dict[str, Any]]:
     """Each user's nights (one record per night: nothing to sum, only to group)."""
-    night = {f: f"${f}" for f in ("local_date", "timezone", "start_ts", "end_ts", "quality", "efficiency",
-                                   "sleep_stage_breakdown", "awakenings", "latency_min",
-                                   "resting_heart_rate_bpm", "hrv_rmssd_ms")}
+    night = {
+        f: f"${f}"
+        for f in (
+            "local_date",
+            "timezone",
+            "start_ts",
+            "end_ts",
+            "quality",
+            "efficiency",
+            "sleep_stage_breakdown",
+            "awakenings",
+            "latency_min",
+            "resting_heart_rate_bpm",
+            "hrv_rmssd_ms",
+        )
+    }
     return [_week_match(week), {"$group": {"_id": "$user_id", "nights": {"$push": night}}}]
 
 
@@ -82,25 +108,44 @@ def nutrition_pipeline(week: str) -> list[dict[str, Any]]:
     """Meals summed per user and local day."""
     return [
         _week_match(week),
-        {"$group": {
-            "_id": {"u": "$user_id", "d": "$local_date"},
-            "meals": {"$sum": 1},
-            "kcal": {"$sum": "$calories"},
-            "protein_g": {"$sum": "$protein_g"},
-            "carbs_g": {"$sum": "$carbs_g"},
-            "fat_g": {"$sum": "$fat_g"},
-        }},
-        {"$group": {
-            "_id": "$_id.u",
-            "days": {"$push": {"d": "$_id.d", **{f: f"${f}" for f in ("meals", "kcal", "protein_g", "carbs_g", "fat_g")}}},
-        }},
+        {
+            "$group": {
+                "_id": {"u": "$user_id", "d": "$local_date"},
+                "meals": {"$sum": 1},
+                "kcal": {"$sum": "$calories"},
+                "protein_g": {"$sum": "$protein_g"},
+                "carbs_g": {"$sum": "$carbs_g"},
+                "fat_g": {"$sum": "$fat_g"},
+            }
+        },
+        {
+            "$group": {
+                "_id": "$_id.u",
+                "days": {
+                    "$push": {
+                        "d": "$_id.d",
+                        **{f: f"${f}" for f in ("meals", "kcal", "protein_g", "carbs_g", "fat_g")},
+                    }
+                },
+            }
+        },
     ]
 
 
 def feedback_pipeline(week: str) -> list[dict[str, Any]]:
     """Each user's check-ins of the week."""
-    checkin = {f: f"${f}" for f in ("local_date", "feedback_ts", "mood", "energy", "perceived_exertion",
-                                     "soreness_level", "readiness")}
+    checkin = {
+        f: f"${f}"
+        for f in (
+            "local_date",
+            "feedback_ts",
+            "mood",
+            "energy",
+            "perceived_exertion",
+            "soreness_level",
+            "readiness",
+        )
+    }
     return [_week_match(week), {"$group": {"_id": "$user_id", "checkins": {"$push": checkin}}}]
 
 
@@ -134,19 +179,33 @@ def aggregate_week_inputs(
         target = user(row["_id"])
         for g in row["groups"]:
             workout = g["k"] == "workout"
-            target.groups.append(ActivityGroup(
-                date=g["d"], activity_type=g["t"], workout=workout, count=int(g["n"]),
-                seconds=float(g["s"]), steps=int(g["steps"]), kcal=float(g["kcal"]),
-                zone_s=tuple(float(g[f"z{i}"]) for i in ZONES),  # type: ignore[arg-type]
-                max_hr=optional_float(g.get("hr_max")), longest_s=float(g["longest"]),
-            ))
+            target.groups.append(
+                ActivityGroup(
+                    date=g["d"],
+                    activity_type=g["t"],
+                    workout=workout,
+                    count=int(g["n"]),
+                    seconds=float(g["s"]),
+                    steps=int(g["steps"]),
+                    kcal=float(g["kcal"]),
+                    zone_s=tuple(float(g[f"z{i}"]) for i in ZONES),  # type: ignore[arg-type]
+                    max_hr=optional_float(g.get("hr_max")),
+                    longest_s=float(g["longest"]),
+                )
+            )
             target.efforts.extend(effort_of(e, g["d"], g["t"], workout) for e in g["efforts"])
     for row in db[store.SLEEP_SESSIONS].aggregate(only_users(sleep_pipeline(week), user_ids)):
         user(row["_id"]).nights.extend(night_of(n) for n in row["nights"])
     for row in db[store.NUTRITION_LOGS].aggregate(only_users(nutrition_pipeline(week), user_ids)):
         user(row["_id"]).intake.extend(
-            DayIntake(date=d["d"], meals=int(d["meals"]), kcal=float(d["kcal"]), protein_g=float(d["protein_g"]),
-                      carbs_g=float(d["carbs_g"]), fat_g=float(d["fat_g"]))
+            DayIntake(
+                date=d["d"],
+                meals=int(d["meals"]),
+                kcal=float(d["kcal"]),
+                protein_g=float(d["protein_g"]),
+                carbs_g=float(d["carbs_g"]),
+                fat_g=float(d["fat_g"]),
+            )
             for d in row["days"]
         )
     for row in db[store.FEEDBACK_EVENTS].aggregate(only_users(feedback_pipeline(week), user_ids)):

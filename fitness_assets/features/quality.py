@@ -83,11 +83,15 @@ def check_duplicates(db: Database, week: str) -> Finding:
     share = sum(raw.values()) / records if records else 0.0
     problems = []
     if features["duplicate_users"] or features["bad_ids"]:
-        problems.append(f"{len(features['duplicate_users'])} users with several feature documents, "
-                        f"{len(features['bad_ids'])} malformed ids")
+        problems.append(
+            f"{len(features['duplicate_users'])} users with several feature documents, "
+            f"{len(features['bad_ids'])} malformed ids"
+        )
     if share > RAW_DUPLICATE_SHARE_MAX:
-        problems.append(f"{share:.1%} of the week's raw records repeat another under a different id "
-                        f"(max {RAW_DUPLICATE_SHARE_MAX:.0%})")
+        problems.append(
+            f"{share:.1%} of the week's raw records repeat another under a different id "
+            f"(max {RAW_DUPLICATE_SHARE_MAX:.0%})"
+        )
     return Finding(
         passed=not problems,
         summary="; ".join(problems) or f"no duplicates among {len(docs)} feature documents",
@@ -125,7 +129,12 @@ RANGES: tuple[tuple[str, Callable[[WeeklyFeatures], list[float]], float, float],
     ("calories eaten per day", lambda f: _each(f.energy.daily_in), 0, 15_000),
     ("active calories per day", lambda f: _each(f.energy.daily_active), 0, 15_000),
     ("protein g/kg per day", lambda f: _each([f.macros.protein_g_per_kg]), 0, 6),
-    ("HR-zone minutes above active minutes", lambda f: [sum(f.hr_zone_min or ()) - f.active_minutes.total], -1e9, 1.0),
+    (
+        "HR-zone minutes above active minutes",
+        lambda f: [sum(f.hr_zone_min or ()) - f.active_minutes.total],
+        -1e9,
+        1.0,
+    ),
 )
 
 
@@ -136,7 +145,9 @@ def range_violations(features: Iterable[WeeklyFeatures]) -> list[dict[str, Any]]
         for name, values, low, high in RANGES:
             for value in values(doc):
                 if not low <= value <= high:
-                    found.append({"user_id": doc.user_id, "metric": name, "value": value, "low": low, "high": high})
+                    found.append(
+                        {"user_id": doc.user_id, "metric": name, "value": value, "low": low, "high": high}
+                    )
     return found
 
 
@@ -145,8 +156,11 @@ def check_ranges(features: list[WeeklyFeatures]) -> Finding:
     metrics = sorted({v["metric"] for v in violations})
     return Finding(
         passed=not violations,
-        summary=(f"{len(violations)} values out of range ({', '.join(metrics)})" if violations
-                 else f"all values of {len(features)} users within physiological ranges"),
+        summary=(
+            f"{len(violations)} values out of range ({', '.join(metrics)})"
+            if violations
+            else f"all values of {len(features)} users within physiological ranges"
+        ),
         metadata={"documents": len(features), "violations": len(violations), "examples": violations[:20]},
     )
 
@@ -180,10 +194,13 @@ def check_completeness(db: Database, week: str, isolated: Iterable[str] = ()) ->
     if lost:
         problems.append(f"{len(lost)} users have raw data but no features")
     if gap_share > GAP_SHARE_MAX:
-        problems.append(f"{gap_share:.0%} of users active in the weeks around have no data this week "
-                        f"(max {GAP_SHARE_MAX:.0%}): an ingest gap?")
+        problems.append(
+            f"{gap_share:.0%} of users active in the weeks around have no data this week "
+            f"(max {GAP_SHARE_MAX:.0%}): an ingest gap?"
+        )
     summary = "; ".join(problems) or (
-        f"{len(with_features)} users complete; {len(gaps)} with a gap this week" if gaps
+        f"{len(with_features)} users complete; {len(gaps)} with a gap this week"
+        if gaps
         else f"{len(with_features)} users complete"
     )
     return Finding(
@@ -213,12 +230,15 @@ def coverage_drops(current: dict[str, int], previous: dict[str, int]) -> Finding
     share = len(dropped) / len(common) if common else 0.0
     problems = []
     if share > COVERAGE_DROP_SHARE_MAX:
-        problems.append(f"{share:.0%} of users lost {COVERAGE_DROP_DAYS}+ days of data (max {COVERAGE_DROP_SHARE_MAX:.0%})")
+        problems.append(
+            f"{share:.0%} of users lost {COVERAGE_DROP_DAYS}+ days of data (max {COVERAGE_DROP_SHARE_MAX:.0%})"
+        )
     if mean_drop >= COVERAGE_MEAN_DROP_MAX:
         problems.append(f"mean coverage fell by {mean_drop:.1f} days")
     return Finding(
         passed=not problems,
-        summary="; ".join(problems) or f"coverage steady for {len(common)} users (mean change {-mean_drop:+.2f} days)",
+        summary="; ".join(problems)
+        or f"coverage steady for {len(common)} users (mean change {-mean_drop:+.2f} days)",
         metadata={
             "users_compared": len(common),
             "users_dropped": len(dropped),
@@ -230,8 +250,10 @@ def coverage_drops(current: dict[str, int], previous: dict[str, int]) -> Finding
 
 def coverage_by_user(db: Database, week: str) -> dict[str, int]:
     """Days with any data, per user, from the stored features of ``week``."""
-    return {d["user_id"]: int(d["coverage"]["any"])
-            for d in db[store.WEEKLY_FEATURES].find({"week": week}, {"user_id": 1, "coverage.any": 1})}
+    return {
+        d["user_id"]: int(d["coverage"]["any"])
+        for d in db[store.WEEKLY_FEATURES].find({"week": week}, {"user_id": 1, "coverage.any": 1})
+    }
 
 
 def read_features(db: Database, week: str) -> list[WeeklyFeatures]:

@@ -9,14 +9,34 @@ from fitness_core.weeks import shift_week
 
 #: Numbers the planners and reports compare week to week (fields of :class:`CompactWeek`).
 HEADLINES: tuple[str, ...] = (
-    "steps_per_day", "moderate_equivalent_min", "workouts", "workout_minutes", "training_load", "acwr",
-    "sleep_hours", "sleep_efficiency", "resting_hr_bpm", "hrv_rmssd_ms", "kcal_in_per_day",
-    "protein_g_per_kg", "mood", "energy", "readiness", "soreness",
+    "steps_per_day",
+    "moderate_equivalent_min",
+    "workouts",
+    "workout_minutes",
+    "training_load",
+    "acwr",
+    "sleep_hours",
+    "sleep_efficiency",
+    "resting_hr_bpm",
+    "hrv_rmssd_ms",
+    "kcal_in_per_day",
+    "protein_g_per_kg",
+    "mood",
+    "energy",
+    "readiness",
+    "soreness",
 )
 #: Headlines measured by the activity stream: a week without activity data has none of them (not 0).
-ACTIVITY_HEADLINES: frozenset[str] = frozenset({
-    "steps_per_day", "moderate_equivalent_min", "workouts", "workout_minutes", "training_load", "acwr",
-})
+ACTIVITY_HEADLINES: frozenset[str] = frozenset(
+    {
+        "steps_per_day",
+        "moderate_equivalent_min",
+        "workouts",
+        "workout_minutes",
+        "training_load",
+        "acwr",
+    }
+)
 #: A relative change smaller than this is "flat".
 FLAT_FRACTION = 0.05
 BASELINE_WEEKS = 4
@@ -93,8 +113,14 @@ def trend(current: float | None, previous: float | None, baseline_values: list[f
     change, change_pct = _change(current, previous)
     vs_baseline, vs_baseline_pct = _change(current, baseline)
     return Trend(
-        current=current, previous=previous, change=change, change_pct=change_pct, baseline=_r(baseline),
-        baseline_weeks=len(present), vs_baseline=vs_baseline, vs_baseline_pct=vs_baseline_pct,
+        current=current,
+        previous=previous,
+        change=change,
+        change_pct=change_pct,
+        baseline=_r(baseline),
+        baseline_weeks=len(present),
+        vs_baseline=vs_baseline,
+        vs_baseline_pct=vs_baseline_pct,
         direction=direction(current, previous),
     )
 

@@ -76,8 +76,15 @@ def physiology_of(profile: dict | None, week: date, nights: list[NightRecord]) -
     if None not in (weight, height, age, sex):
         bmr = float(physiology.bmr_mifflin(float(weight), float(height), float(age), sex == "female"))
     return models.Physiology(
-        sex=sex, age=age, weight_kg=weight, height_cm=height, hr_max_bpm=hr_max,
-        hr_max_method=max_method, hr_rest_bpm=hr_rest, hr_rest_method=rest_method, bmr_kcal=bmr,
+        sex=sex,
+        age=age,
+        weight_kg=weight,
+        height_cm=height,
+        hr_max_bpm=hr_max,
+        hr_max_method=max_method,
+        hr_rest_bpm=hr_rest,
+        hr_rest_method=rest_method,
+        bmr_kcal=bmr,
     )
 
 
@@ -101,12 +108,18 @@ def trimp_of(effort: Effort, phys: models.Physiology) -> float:
 
 def srpe_of(effort: Effort) -> float:
     """Session-RPE load (AU) of an event with an RPE (0 without)."""
-    return 0.0 if effort.rpe is None else float(physiology.session_rpe_load(effort.rpe, effort.seconds / 60.0))
+    return (
+        0.0 if effort.rpe is None else float(physiology.session_rpe_load(effort.rpe, effort.seconds / 60.0))
+    )
 
 
 def fit_srpe_scale(efforts: list[Effort], trimp_values: list[float]) -> tuple[float, str]:
     """TRIMP per AU: least squares through the origin over events with both HR and RPE."""
-    pairs = [(srpe_of(e), t) for e, t in zip(efforts, trimp_values, strict=True) if e.hr is not None and e.rpe is not None]
+    pairs = [
+        (srpe_of(e), t)
+        for e, t in zip(efforts, trimp_values, strict=True)
+        if e.hr is not None and e.rpe is not None
+    ]
     denominator = sum(au * au for au, _ in pairs)
     if len(pairs) < MIN_SRPE_PAIRS or denominator <= 0:
         return SRPE_TRIMP_PER_AU, "population default"
@@ -131,13 +144,21 @@ def daily_sums(days: list[str], pairs: Iterable[tuple[str, float]]) -> list[floa
     return [totals.get(day, 0.0) for day in days]
 
 
-def training_load(inputs: UserWeekInputs, phys: models.Physiology, days: list[str], prior_days: list[str]) -> models.TrainingLoad:
+def training_load(
+    inputs: UserWeekInputs, phys: models.Physiology, days: list[str], prior_days: list[str]
+) -> models.TrainingLoad:
     current, earlier = trimps(inputs.efforts, phys), trimps(inputs.prior_efforts, phys)
     scale, method = fit_srpe_scale([*inputs.efforts, *inputs.prior_efforts], current + earlier)
     loads = effort_loads(inputs.efforts, current, scale)
     daily = daily_sums(days, zip((e.date for e in inputs.efforts), loads, strict=True))
-    prior = daily_sums(prior_days, zip((e.date for e in inputs.prior_efforts),
-                                       effort_loads(inputs.prior_efforts, earlier, scale), strict=True))
+    prior = daily_sums(
+        prior_days,
+        zip(
+            (e.date for e in inputs.prior_efforts),
+            effort_loads(inputs.prior_efforts, earlier, scale),
+            strict=True,
+        ),
+    )
     acwr = physiology.acwr_uncoupled(np.array(prior + daily))
     return models.TrainingLoad(
         daily=[_r(v) for v in daily],
@@ -158,14 +179,19 @@ def active_minutes(efforts: list[Effort], phys: models.Physiology) -> models.Act
     """Minutes per ACSM band from each event's average HR as %HRR."""
     bands: dict[str, float] = defaultdict(float)
     with_hr = [e for e in efforts if e.hr is not None]
-    fractions = physiology.hrr_fraction(np.array([e.hr for e in with_hr], dtype=float), phys.hr_rest_bpm, phys.hr_max_bpm)
+    fractions = physiology.hrr_fraction(
+        np.array([e.hr for e in with_hr], dtype=float), phys.hr_rest_bpm, phys.hr_max_bpm
+    )
     for e, x in zip(with_hr, np.atleast_1d(fractions).tolist(), strict=True):
         bands[physiology.intensity_band(x)] += e.seconds / 60.0
     bands["unclassified"] += sum(e.seconds for e in efforts if e.hr is None) / 60.0
     moderate, vigorous = bands["moderate"], bands["vigorous"]
     return models.ActiveMinutes(
-        light=_r(bands["light"]), moderate=_r(moderate), vigorous=_r(vigorous),
-        unclassified=_r(bands["unclassified"]), total=_r(sum(bands.values())),
+        light=_r(bands["light"]),
+        moderate=_r(moderate),
+        vigorous=_r(vigorous),
+        unclassified=_r(bands["unclassified"]),
+        total=_r(sum(bands.values())),
         moderate_equivalent=_r(guidelines.moderate_equivalent_minutes(moderate, vigorous)),
     )
 
@@ -189,7 +215,10 @@ def steps(groups: list[ActivityGroup], days: list[str], goal: int | None) -> mod
     present = [v for v in daily if v is not None]
     total = sum(present) if present else None
     return models.Steps(
-        daily=daily, total=total, mean_per_day=_r(total / len(present)) if present else None, goal=goal,
+        daily=daily,
+        total=total,
+        mean_per_day=_r(total / len(present)) if present else None,
+        goal=goal,
         days_goal_met=sum(1 for v in present if goal is not None and v >= goal) if present else None,
     )
 
@@ -217,7 +246,9 @@ def workouts(groups: list[ActivityGroup], efforts: list[Effort], days: list[str]
         days=len({g.date for g in sessions}),
         strength_days=len({g.date for g in sessions if g.activity_type == "strength"}),
         longest_min=_r(max((g.longest_s for g in sessions), default=0.0) / 60.0),
-        daily_longest_min=[_r(max((g.longest_s for g in sessions if g.date == day), default=0.0) / 60.0) for day in days],
+        daily_longest_min=[
+            _r(max((g.longest_s for g in sessions if g.date == day), default=0.0) / 60.0) for day in days
+        ],
         by_type={t: models.TypeSummary(count=int(c), minutes=_r(m)) for t, (c, m) in sorted(by_type.items())},
         avg_hr_bpm=_r(sum(e.hr * e.seconds for e in with_hr) / hr_seconds, 1) if hr_seconds else None,
         max_hr_bpm=_r(max(max_hrs), 1) if max_hrs else None,
@@ -246,29 +277,42 @@ def night(record: NightRecord) -> tuple[models.Night, datetime]:
     shares = None
     if stages and asleep_from_stages:
         shares = models.StageShares(
-            light=_r(stages["light"] / asleep, 4), deep=_r(stages["deep"] / asleep, 4),
-            rem=_r(stages["rem"] / asleep, 4), awake=_r(stages["awake"] / (asleep + stages["awake"]), 4),
+            light=_r(stages["light"] / asleep, 4),
+            deep=_r(stages["deep"] / asleep, 4),
+            rem=_r(stages["rem"] / asleep, 4),
+            awake=_r(stages["awake"] / (asleep + stages["awake"]), 4),
         )
     onset = record.start_ts.astimezone(ZoneInfo(record.timezone))
     return models.Night(
-        date=record.date, onset_local=onset.strftime("%H:%M"), in_bed_min=_r(in_bed), asleep_min=_r(asleep),
-        efficiency=_r(efficiency, 4), quality=_r(record.quality, 4), awakenings=record.awakenings,
-        latency_min=_r(record.latency_min), resting_hr_bpm=_r(record.resting_hr, 1),
-        hrv_rmssd_ms=_r(record.hrv, 1), stages=shares,
+        date=record.date,
+        onset_local=onset.strftime("%H:%M"),
+        in_bed_min=_r(in_bed),
+        asleep_min=_r(asleep),
+        efficiency=_r(efficiency, 4),
+        quality=_r(record.quality, 4),
+        awakenings=record.awakenings,
+        latency_min=_r(record.latency_min),
+        resting_hr_bpm=_r(record.resting_hr, 1),
+        hrv_rmssd_ms=_r(record.hrv, 1),
+        stages=shares,
     ), onset
 
 
 def sleep(records: list[NightRecord]) -> models.Sleep:
     records = sorted(records, key=lambda r: r.start_ts)
     nights, onsets = zip(*(night(r) for r in records), strict=True) if records else ((), ())
-    staged = [r.stages for r in records if r.stages and (r.stages["light"] + r.stages["deep"] + r.stages["rem"]) > 0]
+    staged = [
+        r.stages for r in records if r.stages and (r.stages["light"] + r.stages["deep"] + r.stages["rem"]) > 0
+    ]
     shares = None
     if staged:
         total = {k: sum(s[k] for s in staged) for k in ("light", "deep", "rem", "awake")}
         asleep = total["light"] + total["deep"] + total["rem"]
         shares = models.StageShares(
-            light=_r(total["light"] / asleep, 4), deep=_r(total["deep"] / asleep, 4),
-            rem=_r(total["rem"] / asleep, 4), awake=_r(total["awake"] / (asleep + total["awake"]), 4),
+            light=_r(total["light"] / asleep, 4),
+            deep=_r(total["deep"] / asleep, 4),
+            rem=_r(total["rem"] / asleep, 4),
+            awake=_r(total["awake"] / (asleep + total["awake"]), 4),
         )
     onset_minutes = [_onset_minutes_from_noon(o) for o in onsets]
     return models.Sleep(
@@ -286,14 +330,23 @@ def sleep(records: list[NightRecord]) -> models.Sleep:
     )
 
 
-def energy(groups: list[ActivityGroup], intake: list[DayIntake], bmr: float | None, days: list[str]) -> models.Energy:
+def energy(
+    groups: list[ActivityGroup], intake: list[DayIntake], bmr: float | None, days: list[str]
+) -> models.Energy:
     """Calories in (logged meals) against out (BMR + the events' active calories)."""
-    eaten = {day: value for day, value in zip(days, daily_sums(days, ((d.date, d.kcal) for d in intake)), strict=True)}
+    eaten = {
+        day: value
+        for day, value in zip(days, daily_sums(days, ((d.date, d.kcal) for d in intake)), strict=True)
+    }
     logged = {d.date for d in intake}
     daily_in = [_r(eaten[day]) if day in logged else None for day in days]
     active = daily_sums(days, ((g.date, g.kcal) for g in groups))
     daily_out = [None if bmr is None else bmr + a for a in active]
-    balances = [eaten[day] - out for day, out in zip(days, daily_out, strict=True) if day in logged and out is not None]
+    balances = [
+        eaten[day] - out
+        for day, out in zip(days, daily_out, strict=True)
+        if day in logged and out is not None
+    ]
     return models.Energy(
         daily_in=daily_in,
         daily_active=[_r(a) for a in active],
@@ -307,8 +360,16 @@ def energy(groups: list[ActivityGroup], intake: list[DayIntake], bmr: float | No
 def macros(intake: list[DayIntake], weight_kg: float | None) -> models.Macros:
     days = len({d.date for d in intake})
     if not days:
-        return models.Macros(meals=0, protein_g=None, carbs_g=None, fat_g=None, protein_g_per_kg=None,
-                             protein_share=None, carbs_share=None, fat_share=None)
+        return models.Macros(
+            meals=0,
+            protein_g=None,
+            carbs_g=None,
+            fat_g=None,
+            protein_g_per_kg=None,
+            protein_share=None,
+            carbs_share=None,
+            fat_share=None,
+        )
     grams = {k: sum(getattr(d, k) for d in intake) / days for k in KCAL_PER_G}
     kcal = {k: grams[k] * factor for k, factor in KCAL_PER_G.items()}
     total = sum(kcal.values())
@@ -317,16 +378,25 @@ def macros(intake: list[DayIntake], weight_kg: float | None) -> models.Macros:
         return _r(kcal[k] / total, 4) if total > 0 else None
 
     return models.Macros(
-        meals=sum(d.meals for d in intake), protein_g=_r(grams["protein_g"]), carbs_g=_r(grams["carbs_g"]),
-        fat_g=_r(grams["fat_g"]), protein_g_per_kg=_r(grams["protein_g"] / weight_kg, 3) if weight_kg else None,
-        protein_share=share("protein_g"), carbs_share=share("carbs_g"), fat_share=share("fat_g"),
+        meals=sum(d.meals for d in intake),
+        protein_g=_r(grams["protein_g"]),
+        carbs_g=_r(grams["carbs_g"]),
+        fat_g=_r(grams["fat_g"]),
+        protein_g_per_kg=_r(grams["protein_g"] / weight_kg, 3) if weight_kg else None,
+        protein_share=share("protein_g"),
+        carbs_share=share("carbs_g"),
+        fat_share=share("fat_g"),
     )
 
 
 def checkin(record: CheckInRecord) -> models.CheckIn:
     return models.CheckIn(
-        ts=record.ts, mood=record.mood, energy=record.energy, perceived_exertion=record.perceived_exertion,
-        soreness_level=record.soreness_level, readiness=record.readiness,
+        ts=record.ts,
+        mood=record.mood,
+        energy=record.energy,
+        perceived_exertion=record.perceived_exertion,
+        soreness_level=record.soreness_level,
+        readiness=record.readiness,
     )
 
 

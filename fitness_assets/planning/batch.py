@@ -58,8 +58,14 @@ def derived_prescription(ctx: PlanningContext) -> Prescription:
     recent = ctx.weekly_minutes_recent[-1] if ctx.weekly_minutes_recent else 0.0
     minutes = float(round(min(max(recent, DERIVED_MINUTES[0]), DERIVED_MINUTES[1])))
     sessions = min(max(math.ceil(minutes / DERIVED_SESSION_MIN), DERIVED_SESSIONS[0]), DERIVED_SESSIONS[1])
-    return Prescription(user_id=ctx.user_id, week=ctx.week, target_hrr=DERIVED_HRR, weekly_minutes=minutes,
-                        sessions=sessions, source=DERIVED_SOURCE)
+    return Prescription(
+        user_id=ctx.user_id,
+        week=ctx.week,
+        target_hrr=DERIVED_HRR,
+        weekly_minutes=minutes,
+        sessions=sessions,
+        source=DERIVED_SOURCE,
+    )
 
 
 # --- reading the week's inputs: one query per collection --------------------------------------
@@ -106,7 +112,10 @@ def latest_valid(versions: list[dict[str, Any]]) -> PlanDocument | None:
         try:
             return from_mongo(raw)
         except ValidationError as exc:
-            log.warning("stored plan invalid", extra={"plan_id": raw.get("_id"), "error": describe_validation_error(exc)})
+            log.warning(
+                "stored plan invalid",
+                extra={"plan_id": raw.get("_id"), "error": describe_validation_error(exc)},
+            )
     return None
 
 
@@ -167,8 +176,12 @@ class WeekPlans:
 
 
 def client_for(
-    plan_type: PlanType, ctx: PlanningContext, prescription: Prescription | None, previous: PlanDocument | None,
-    llm: LLMClient | None, unavailable: str | None,
+    plan_type: PlanType,
+    ctx: PlanningContext,
+    prescription: Prescription | None,
+    previous: PlanDocument | None,
+    llm: LLMClient | None,
+    unavailable: str | None,
 ) -> LLMClient | None:
     """The LLM to plan with: none while the server is unavailable, unless the previous plan is reused."""
     if llm is None or unavailable is None:
@@ -179,8 +192,14 @@ def client_for(
 
 
 def make_user_plan(
-    plan_type: PlanType, ctx: PlanningContext, prescription: Prescription | None, previous: PlanDocument | None,
-    next_version: int, llm: LLMClient | None, unavailable: str | None, now: datetime | None,
+    plan_type: PlanType,
+    ctx: PlanningContext,
+    prescription: Prescription | None,
+    previous: PlanDocument | None,
+    next_version: int,
+    llm: LLMClient | None,
+    unavailable: str | None,
+    now: datetime | None,
 ) -> UserPlan:
     """One user's plan; a ValueError (e.g. an incomplete profile for nutrition) becomes the reason."""
     client = client_for(plan_type, ctx, prescription, previous, llm, unavailable)
@@ -191,7 +210,9 @@ def make_user_plan(
     if doc is previous:
         return UserPlan(ctx.user_id, document=doc, reused=True)
     if llm is not None and client is None:  # say why instead of the planner's "no LLM configured"
-        reasons = [f"LLM unavailable: {unavailable}" if r == NO_LLM_REASON else r for r in doc.usage.failure_reasons]
+        reasons = [
+            f"LLM unavailable: {unavailable}" if r == NO_LLM_REASON else r for r in doc.usage.failure_reasons
+        ]
         doc = doc.model_copy(update={"usage": doc.usage.model_copy(update={"failure_reasons": reasons})})
     if doc.version < next_version:  # a newer stored version did not validate: never reuse its id
         doc = renumbered(doc, next_version)
@@ -229,8 +250,12 @@ def plan_week(
     started = time.perf_counter()
     store.ensure_indexes(db)
     week = next_week(context_week)
-    result = WeekPlans(plan_type=plan_type, plan_week=week, llm_unavailable=unavailable,
-                       failures=UserFailures(f"{plan_type}_plans"))
+    result = WeekPlans(
+        plan_type=plan_type,
+        plan_week=week,
+        llm_unavailable=unavailable,
+        failures=UserFailures(f"{plan_type}_plans"),
+    )
     contexts, result.skipped = read_contexts(db, context_week)
     prescriptions: dict[str, Prescription] = {}
     if plan_type == "workout":
@@ -254,8 +279,12 @@ def plan_week(
     workers = max(1, max_concurrency) if llm is not None and unavailable is None else 1
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"{plan_type}-plans") as pool:
         # A user whose planning raises is recorded and skipped (None), the others are planned.
-        outcomes = pool.map(lambda job: result.failures.attempt(job[1].user_id, lambda: make_user_plan(*job)), jobs)
-        for outcome in tqdm(outcomes, total=len(jobs), desc=f"{plan_type} plans", unit="user", disable=not progress):
+        outcomes = pool.map(
+            lambda job: result.failures.attempt(job[1].user_id, lambda: make_user_plan(*job)), jobs
+        )
+        for outcome in tqdm(
+            outcomes, total=len(jobs), desc=f"{plan_type} plans", unit="user", disable=not progress
+        ):
             if outcome is None:
                 continue
             if outcome.document is None:
@@ -268,11 +297,20 @@ def plan_week(
                 result.written.append(outcome.document)
     result.conflicts = write_plans(db, result.written)
     result.seconds = time.perf_counter() - started
-    log.info("plans stored", extra={
-        "plan_type": plan_type, "week": week, "written": len(result.written), "reused": result.reused,
-        "skipped": len(result.skipped), "failed_users": len(result.failures),
-        "derived_prescriptions": len(result.derived), "llm_calls": result.llm_calls(),
-        "seconds": round(result.seconds, 3)})
+    log.info(
+        "plans stored",
+        extra={
+            "plan_type": plan_type,
+            "week": week,
+            "written": len(result.written),
+            "reused": result.reused,
+            "skipped": len(result.skipped),
+            "failed_users": len(result.failures),
+            "derived_prescriptions": len(result.derived),
+            "llm_calls": result.llm_calls(),
+            "seconds": round(result.seconds, 3),
+        },
+    )
     return result
 
 
@@ -306,7 +344,11 @@ def check_user_plans(
     latest = docs[0]
     if ctx is None:
         return f"plan {latest.id}: no valid user_contexts document to check it against"
-    prescription = prescription_for(ctx, prescriptions, latest.policy_version)[0] if latest.plan_type == "workout" else None
+    prescription = (
+        prescription_for(ctx, prescriptions, latest.policy_version)[0]
+        if latest.plan_type == "workout"
+        else None
+    )
     result = check_plan(latest.plan, plan_targets(latest, ctx, prescription))  # type: ignore[arg-type]
     if not result.passed:
         return f"plan {latest.id}: " + "; ".join(result.violations)[:400]
@@ -327,4 +369,3 @@ def check_week(db: Database, plan_type: PlanType, context_week: str) -> WeekChec
         if reason is not None:
             finding.failing[user_id] = reason
     return finding
-

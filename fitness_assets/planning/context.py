@@ -45,10 +45,18 @@ class PlanningContext(BaseModel):
     bmr_kcal: float | None = Field(default=None, ge=500, le=5000)
     tdee_kcal: float | None = Field(default=None, ge=500, le=8000)
     longest_session_30d_min: float | None = Field(default=None, ge=0, le=1440, description="0 or None: none")
-    weekly_minutes_recent: tuple[float, ...] = Field(default=(), max_length=8, description="oldest week first")
-    sleep_h_recent: float | None = Field(default=None, ge=0, le=24, description="mean nightly sleep, last week")
-    soreness: float | None = Field(default=None, ge=1, le=10, description="worst of latest check-in and week mean")
-    readiness: float | None = Field(default=None, ge=1, le=10, description="worst of latest check-in and week mean")
+    weekly_minutes_recent: tuple[float, ...] = Field(
+        default=(), max_length=8, description="oldest week first"
+    )
+    sleep_h_recent: float | None = Field(
+        default=None, ge=0, le=24, description="mean nightly sleep, last week"
+    )
+    soreness: float | None = Field(
+        default=None, ge=1, le=10, description="worst of latest check-in and week mean"
+    )
+    readiness: float | None = Field(
+        default=None, ge=1, le=10, description="worst of latest check-in and week mean"
+    )
 
 
 def _worst(values: list[float | None], pick: Any) -> float | None:
@@ -67,9 +75,17 @@ def planning_context(doc: UserContext | Mapping[str, Any], plan_week: date | Non
     p = uc.profile
     plan_week = week_start(plan_week) if plan_week else parse_week(next_week(uc.week))
     bmr = p.bmr_kcal
-    if bmr is None and p.age is not None and p.sex is not None and p.weight_kg is not None and p.height_cm is not None:
+    if (
+        bmr is None
+        and p.age is not None
+        and p.sex is not None
+        and p.weight_kg is not None
+        and p.height_cm is not None
+    ):
         bmr = float(physiology.bmr_mifflin(p.weight_kg, p.height_cm, float(p.age), p.sex == "female"))
-    tdee = p.tdee_kcal if p.tdee_kcal is not None else (float(physiology.tdee(bmr)) if bmr is not None else None)
+    tdee = (
+        p.tdee_kcal if p.tdee_kcal is not None else (float(physiology.tdee(bmr)) if bmr is not None else None)
+    )
     last = uc.recent_weeks[-1] if uc.recent_weeks else None
     latest = uc.latest_feedback
     return PlanningContext(

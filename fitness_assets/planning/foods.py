@@ -22,8 +22,20 @@ import yaml
 
 CATALOGUE_FILE = "foods.yaml"
 EU_ALLERGENS = (
-    "gluten", "crustaceans", "eggs", "fish", "peanuts", "soybeans", "milk", "tree_nuts", "celery", "mustard",
-    "sesame", "sulphites", "lupin", "molluscs",
+    "gluten",
+    "crustaceans",
+    "eggs",
+    "fish",
+    "peanuts",
+    "soybeans",
+    "milk",
+    "tree_nuts",
+    "celery",
+    "mustard",
+    "sesame",
+    "sulphites",
+    "lupin",
+    "molluscs",
 )
 _TOKEN = re.compile(r"[a-z0-9][a-z0-9'-]*")
 _QUANTITY = re.compile(r"^\d+(?:[.,]\d+)?[a-z]{0,4}$")  # "2", "100g", "1.5kg", "250ml"
@@ -69,7 +81,9 @@ class Catalogue:
 
     def __init__(self, data: dict[str, Any]) -> None:
         self.allergen_labels: dict[str, str] = dict(data["allergens"])
-        self.allergy_words: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in data["allergy_words"].items()}
+        self.allergy_words: dict[str, tuple[str, ...]] = {
+            k: tuple(v) for k, v in data["allergy_words"].items()
+        }
         self.diets: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in data["diets"].items()}
         self.modifiers = frozenset(str(m) for m in data["modifiers"])
         self.foods: dict[str, Food] = {}
@@ -79,13 +93,19 @@ class Catalogue:
             if unknown:
                 raise ValueError(f"{CATALOGUE_FILE}: {name!r} has unknown allergens {sorted(unknown)}")
             every = [name, *others]
-            food = Food(name=name, group=group, allergens=frozenset(allergens),
-                        words=frozenset(w for n in every for w in tokens(n)))
+            food = Food(
+                name=name,
+                group=group,
+                allergens=frozenset(allergens),
+                words=frozenset(w for n in every for w in tokens(n)),
+            )
             self.foods[name] = food
             for other in every:
                 key = tokens(other)
                 if key in names and names[key] is not food:
-                    raise ValueError(f"{CATALOGUE_FILE}: {other!r} names both {names[key].name!r} and {name!r}")
+                    raise ValueError(
+                        f"{CATALOGUE_FILE}: {other!r} names both {names[key].name!r} and {name!r}"
+                    )
                 names[key] = food
         for key, food in list(names.items()):
             for variant in _variants(key):
@@ -104,9 +124,9 @@ class Catalogue:
         i = 0
         while i < len(words):
             for size in range(min(self.longest, len(words) - i), 0, -1):
-                food = self.names.get(words[i:i + size])
+                food = self.names.get(words[i : i + size])
                 if food is not None:
-                    found.append(Match(" ".join(words[i:i + size]), food))
+                    found.append(Match(" ".join(words[i : i + size]), food))
                     i += size
                     break
             else:
@@ -182,7 +202,9 @@ def screen(diet: str, allergies: tuple[str, ...]) -> Screen:
             by_allergen.append((key, frozenset(mapped)))
         else:
             by_word.append((key, _forms(key)))
-    return Screen(diet=diet, groups=cat.diets.get(diet, ()), allergens=tuple(by_allergen), words=tuple(by_word))
+    return Screen(
+        diet=diet, groups=cat.diets.get(diet, ()), allergens=tuple(by_allergen), words=tuple(by_word)
+    )
 
 
 def diet_excludes(diet: str) -> tuple[str, ...]:

@@ -70,13 +70,18 @@ def zones_karvonen(plan: WorkoutPlan, t: WorkoutTargets) -> list[str]:
     found = []
     for zone in plan.zones:
         if not t.hr_rest_bpm - BPM_TOLERANCE <= zone.low_bpm < zone.high_bpm <= t.hr_max_bpm + BPM_TOLERANCE:
-            found.append(f"zone {zone.name!r} {zone.low_bpm}-{zone.high_bpm} bpm is not inside {t.hr_rest_bpm}-{t.hr_max_bpm}")
+            found.append(
+                f"zone {zone.name!r} {zone.low_bpm}-{zone.high_bpm} bpm is not inside {t.hr_rest_bpm}-{t.hr_max_bpm}"
+            )
     by_name = {z.name.strip().lower(): z for z in plan.zones}
     for expected in t.zones:
         stated = by_name.get(expected.name)
         if stated is None:
             found.append(f"zone {expected.name!r} is missing")
-        elif abs(stated.low_bpm - expected.low_bpm) > BPM_TOLERANCE or abs(stated.high_bpm - expected.high_bpm) > BPM_TOLERANCE:
+        elif (
+            abs(stated.low_bpm - expected.low_bpm) > BPM_TOLERANCE
+            or abs(stated.high_bpm - expected.high_bpm) > BPM_TOLERANCE
+        ):
             found.append(
                 f"zone {expected.name!r} is {stated.low_bpm}-{stated.high_bpm} bpm, Karvonen gives "
                 f"{expected.low_bpm}-{expected.high_bpm}"
@@ -96,7 +101,9 @@ def session_length(plan: WorkoutPlan, t: WorkoutTargets) -> list[str]:
 def weekly_minutes(plan: WorkoutPlan, t: WorkoutTargets) -> list[str]:
     total = plan.total_minutes
     if abs(total - t.weekly_minutes) > t.minutes_tolerance:
-        return [f"the week totals {total:g} min, the target is {t.weekly_minutes:g} +- {t.minutes_tolerance:g} min"]
+        return [
+            f"the week totals {total:g} min, the target is {t.weekly_minutes:g} +- {t.minutes_tolerance:g} min"
+        ]
     return []
 
 
@@ -105,7 +112,9 @@ def training_days(plan: WorkoutPlan, t: WorkoutTargets) -> list[str]:
     sessions = len(_sessions(plan))
     days = sum(1 for d in plan.days if d.sessions)
     if sessions != t.training_days or days != t.training_days:
-        return [f"{sessions} sessions on {days} days, the week needs exactly {t.training_days} sessions, one a day"]
+        return [
+            f"{sessions} sessions on {days} days, the week needs exactly {t.training_days} sessions, one a day"
+        ]
     return []
 
 
@@ -130,7 +139,9 @@ def hard_days_apart(plan: WorkoutPlan, t: WorkoutTargets) -> list[str]:
 def strength_days(plan: WorkoutPlan, t: WorkoutTargets) -> list[str]:
     days = sum(any(s.activity_type == "strength" for s in d.sessions) for d in plan.days)
     if days < t.strength_days_min:
-        return [f"{days} strength days, the week needs at least {t.strength_days_min} (muscle strengthening, WHO 2020)"]
+        return [
+            f"{days} strength days, the week needs at least {t.strength_days_min} (muscle strengthening, WHO 2020)"
+        ]
     return []
 
 
@@ -141,8 +152,10 @@ def session_rpe(plan: WorkoutPlan, t: WorkoutTargets) -> list[str]:
         if s.rpe_target is None:
             found.append(f"{day}: {s.title!r} states no RPE (CR-10 {low}-{high} for {s.intensity})")
         elif not low <= s.rpe_target <= high:
-            found.append(f"{day}: {s.title!r} is labelled {s.intensity} with RPE {s.rpe_target}, "
-                         f"the CR-10 RPE for {s.intensity} is {low}-{high}")
+            found.append(
+                f"{day}: {s.title!r} is labelled {s.intensity} with RPE {s.rpe_target}, "
+                f"the CR-10 RPE for {s.intensity} is {low}-{high}"
+            )
     return found
 
 
@@ -150,7 +163,9 @@ def rest_days(plan: WorkoutPlan, t: WorkoutTargets) -> list[str]:
     found = []
     for day in plan.days:
         if day.date in t.rest_dates and (not day.rest or any(s.intensity != "light" for s in day.sessions)):
-            found.append(f"{day.date} must be a rest day (light movement at most): recovery signals demand it")
+            found.append(
+                f"{day.date} must be a rest day (light movement at most): recovery signals demand it"
+            )
     return found
 
 
@@ -159,7 +174,8 @@ def _ranges(plan: WorkoutPlan) -> list[tuple[date, WorkoutSession, int, int]]:
     return [
         (day, s, s.target_hr_low_bpm, s.target_hr_high_bpm)
         for day, s in _sessions(plan)
-        if s.target_hr_low_bpm is not None and s.target_hr_high_bpm is not None
+        if s.target_hr_low_bpm is not None
+        and s.target_hr_high_bpm is not None
         and s.target_hr_low_bpm <= s.target_hr_high_bpm
     ]
 
@@ -187,7 +203,9 @@ def session_zone(plan: WorkoutPlan, t: WorkoutTargets) -> list[str]:
         zone = (t.bpm(band[0]), t.bpm(band[1])) if band is not None else None
         if zone is None or not _within(low, high, zone):
             where = f"the {s.intensity} zone {zone[0]}-{zone[1]} bpm" if zone else "any heart-rate zone"
-            found.append(f"{day}: {s.title!r} is labelled {s.intensity} but {low}-{high} bpm is not inside {where}")
+            found.append(
+                f"{day}: {s.title!r} is labelled {s.intensity} but {low}-{high} bpm is not inside {where}"
+            )
     return found
 
 
@@ -205,8 +223,10 @@ def intensity(plan: WorkoutPlan, t: WorkoutTargets) -> list[str]:
             found.append(f"{day}: {s.title!r} goes up to {high} bpm, above the week's cap of {cap} bpm")
         elif not (_within(low, high, key) or _within(low, high, easy)):
             also = f" or the easy-day {easy[0]}-{easy[1]} bpm" if easy else ""
-            found.append(f"{day}: {s.title!r} at {low}-{high} bpm is not the prescribed {key[0]}-{key[1]} bpm "
-                         f"({t.target_hrr:.0%} of heart-rate reserve){also}")
+            found.append(
+                f"{day}: {s.title!r} at {low}-{high} bpm is not the prescribed {key[0]}-{key[1]} bpm "
+                f"({t.target_hrr:.0%} of heart-rate reserve){also}"
+            )
     return found
 
 
@@ -215,8 +235,10 @@ def weekly_intensity(plan: WorkoutPlan, t: WorkoutTargets) -> list[str]:
     at_target = sum(1 for _, _, low, high in _ranges(plan) if _within(low, high, t.session_hr_bpm))
     if at_target < t.key_sessions_min:
         low, high = t.session_hr_bpm
-        return [f"{at_target} sessions at the prescribed {low}-{high} bpm ({t.target_hrr:.0%} of heart-rate reserve), "
-                f"the week needs {t.key_sessions_min}"]
+        return [
+            f"{at_target} sessions at the prescribed {low}-{high} bpm ({t.target_hrr:.0%} of heart-rate reserve), "
+            f"the week needs {t.key_sessions_min}"
+        ]
     return []
 
 
@@ -227,9 +249,22 @@ def referral_note(plan: WorkoutPlan, t: WorkoutTargets) -> list[str]:
 
 
 WORKOUT_RULES: tuple[WorkoutRule, ...] = (
-    workout_dates, hr_max_stated, zones_karvonen, session_length, weekly_minutes, training_days,
-    rest_days, full_rest_day, hard_days_apart, strength_days, session_rpe, heart_rate_stated,
-    session_zone, intensity, weekly_intensity, referral_note,
+    workout_dates,
+    hr_max_stated,
+    zones_karvonen,
+    session_length,
+    weekly_minutes,
+    training_days,
+    rest_days,
+    full_rest_day,
+    hard_days_apart,
+    strength_days,
+    session_rpe,
+    heart_rate_stated,
+    session_zone,
+    intensity,
+    weekly_intensity,
+    referral_note,
 )
 
 
@@ -260,8 +295,16 @@ def calorie_floor(plan: NutritionPlan, t: NutritionTargets) -> list[str]:
     if not t.guideline_floor:
         return []
     why = f"the calorie floor of {t.guideline_floor:.0f} kcal a day without medical supervision"
-    found = [f"calories_target {plan.calories_target:.0f} kcal is below {why}"] if plan.calories_target < t.guideline_floor else []
-    return found + [f"{day.date}: {day.calories:.0f} kcal is below {why}" for day in plan.days if day.calories < t.guideline_floor - 1]
+    found = (
+        [f"calories_target {plan.calories_target:.0f} kcal is below {why}"]
+        if plan.calories_target < t.guideline_floor
+        else []
+    )
+    return found + [
+        f"{day.date}: {day.calories:.0f} kcal is below {why}"
+        for day in plan.days
+        if day.calories < t.guideline_floor - 1
+    ]
 
 
 def daily_calories(plan: NutritionPlan, t: NutritionTargets) -> list[str]:
@@ -315,8 +358,10 @@ def day_macros(plan: NutritionPlan, t: NutritionTargets) -> list[str]:
     for day in plan.days:
         from_macros = sum(_kcal(m.protein_g, m.carbs_g, m.fat_g) for m in day.meals)
         if abs(day.calories - from_macros) > max(DAY_MACRO_KCAL_TOLERANCE * from_macros, MACRO_KCAL_FLOOR):
-            found.append(f"{day.date}: the day's {day.calories:.0f} kcal do not match its macros ({from_macros:.0f} kcal "
-                         f"at 4/4/9 kcal per g, {DAY_MACRO_KCAL_TOLERANCE:.0%} or {MACRO_KCAL_FLOOR:.0f} kcal)")
+            found.append(
+                f"{day.date}: the day's {day.calories:.0f} kcal do not match its macros ({from_macros:.0f} kcal "
+                f"at 4/4/9 kcal per g, {DAY_MACRO_KCAL_TOLERANCE:.0%} or {MACRO_KCAL_FLOOR:.0f} kcal)"
+            )
     return found
 
 
@@ -327,12 +372,16 @@ def ingredients_known(plan: NutritionPlan, t: NutritionTargets) -> list[str]:
     for day in plan.days:
         for meal in day.meals:
             if not meal.ingredients:
-                found.append(f"{day.date}: {meal.name!r} lists no ingredients: allergens and diet cannot be checked")
+                found.append(
+                    f"{day.date}: {meal.name!r} lists no ingredients: allergens and diet cannot be checked"
+                )
             for ingredient in meal.ingredients:
                 unknown = cat.ingredient(ingredient)[1]
                 if unknown:
-                    found.append(f"{day.date}: {meal.name!r}: ingredient {ingredient!r} is not in the food catalogue "
-                                 f"({', '.join(unknown)}): name plain foods so allergens and diet can be checked")
+                    found.append(
+                        f"{day.date}: {meal.name!r}: ingredient {ingredient!r} is not in the food catalogue "
+                        f"({', '.join(unknown)}): name plain foods so allergens and diet can be checked"
+                    )
     return found
 
 
@@ -356,12 +405,22 @@ def diet_and_allergens(plan: NutritionPlan, t: NutritionTargets) -> list[str]:
 
 
 NUTRITION_RULES: tuple[NutritionRule, ...] = (
-    nutrition_dates, calorie_target, calories_floor, calorie_floor, daily_calories, protein,
-    macros_consistent, day_macros, ingredients_known, diet_and_allergens,
+    nutrition_dates,
+    calorie_target,
+    calories_floor,
+    calorie_floor,
+    daily_calories,
+    protein,
+    macros_consistent,
+    day_macros,
+    ingredients_known,
+    diet_and_allergens,
 )
 
 
-def evaluate(plan: WorkoutPlan | NutritionPlan, targets: WorkoutTargets | NutritionTargets) -> list[tuple[str, str]]:
+def evaluate(
+    plan: WorkoutPlan | NutritionPlan, targets: WorkoutTargets | NutritionTargets
+) -> list[tuple[str, str]]:
     """(rule name, violation) for every broken rule, in rule order."""
     if isinstance(plan, WorkoutPlan) and isinstance(targets, WorkoutTargets):
         return [(r.__name__, v) for r in WORKOUT_RULES for v in r(plan, targets)]
@@ -372,8 +431,12 @@ def evaluate(plan: WorkoutPlan | NutritionPlan, targets: WorkoutTargets | Nutrit
 
 def _result(found: list[tuple[str, str]], rules: tuple) -> GuardrailResult:
     failed = list(dict.fromkeys(name for name, _ in found))
-    return GuardrailResult(passed=not found, violations=[v for _, v in found], checked=[r.__name__ for r in rules],
-                           failed_rules=failed)
+    return GuardrailResult(
+        passed=not found,
+        violations=[v for _, v in found],
+        checked=[r.__name__ for r in rules],
+        failed_rules=failed,
+    )
 
 
 def check_workout(plan: WorkoutPlan, targets: WorkoutTargets) -> GuardrailResult:
@@ -386,7 +449,9 @@ def check_nutrition(plan: NutritionPlan, targets: NutritionTargets) -> Guardrail
     return _result(evaluate(plan, targets), NUTRITION_RULES)
 
 
-def check_plan(plan: WorkoutPlan | NutritionPlan, targets: WorkoutTargets | NutritionTargets) -> GuardrailResult:
+def check_plan(
+    plan: WorkoutPlan | NutritionPlan, targets: WorkoutTargets | NutritionTargets
+) -> GuardrailResult:
     """Dispatch on the plan type (both planners and the asset checks call this)."""
     if isinstance(plan, WorkoutPlan) and isinstance(targets, WorkoutTargets):
         return check_workout(plan, targets)

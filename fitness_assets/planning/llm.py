@@ -152,8 +152,10 @@ class LLMClient:
         def note_retry(state: tenacity.RetryCallState) -> None:  # a failure that will be retried
             exc = state.outcome.exception() if state.outcome else None
             reason = self._classify(exc)[0] if isinstance(exc, Exception) else "unknown error"
-            log.warning("llm request failed", extra={"model": self.model, "attempt": state.attempt_number,
-                                                     "reason": reason})
+            log.warning(
+                "llm request failed",
+                extra={"model": self.model, "attempt": state.attempt_number, "reason": reason},
+            )
             retried.append(reason)
 
         retrying = tenacity.Retrying(
@@ -168,7 +170,9 @@ class LLMClient:
         except Exception as exc:  # litellm maps every provider failure onto its exceptions
             attempts = retrying.statistics.get("attempt_number", 1)
             reason = self._classify(exc)[0]
-            log.warning("llm request failed", extra={"model": self.model, "attempt": attempts, "reason": reason})
+            log.warning(
+                "llm request failed", extra={"model": self.model, "attempt": attempts, "reason": reason}
+            )
             raise LLMError(reason, attempts, time.perf_counter() - started) from exc
         usage = getattr(response, "usage", None)
         content = response.choices[0].message.content or ""

@@ -151,7 +151,9 @@ def llm_plan(
                 return plan, check_plan(plan, targets)  # type: ignore[return-value,arg-type]
             problems = [f"guardrail {rule}: {v}" for rule, v in found]
             spent.failed_rules.append(list(dict.fromkeys(rule for rule, _ in found)))
-            header = f"rules broken: {', '.join(spent.failed_rules[-1])} | "  # the names survive the cut below
+            header = (
+                f"rules broken: {', '.join(spent.failed_rules[-1])} | "  # the names survive the cut below
+            )
         spent.reasons.append(f"attempt {attempt}: {header}" + "; ".join(problems)[:600])
         messages = prompts.repair_messages(messages, reply.content, problems)
     return None
@@ -204,7 +206,9 @@ def _make_plan(
     fallback: Callable[[], Plan],
 ) -> PlanDocument:
     if previous is not None and (previous.user_id, previous.plan_type) != (ctx.user_id, plan_type):
-        raise ValueError(f"previous plan is {previous.user_id}/{previous.plan_type}, not {ctx.user_id}/{plan_type}")
+        raise ValueError(
+            f"previous plan is {previous.user_id}/{previous.plan_type}, not {ctx.user_id}/{plan_type}"
+        )
     digest = inputs_hash(plan_type, ctx, prescription, llm)
     if reusable(previous, digest):
         log.debug("plan reused", extra={"user_id": ctx.user_id, "week": ctx.week, "plan_type": plan_type})
@@ -220,7 +224,9 @@ def _make_plan(
     else:
         asked = messages()
         prompt_hash = documents.inputs_hash(asked)
-        outcome = llm_plan(llm, asked, WorkoutPlan if plan_type == "workout" else NutritionPlan, targets, spent)
+        outcome = llm_plan(
+            llm, asked, WorkoutPlan if plan_type == "workout" else NutritionPlan, targets, spent
+        )
     if outcome is not None:
         source: PlanSource = "llm"
         plan, result = outcome
@@ -266,7 +272,13 @@ def make_workout_plan(
     """The week's workout plan for the prescription: LLM-written when it passes, else rules."""
     targets = workout_targets(ctx, prescription)
     return _make_plan(
-        "workout", ctx, prescription, llm, previous, now, targets,
+        "workout",
+        ctx,
+        prescription,
+        llm,
+        previous,
+        now,
+        targets,
         messages=lambda: prompts.workout_messages(ctx, targets),
         fallback=lambda: rules.workout_plan(ctx, targets),
     )
@@ -282,7 +294,13 @@ def make_nutrition_plan(
     """Three days of meals for the week: LLM-written when it passes, else rules."""
     targets = nutrition_targets(ctx)
     return _make_plan(
-        "nutrition", ctx, None, llm, previous, now, targets,
+        "nutrition",
+        ctx,
+        None,
+        llm,
+        previous,
+        now,
+        targets,
         messages=lambda: prompts.nutrition_messages(ctx, targets),
         fallback=lambda: rules.nutrition_plan(ctx, targets),
     )

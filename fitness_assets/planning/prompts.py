@@ -80,7 +80,7 @@ WORKOUT_SYSTEM = (
     "and nothing else, with exactly the keys of this shape:\n{shape}\n"
     "Rules: exactly 7 days, one per date given, in order. Total minutes of all sessions must equal "
     "targets.weekly_minutes (within targets.tolerance_min). Exactly targets.training_days sessions, one "
-    "a day; the other days have \"rest\": true and no sessions (at least one such day). No session may "
+    'a day; the other days have "rest": true and no sessions (at least one such day). No session may '
     "exceed targets.max_session_min minutes. At least targets.strength_days_min days hold a strength "
     "session. Every walk/run/cycle/elliptical/swim/hike/row session states target_hr_low_bpm and "
     "target_hr_high_bpm inside targets.session_hr_bpm, labelled targets.intensity (at least "
@@ -100,7 +100,7 @@ NUTRITION_SYSTEM = (
     "of meals) must lie within targets.protein_g_range. Every meal's calories must equal "
     "4 x protein_g + 4 x carbs_g + 9 x fat_g (within 5%). Each day at or above "
     "targets.calories_minimum. Ingredients are plain food names taken from targets.allowed_foods "
-    "(one food per ingredient, e.g. \"rolled oats\", \"olive oil\"); any other ingredient is refused. "
+    '(one food per ingredient, e.g. "rolled oats", "olive oil"); any other ingredient is refused. '
     "Never name an excluded food, not even in a dish name. Copy calories_target, protein_g_range, "
     "diet_preference and excluded from targets."
 )
@@ -140,7 +140,9 @@ def workout_facts(ctx: PlanningContext, t: WorkoutTargets) -> dict[str, Any]:
             "key_sessions_min": t.key_sessions_min,
             "easy_hr_bpm": list(t.easy_hr_bpm) if t.easy_hr_bpm else None,
             "rpe_cr10": {band: list(r) for band, r in RPE_CR10.items() if band != "rest"},
-            "day_plan": [{"date": d.isoformat(), "kind": kind} for d, kind in zip(t.dates, t.layout, strict=True)],
+            "day_plan": [
+                {"date": d.isoformat(), "kind": kind} for d, kind in zip(t.dates, t.layout, strict=True)
+            ],
         },
         "recent": {
             "weekly_minutes": list(ctx.weekly_minutes_recent),
@@ -171,7 +173,10 @@ def nutrition_facts(ctx: PlanningContext, t: NutritionTargets) -> dict[str, Any]
 
 def _messages(system: str, shape: dict[str, Any], facts: dict[str, Any]) -> Messages:
     return [
-        {"role": "system", "content": system.format(shape=json.dumps(shape, separators=(",", ":")), hard_rpe=HARD_RPE)},
+        {
+            "role": "system",
+            "content": system.format(shape=json.dumps(shape, separators=(",", ":")), hard_rpe=HARD_RPE),
+        },
         {"role": "user", "content": json.dumps(facts, separators=(",", ":"), sort_keys=True)},
     ]
 
@@ -189,4 +194,8 @@ def nutrition_messages(ctx: PlanningContext, t: NutritionTargets) -> Messages:
 def repair_messages(messages: Messages, reply: str, violations: list[str]) -> Messages:
     """The conversation so far plus one request to fix the listed violations."""
     listed = "\n".join(f"- {v}" for v in violations[:20])
-    return [*messages, {"role": "assistant", "content": reply}, {"role": "user", "content": REPAIR.format(violations=listed)}]
+    return [
+        *messages,
+        {"role": "assistant", "content": reply},
+        {"role": "user", "content": REPAIR.format(violations=listed)},
+    ]

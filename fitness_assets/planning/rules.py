@@ -39,7 +39,11 @@ CARDIO: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
     "weight_loss": {
         "light": (("walk", "Easy walk"), ("cycle", "Easy spin")),
         "moderate": (("walk", "Brisk walk"), ("cycle", "Steady ride"), ("elliptical", "Elliptical")),
-        "vigorous": (("cycle", "Hard ride"), ("elliptical", "Elliptical intervals"), ("row", "Rowing intervals")),
+        "vigorous": (
+            ("cycle", "Hard ride"),
+            ("elliptical", "Elliptical intervals"),
+            ("row", "Rowing intervals"),
+        ),
     },
     "health": {
         "light": (("walk", "Easy walk"), ("cycle", "Easy spin")),
@@ -47,7 +51,11 @@ CARDIO: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
         "vigorous": (("run", "Run"), ("cycle", "Hard ride"), ("row", "Rowing intervals")),
     },
 }
-EASY_DAY = {"endurance": ("run", "Easy run"), "weight_loss": ("walk", "Brisk walk"), "health": ("walk", "Brisk walk")}
+EASY_DAY = {
+    "endurance": ("run", "Easy run"),
+    "weight_loss": ("walk", "Brisk walk"),
+    "health": ("walk", "Brisk walk"),
+}
 
 
 def split_minutes(total: float, parts: int) -> list[int]:
@@ -125,11 +133,15 @@ def workout_sessions(ctx: PlanningContext, t: WorkoutTargets) -> dict[int, Worko
 def workout_plan(ctx: PlanningContext, t: WorkoutTargets) -> WorkoutPlan:
     """A 7-day plan following the targets' layout (rest days first when recovery demands it)."""
     sessions = workout_sessions(ctx, t)
-    days = [WorkoutDay(date=d, rest=i not in sessions, sessions=[sessions[i]] if i in sessions else [])
-            for i, d in enumerate(t.dates)]
+    days = [
+        WorkoutDay(date=d, rest=i not in sessions, sessions=[sessions[i]] if i in sessions else [])
+        for i, d in enumerate(t.dates)
+    ]
     notes = [t.referral] if t.referral else []
     notes += list(t.adjustments)
-    notes.append(f"Heart rates use HRmax {t.hr_max_bpm} bpm ({t.hr_max_method}) and resting HR {t.hr_rest_bpm} bpm.")
+    notes.append(
+        f"Heart rates use HRmax {t.hr_max_bpm} bpm ({t.hr_max_method}) and resting HR {t.hr_rest_bpm} bpm."
+    )
     summary = (
         f"{len(sessions)} sessions, {t.weekly_minutes:.0f} min at about {t.target_hrr:.0%} of heart-rate reserve."
         if sessions
@@ -162,22 +174,37 @@ MEALS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
         ("Tofu scramble with peppers", ("tofu", "bell peppers", "onion", "turmeric", "olive oil")),
         ("Oat porridge with banana and chia", ("rolled oats", "oat milk", "banana", "chia seeds")),
         ("Buckwheat porridge with apple", ("buckwheat groats", "apple", "cinnamon", "pumpkin seeds")),
-        ("Rice porridge with pear and cinnamon", ("rice", "coconut milk", "pear", "cinnamon", "sunflower seeds")),
+        (
+            "Rice porridge with pear and cinnamon",
+            ("rice", "coconut milk", "pear", "cinnamon", "sunflower seeds"),
+        ),
     ),
     "lunch": (
         ("Chicken and quinoa salad", ("chicken breast", "quinoa", "cucumber", "tomatoes", "olive oil")),
         ("Tuna and bean salad", ("tuna", "white beans", "red onion", "parsley", "lemon")),
         ("Lentil soup with wholegrain bread", ("red lentils", "carrots", "celery", "wholegrain bread")),
-        ("Chickpea and quinoa bowl", ("chickpeas", "quinoa", "courgette", "bell peppers", "lemon", "olive oil")),
+        (
+            "Chickpea and quinoa bowl",
+            ("chickpeas", "quinoa", "courgette", "bell peppers", "lemon", "olive oil"),
+        ),
         ("Rice bowl with black beans and avocado", ("brown rice", "black beans", "avocado", "salsa")),
-        ("Baked potato with beans and salad", ("potatoes", "kidney beans", "tomatoes", "lettuce", "olive oil")),
+        (
+            "Baked potato with beans and salad",
+            ("potatoes", "kidney beans", "tomatoes", "lettuce", "olive oil"),
+        ),
     ),
     "dinner": (
         ("Salmon with potatoes and broccoli", ("salmon fillet", "potatoes", "broccoli", "olive oil")),
-        ("Turkey chilli with rice", ("lean turkey mince", "kidney beans", "tomatoes", "chilli", "brown rice")),
+        (
+            "Turkey chilli with rice",
+            ("lean turkey mince", "kidney beans", "tomatoes", "chilli", "brown rice"),
+        ),
         ("Tempeh stir-fry with rice", ("tempeh", "pak choi", "carrots", "ginger", "brown rice")),
         ("Bean and vegetable stew", ("cannellini beans", "tomatoes", "courgette", "potatoes")),
-        ("Chickpea and potato curry with rice", ("chickpeas", "potatoes", "spinach", "tomatoes", "brown rice")),
+        (
+            "Chickpea and potato curry with rice",
+            ("chickpeas", "potatoes", "spinach", "tomatoes", "brown rice"),
+        ),
         ("Red lentil dahl with rice", ("red lentils", "tomatoes", "onion", "turmeric", "brown rice")),
     ),
     "snack": (
@@ -196,7 +223,9 @@ def allowed_meals(t: NutritionTargets) -> dict[str, list[tuple[str, tuple[str, .
     person = screen(t.diet_preference, t.allergies)
     cat = catalogue()
     return {
-        meal_type: [m for m in options if person.allows([m[0], *m[1]]) and not any(cat.ingredient(i)[1] for i in m[1])]
+        meal_type: [
+            m for m in options if person.allows([m[0], *m[1]]) and not any(cat.ingredient(i)[1] for i in m[1])
+        ]
         for meal_type, options in MEALS.items()
     }
 
@@ -210,7 +239,9 @@ def day_macros(calories: float, protein_g: float) -> tuple[float, float]:
     return carbs_g, fat_g
 
 
-def nutrition_day(t: NutritionTargets, day_index: int, menu: dict[str, list[tuple[str, tuple[str, ...]]]]) -> NutritionDay:
+def nutrition_day(
+    t: NutritionTargets, day_index: int, menu: dict[str, list[tuple[str, tuple[str, ...]]]]
+) -> NutritionDay:
     """One day: each meal gets its share of energy and protein; calories follow from the macros."""
     protein_day = sum(t.protein_g_range) / 2
     energy = max(t.calories_target, t.calories_floor + 10)  # rounding must never dip below BMR

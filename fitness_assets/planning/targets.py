@@ -33,7 +33,12 @@ STRENGTH_GOALS = ("health", "weight_loss")  # WHO 2020: muscle strengthening on 
 
 # RPE on the CR-10 scale the plans use, by ACSM band (ACSM 2021 Borg 6-20: light 9-11, moderate
 # 12-13, vigorous 14-17; on a 0-10 scale moderate is 5-6 and vigorous 7-8, PAG 2018).
-RPE_CR10: dict[str, tuple[int, int]] = {"rest": (1, 2), "light": (2, 4), "moderate": (5, 6), "vigorous": (7, 8)}
+RPE_CR10: dict[str, tuple[int, int]] = {
+    "rest": (1, 2),
+    "light": (2, 4),
+    "moderate": (5, 6),
+    "vigorous": (7, 8),
+}
 RPE_BY_BAND = {"rest": 1, "light": 3, "moderate": 5, "vigorous": 7}
 HARD_RPE = RPE_CR10["vigorous"][0]  # a session at RPE 7 or more, or labelled vigorous, makes a hard day
 
@@ -155,7 +160,9 @@ class NutritionTargets:
     @property
     def target_band(self) -> tuple[float, float]:
         """The calorie target +-10% (what each day must hit, floors aside)."""
-        return round(self.calories_target * (1 - CALORIES_TOLERANCE)), round(self.calories_target * (1 + CALORIES_TOLERANCE))
+        return round(self.calories_target * (1 - CALORIES_TOLERANCE)), round(
+            self.calories_target * (1 + CALORIES_TOLERANCE)
+        )
 
     @property
     def daily_calories_range(self) -> tuple[float, float]:
@@ -166,7 +173,11 @@ class NutritionTargets:
 
 def karvonen_zones(hr_max: int, hr_rest: int) -> tuple[HeartRateZone, ...]:
     """The ACSM light/moderate/vigorous bands as Karvonen heart-rate zones."""
-    bands = (("light", guidelines.HRR_LIGHT), ("moderate", guidelines.HRR_MODERATE), ("vigorous", guidelines.HRR_VIGOROUS))
+    bands = (
+        ("light", guidelines.HRR_LIGHT),
+        ("moderate", guidelines.HRR_MODERATE),
+        ("vigorous", guidelines.HRR_VIGOROUS),
+    )
     return tuple(
         HeartRateZone(
             name=name,
@@ -210,7 +221,9 @@ def workout_targets(ctx: PlanningContext, prescription: Prescription) -> Workout
         target_hrr, max_hrr = min(target_hrr, DOWNGRADED_HRR), MODERATE_MAX_HRR
     sessions, planned = prescription.sessions, prescription.weekly_minutes
     if referral is not None:
-        sessions, planned = (0, 0.0) if referral == STOP_AND_REFER else (REFERRAL_WALK_SESSIONS, REFERRAL_WALK_MIN * 3)
+        sessions, planned = (
+            (0, 0.0) if referral == STOP_AND_REFER else (REFERRAL_WALK_SESSIONS, REFERRAL_WALK_MIN * 3)
+        )
         target_hrr, max_hrr = REFERRAL_WALK_HRR, guidelines.HRR_LIGHT[1] - 0.01
     days = min(sessions, WORKOUT_DAYS - full_rest) if whole_cap >= 1 else 0
     shortest = min(MIN_SESSION_MIN, whole_cap) if whole_cap >= 1 else 1
@@ -231,13 +244,17 @@ def workout_targets(ctx: PlanningContext, prescription: Prescription) -> Workout
     band_low, band_high = BANDS[physiology.intensity_band(target_hrr)]
     low = max(guidelines.HRR_LIGHT[0], band_low, target_hrr - SESSION_HR_HALF_WIDTH)
     high = min(max_hrr, band_high, target_hrr + SESSION_HR_HALF_WIDTH)
-    hr = (round(physiology.karvonen_hr(low, float(hr_rest), float(hr_max))),
-          round(physiology.karvonen_hr(high, float(hr_rest), float(hr_max))))
+    hr = (
+        round(physiology.karvonen_hr(low, float(hr_rest), float(hr_max))),
+        round(physiology.karvonen_hr(high, float(hr_rest), float(hr_max))),
+    )
     hard = physiology.intensity_band(target_hrr) == "vigorous"
     easy = None
     if hard:
-        easy = (round(physiology.karvonen_hr(EASY_HRR - SESSION_HR_HALF_WIDTH, float(hr_rest), float(hr_max))),
-                round(physiology.karvonen_hr(EASY_HRR + SESSION_HR_HALF_WIDTH, float(hr_rest), float(hr_max))))
+        easy = (
+            round(physiology.karvonen_hr(EASY_HRR - SESSION_HR_HALF_WIDTH, float(hr_rest), float(hr_max))),
+            round(physiology.karvonen_hr(EASY_HRR + SESSION_HR_HALF_WIDTH, float(hr_rest), float(hr_max))),
+        )
     strength = strength_days_min(ctx.goal, days) if referral is None else 0
     layout = week_layout(days, strength, hard, len(rest_dates))
     return WorkoutTargets(
@@ -262,7 +279,11 @@ def workout_targets(ctx: PlanningContext, prescription: Prescription) -> Workout
     )
 
 
-BANDS = {"light": guidelines.HRR_LIGHT, "moderate": guidelines.HRR_MODERATE, "vigorous": guidelines.HRR_VIGOROUS}
+BANDS = {
+    "light": guidelines.HRR_LIGHT,
+    "moderate": guidelines.HRR_MODERATE,
+    "vigorous": guidelines.HRR_VIGOROUS,
+}
 
 
 def strength_days_min(goal: str, training_days: int) -> int:
@@ -311,7 +332,9 @@ def nutrition_targets(ctx: PlanningContext) -> NutritionTargets:
     age, weight, bmr, tdee = ctx.age, ctx.weight_kg, ctx.bmr_kcal, ctx.tdee_kcal
     if age is None or weight is None or bmr is None or tdee is None:
         missing = [n for n in ("age", "weight_kg", "bmr_kcal", "tdee_kcal") if getattr(ctx, n) is None]
-        raise ValueError(f"a nutrition plan for {ctx.user_id} needs {', '.join(missing)} (incomplete profile)")
+        raise ValueError(
+            f"a nutrition plan for {ctx.user_id} needs {', '.join(missing)} (incomplete profile)"
+        )
     clinician = bool(set(ctx.medical_flags) & set(guidelines.CLINICIAN_CONDITIONS))
     calories = tdee
     if ctx.goal == "weight_loss" and not clinician:

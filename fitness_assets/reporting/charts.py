@@ -80,8 +80,15 @@ def _svg(width: int, height: int, title: str, desc: str, body: list[str]) -> Mar
     return Markup(head + "".join(body) + "</svg>")
 
 
-def _text(x: float, y: float, text: str, anchor: str = "middle", fill: str = INK, size: int | None = None,
-          weight: str | None = None) -> str:
+def _text(
+    x: float,
+    y: float,
+    text: str,
+    anchor: str = "middle",
+    fill: str = INK,
+    size: int | None = None,
+    weight: str | None = None,
+) -> str:
     extra = (f' font-size="{size}"' if size else "") + (f' font-weight="{weight}"' if weight else "")
     return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" fill="{fill}"{extra}>{escape(text)}</text>'
 
@@ -107,7 +114,9 @@ def describe_series(categories: Sequence[str], series: Sequence[Series], unit: s
     """The data of a chart in words, for its ``<desc>``."""
     lines = []
     for s in series:
-        cells = ", ".join(f"{c} {format_number(v, digits)}" for c, v in zip(categories, s.values, strict=True))
+        cells = ", ".join(
+            f"{c} {format_number(v, digits)}" for c, v in zip(categories, s.values, strict=True)
+        )
         lines.append(f"{s.name} ({unit}): {cells}.")
     return " ".join(lines)
 
@@ -136,15 +145,21 @@ def bar_chart(
     def y_of(v: float) -> float:
         return top + plot_h * (1 - v / vmax)
 
-    body = [_text(left - 6, y_of(t) + 4, format_number(t, digits if vmax < 10 else 0), anchor="end", fill=MUTED)
-            for t in (0, vmax / 2, vmax)]
-    body += [f'<line x1="{left}" x2="{WIDTH - right}" y1="{y_of(t):.1f}" y2="{y_of(t):.1f}" stroke="{GRID}"/>'
-             for t in (0, vmax / 2, vmax)]
+    body = [
+        _text(left - 6, y_of(t) + 4, format_number(t, digits if vmax < 10 else 0), anchor="end", fill=MUTED)
+        for t in (0, vmax / 2, vmax)
+    ]
+    body += [
+        f'<line x1="{left}" x2="{WIDTH - right}" y1="{y_of(t):.1f}" y2="{y_of(t):.1f}" stroke="{GRID}"/>'
+        for t in (0, vmax / 2, vmax)
+    ]
     body.append(_text(left - 6, top - 12, unit, anchor="end", fill=MUTED))
     for ref in references:
         if ref.high is not None:
-            body.append(f'<rect x="{left}" y="{y_of(ref.high):.1f}" width="{WIDTH - left - right}" '
-                        f'height="{y_of(ref.low) - y_of(ref.high):.1f}" fill="{BAND}"/>')
+            body.append(
+                f'<rect x="{left}" y="{y_of(ref.high):.1f}" width="{WIDTH - left - right}" '
+                f'height="{y_of(ref.low) - y_of(ref.high):.1f}" fill="{BAND}"/>'
+            )
     slot = (WIDTH - left - right) / max(len(categories), 1)
     groups = 1 if stacked else len(series)
     bar_w = min(slot * 0.7 / groups, 48)
@@ -159,9 +174,11 @@ def bar_chart(
             if not stacked:
                 base = 0.0
             y_top = y_of(base + value)
-            body.append(f'<rect x="{x:.1f}" y="{y_top:.1f}" width="{bar_w - 2:.1f}" '
-                        f'height="{y_of(base) - y_top:.1f}" fill="{s.colour}"><title>{escape(category)} '
-                        f'{escape(s.name)}: {escape(format_number(value, digits))} {escape(unit)}</title></rect>')
+            body.append(
+                f'<rect x="{x:.1f}" y="{y_top:.1f}" width="{bar_w - 2:.1f}" '
+                f'height="{y_of(base) - y_top:.1f}" fill="{s.colour}"><title>{escape(category)} '
+                f"{escape(s.name)}: {escape(format_number(value, digits))} {escape(unit)}</title></rect>"
+            )
             if not stacked:
                 label = format_number(value, digits) if groups == 1 else format_compact(value)
                 body.append(_text(x + bar_w / 2 - 1, y_top - 4, label, size=10))
@@ -173,8 +190,10 @@ def bar_chart(
         body.append(_text(left + slot * (i + 0.5), height - bottom + 16, category))
     for ref in references:
         y = y_of(ref.high if ref.high is not None else ref.low)
-        body.append(f'<line x1="{left}" x2="{WIDTH - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="{INK}" '
-                    f'stroke-dasharray="5 4"/>')
+        body.append(
+            f'<line x1="{left}" x2="{WIDTH - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="{INK}" '
+            f'stroke-dasharray="5 4"/>'
+        )
         body.append(_text(WIDTH - right, y - 4, ref.label, anchor="end", weight="bold"))
     if len(series) > 1:
         body += _legend(series, height - 6, left)
@@ -206,14 +225,20 @@ def line_chart(
         return top + plot_h * (1 - (v - vmin) / (vmax - vmin))
 
     slot = (WIDTH - left - right) / max(len(categories), 1)
-    body = [_text(left - 6, y_of(t) + 4, format_number(t, digits), anchor="end", fill=MUTED) for t in (vmin, vmax)]
-    body += [f'<line x1="{left}" x2="{WIDTH - right}" y1="{y_of(t):.1f}" y2="{y_of(t):.1f}" stroke="{GRID}"/>'
-             for t in (vmin, vmax)]
+    body = [
+        _text(left - 6, y_of(t) + 4, format_number(t, digits), anchor="end", fill=MUTED) for t in (vmin, vmax)
+    ]
+    body += [
+        f'<line x1="{left}" x2="{WIDTH - right}" y1="{y_of(t):.1f}" y2="{y_of(t):.1f}" stroke="{GRID}"/>'
+        for t in (vmin, vmax)
+    ]
     body.append(_text(left - 6, top - 12, unit, anchor="end", fill=MUTED))
     for ref in references:
         y = y_of(ref.low)
-        body.append(f'<line x1="{left}" x2="{WIDTH - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="{INK}" '
-                    f'stroke-dasharray="5 4"/>')
+        body.append(
+            f'<line x1="{left}" x2="{WIDTH - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="{INK}" '
+            f'stroke-dasharray="5 4"/>'
+        )
         body.append(_text(WIDTH - right, y - 4, ref.label, anchor="end", weight="bold"))
     markers = ("circle", "rect")
     for k, s in enumerate(series):
@@ -222,7 +247,9 @@ def line_chart(
         for x, v in [*points, (0.0, None)]:
             if v is None:
                 if len(run) > 1:
-                    body.append(f'<polyline points="{" ".join(run)}" fill="none" stroke="{s.colour}" stroke-width="2"/>')
+                    body.append(
+                        f'<polyline points="{" ".join(run)}" fill="none" stroke="{s.colour}" stroke-width="2"/>'
+                    )
                 run = []
                 continue
             run.append(f"{x:.1f},{y_of(v):.1f}")
@@ -233,7 +260,9 @@ def line_chart(
             if markers[k % 2] == "circle":
                 body.append(f'<circle cx="{x:.1f}" cy="{y_of(v):.1f}" r="4" fill="{s.colour}"/>')
             else:
-                body.append(f'<rect x="{x - 4:.1f}" y="{y_of(v) - 4:.1f}" width="8" height="8" fill="{s.colour}"/>')
+                body.append(
+                    f'<rect x="{x - 4:.1f}" y="{y_of(v) - 4:.1f}" width="8" height="8" fill="{s.colour}"/>'
+                )
             body.append(_text(x, y_of(v) - 8, format_number(v, digits), size=10))
     body += [_text(left + slot * (i + 0.5), height - bottom + 16, c) for i, c in enumerate(categories)]
     if len(series) > 1:
@@ -257,19 +286,25 @@ def bullet_chart(rows: Sequence[BulletRow], *, title: str) -> Markup:
             low = row.low if row.low is not None else 0.0
             high = row.high if row.high is not None else vmax
             x0, x1 = left + plot_w * min(low / vmax, 1), left + plot_w * min(high / vmax, 1)
-            body.append(f'<rect x="{x0:.1f}" y="{y + 2}" width="{max(x1 - x0, 2):.1f}" height="{row_h - 12}" '
-                        f'fill="{BAND}" stroke="{PALETTE[2]}" stroke-dasharray="3 2"/>')
+            body.append(
+                f'<rect x="{x0:.1f}" y="{y + 2}" width="{max(x1 - x0, 2):.1f}" height="{row_h - 12}" '
+                f'fill="{BAND}" stroke="{PALETTE[2]}" stroke-dasharray="3 2"/>'
+            )
             target = _target_words(row)
         body.append(_text(left - 8, y + row_h / 2, row.label, anchor="end"))
         if row.value is None:
             body.append(_text(left + 4, y + row_h / 2, NO_DATA, anchor="start", fill=MUTED))
         else:
             w = plot_w * min(max(row.value, 0) / vmax, 1)
-            body.append(f'<rect x="{left}" y="{y + 8}" width="{max(w, 1):.1f}" height="{row_h - 24}" fill="{PALETTE[0]}"/>')
+            body.append(
+                f'<rect x="{left}" y="{y + 8}" width="{max(w, 1):.1f}" height="{row_h - 24}" fill="{PALETTE[0]}"/>'
+            )
         value_text = f"{format_number(row.value, row.digits)} {row.unit}".strip()
         body.append(_text(WIDTH - right + 6, y + row_h / 2 - 2, value_text, anchor="start", weight="bold"))
         if target:
-            body.append(_text(WIDTH - right + 6, y + row_h / 2 + 11, target, anchor="start", fill=MUTED, size=10))
+            body.append(
+                _text(WIDTH - right + 6, y + row_h / 2 + 11, target, anchor="start", fill=MUTED, size=10)
+            )
         words.append(f"{row.label}: {value_text}" + (f" ({target})" if target else "") + ".")
     return _svg(WIDTH, height, title, " ".join(words), body)
 
@@ -282,8 +317,15 @@ def _target_words(row: BulletRow) -> str:
     return f"target at most {format_number(row.high, row.digits)}"
 
 
-def band_scale(value: float | None, bands: Sequence[Reference], *, title: str, unit: str, scale_max: float,
-               digits: int = 2) -> Markup:
+def band_scale(
+    value: float | None,
+    bands: Sequence[Reference],
+    *,
+    title: str,
+    unit: str,
+    scale_max: float,
+    digits: int = 2,
+) -> Markup:
     """A horizontal scale split into labelled bands with a marker at ``value`` (e.g. the ACWR bands)."""
     left, right, height = 16, 16, 92
     plot_w = WIDTH - left - right
@@ -295,8 +337,10 @@ def band_scale(value: float | None, bands: Sequence[Reference], *, title: str, u
     body = []
     for i, band in enumerate(bands):
         high = band.high if band.high is not None else scale_max
-        body.append(f'<rect x="{x_of(band.low):.1f}" y="40" width="{x_of(high) - x_of(band.low):.1f}" height="22" '
-                    f'fill="{fills[i % len(fills)]}" stroke="{GRID}"/>')
+        body.append(
+            f'<rect x="{x_of(band.low):.1f}" y="40" width="{x_of(high) - x_of(band.low):.1f}" height="22" '
+            f'fill="{fills[i % len(fills)]}" stroke="{GRID}"/>'
+        )
         body.append(_text((x_of(band.low) + x_of(high)) / 2, 78, band.label, size=11))
     if value is None:
         body.append(_text(WIDTH / 2, 30, f"{unit}: {NO_DATA}", fill=MUTED))
@@ -305,14 +349,28 @@ def band_scale(value: float | None, bands: Sequence[Reference], *, title: str, u
         x = x_of(value)
         body.append(f'<path d="M{x - 7:.1f},18 L{x + 7:.1f},18 L{x:.1f},36 Z" fill="{INK}"/>')
         body.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="36" y2="62" stroke="{INK}" stroke-width="2"/>')
-        band_name = next((b.label for b in bands if b.low <= value < (b.high if b.high is not None else float("inf"))),
-                         bands[-1].label if bands else "")
+        band_name = next(
+            (b.label for b in bands if b.low <= value < (b.high if b.high is not None else float("inf"))),
+            bands[-1].label if bands else "",
+        )
         anchor = "start" if x < WIDTH / 2 else "end"
-        body.append(_text(x + (10 if anchor == "start" else -10), 14, f"{unit} {format_number(value, digits)} ({band_name})",
-                          anchor=anchor, weight="bold"))
+        body.append(
+            _text(
+                x + (10 if anchor == "start" else -10),
+                14,
+                f"{unit} {format_number(value, digits)} ({band_name})",
+                anchor=anchor,
+                weight="bold",
+            )
+        )
         desc = f"{unit} {format_number(value, digits)}, in the band {band_name}."
-    desc += " Bands: " + "; ".join(
-        f"{b.label} {format_number(b.low, digits)}" + (f"-{format_number(b.high, digits)}" if b.high is not None else "+")
-        for b in bands
-    ) + "."
+    desc += (
+        " Bands: "
+        + "; ".join(
+            f"{b.label} {format_number(b.low, digits)}"
+            + (f"-{format_number(b.high, digits)}" if b.high is not None else "+")
+            for b in bands
+        )
+        + "."
+    )
     return _svg(WIDTH, height, title, desc, body)

@@ -42,8 +42,10 @@ class ReportCoverage:
         """One line: all good, or what is missing with the first users named."""
         if self.passed:
             if self.isolated:
-                return (f"all {self.users - self.isolated} users with features in {self.week} have a report "
-                        f"document and a page; {self.isolated} skipped with a recorded reason (no_failed_users)")
+                return (
+                    f"all {self.users - self.isolated} users with features in {self.week} have a report "
+                    f"document and a page; {self.isolated} skipped with a recorded reason (no_failed_users)"
+                )
             return f"all {self.users} users with features in {self.week} have a report document and a page"
         parts = [] if self.index_present else [f"no {INDEX_FILE}"]
         for what, users in (("document", self.without_document), ("page", self.without_page)):
@@ -65,7 +67,9 @@ def report_coverage(db: Database, root: Path, week: str, isolated: Iterable[str]
     counted, and left to the no_failed_users warning.
     """
     skipped = set(isolated)
-    users = sorted((d.get("user_id") for d in db[store.WEEKLY_FEATURES].find({"week": week}, {"user_id": 1})), key=str)
+    users = sorted(
+        (d.get("user_id") for d in db[store.WEEKLY_FEATURES].find({"week": week}, {"user_id": 1})), key=str
+    )
     documented = {d["user_id"] for d in db[store.REPORTS].find({"week": week}, {"user_id": 1})}
     expected = [u for u in users if u not in skipped]
     return ReportCoverage(

@@ -98,7 +98,8 @@ class ReportData(_Model):
     baseline: Headline | None = None
     baseline_weeks: int = Field(default=0, description="earlier weeks with features (0-4)")
     baseline_counts: dict[str, int] = Field(
-        default_factory=dict, description="per header number: the baseline weeks that have it (the others had no data)"
+        default_factory=dict,
+        description="per header number: the baseline weeks that have it (the others had no data)",
     )
     notes: tuple[str, ...] = Field(default=(), description="the week's latest feedback notes, as written")
     workout_plan: PlanSummary | None = None
@@ -178,12 +179,17 @@ def profile_of(features: WeeklyFeatures, person: Mapping[str, Any] | None) -> Pr
     person = person or {}
     phys = features.physiology
     return Profile(
-        age=phys.age, sex=phys.sex, weight_kg=phys.weight_kg, height_cm=phys.height_cm,
+        age=phys.age,
+        sex=phys.sex,
+        weight_kg=phys.weight_kg,
+        height_cm=phys.height_cm,
         goal=person.get("goal") or "health",
         diet_preference=person.get("diet_preference"),
         allergies=tuple(str(a) for a in person.get("allergies") or ()),
         steps_goal=features.steps.goal or person.get("steps_goal"),
-        hr_max_bpm=phys.hr_max_bpm, hr_max_method=phys.hr_max_method, hr_rest_bpm=phys.hr_rest_bpm,
+        hr_max_bpm=phys.hr_max_bpm,
+        hr_max_method=phys.hr_max_method,
+        hr_rest_bpm=phys.hr_rest_bpm,
         bmr_kcal=phys.bmr_kcal,
     )
 

@@ -20,11 +20,20 @@ from fitness_core.report_index import (
 )
 from fitness_core.report_index import attention_order as _attention_order
 
-__all__ = ["INDEX_FILE", "MANIFEST_FILE", "IndexEntry", "IndexManifest", "_attention_order", "index_entry",
-           "render_index", "write_week_index"]
+__all__ = [
+    "INDEX_FILE",
+    "MANIFEST_FILE",
+    "IndexEntry",
+    "IndexManifest",
+    "_attention_order",
+    "index_entry",
+    "render_index",
+    "write_week_index",
+]
 
 
 def index_entry(report: RenderedReport) -> IndexEntry:
     """The index row of a rendered report (the report sits next to the index)."""
-    return IndexEntry(report.user_id, report_href(report.user_id), report.status,
-                      recommendation_mix(report.recommendations))
+    return IndexEntry(
+        report.user_id, report_href(report.user_id), report.status, recommendation_mix(report.recommendations)
+    )

@@ -12,9 +12,12 @@ from fitness_core.plans import NutritionPlan, PlanDocument, WorkoutPlan, Workout
 def _session_line(session: WorkoutSession) -> str:
     hr = (
         f", HR {session.target_hr_low_bpm}-{session.target_hr_high_bpm} bpm"
-        if session.target_hr_low_bpm and session.target_hr_high_bpm else ""
+        if session.target_hr_low_bpm and session.target_hr_high_bpm
+        else ""
     )
-    return f"{session.title} ({session.activity_type}), {session.duration_min:.0f} min {session.intensity}{hr}"
+    return (
+        f"{session.title} ({session.activity_type}), {session.duration_min:.0f} min {session.intensity}{hr}"
+    )
 
 
 def workout_summary(doc: PlanDocument, plan: WorkoutPlan) -> PlanSummary:
@@ -31,8 +34,16 @@ def workout_summary(doc: PlanDocument, plan: WorkoutPlan) -> PlanSummary:
         ("Zones", "; ".join(f"{z.name} {z.low_bpm}-{z.high_bpm} bpm" for z in plan.zones)),
         *(("Safety", note) for note in plan.safety_notes),
     )
-    return PlanSummary(plan_type="workout", week=doc.week, source=doc.source, version=doc.version,
-                       created_at=doc.created_at, summary=plan.summary, facts=facts, lines=tuple(lines))
+    return PlanSummary(
+        plan_type="workout",
+        week=doc.week,
+        source=doc.source,
+        version=doc.version,
+        created_at=doc.created_at,
+        summary=plan.summary,
+        facts=facts,
+        lines=tuple(lines),
+    )
 
 
 def nutrition_summary(doc: PlanDocument, plan: NutritionPlan) -> PlanSummary:
@@ -49,9 +60,18 @@ def nutrition_summary(doc: PlanDocument, plan: NutritionPlan) -> PlanSummary:
         ("Diet", plan.diet_preference),
         ("Left out", ", ".join(plan.excluded) or "nothing"),
     )
-    return PlanSummary(plan_type="nutrition", week=doc.week, source=doc.source, version=doc.version,
-                       created_at=doc.created_at, summary=plan.summary, calories_target=plan.calories_target,
-                       protein_g_range=(low, high), facts=facts, lines=tuple(lines))
+    return PlanSummary(
+        plan_type="nutrition",
+        week=doc.week,
+        source=doc.source,
+        version=doc.version,
+        created_at=doc.created_at,
+        summary=plan.summary,
+        calories_target=plan.calories_target,
+        protein_g_range=(low, high),
+        facts=facts,
+        lines=tuple(lines),
+    )
 
 
 def plan_summary(document: Mapping[str, Any]) -> PlanSummary:

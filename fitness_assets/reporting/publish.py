@@ -56,8 +56,14 @@ class PublishedWeek:
     seconds: float = 0.0
 
 
-def write_reports(artifacts_dir: Path, week: str, reports: Iterable[ReportData], *,
-                  created_at: datetime, published: PublishedWeek | None = None) -> PublishedWeek:
+def write_reports(
+    artifacts_dir: Path,
+    week: str,
+    reports: Iterable[ReportData],
+    *,
+    created_at: datetime,
+    published: PublishedWeek | None = None,
+) -> PublishedWeek:
     """Render and write each report page (no index, no database); adds them to ``published``."""
     published = published or PublishedWeek(week=week, index_path=f"reports/{week}/{INDEX_FILE}")
 
@@ -98,8 +104,14 @@ def store_documents(db: Database, documents: list[ReportDocument]) -> int:
     return len(bodies) - len(insert_absent(db[store.REPORTS], bodies))
 
 
-def publish_week(db: Database, artifacts_dir: Path, week: str, *, created_at: datetime | None = None,
-                 progress: bool | None = None) -> PublishedWeek:
+def publish_week(
+    db: Database,
+    artifacts_dir: Path,
+    week: str,
+    *,
+    created_at: datetime | None = None,
+    progress: bool | None = None,
+) -> PublishedWeek:
     """Render every user's report of ``week`` from stored features, write files, store documents."""
     started = time.perf_counter()
     created_at = created_at or datetime.now(UTC)
@@ -113,26 +125,38 @@ def publish_week(db: Database, artifacts_dir: Path, week: str, *, created_at: da
             write_reports(artifacts_dir, week, part.reports, created_at=created_at, published=published)
             bar.update(len(part.reports) + len(part.invalid) + len(part.failures))
     write_index(artifacts_dir, published, created_at=created_at)
-    published.removed_files = remove_stale_pages(artifacts_dir, week, {d.user_id for d in published.documents})
+    published.removed_files = remove_stale_pages(
+        artifacts_dir, week, {d.user_id for d in published.documents}
+    )
     store.ensure_indexes(db)
     published.stored = store_documents(db, published.documents)
     published.seconds = round(time.perf_counter() - started, 3)
     for user_id, reason in published.invalid.items():
         log.warning("report skipped", extra={"week": week, "user_id": user_id, "reason": reason})
-    log.info("weekly reports published", extra={"week": week, "reports": published.count,
-                                                 "stored": published.stored, "invalid": len(published.invalid),
-                                                 "failed_users": len(published.failures),
-                                                 **published.mix, "seconds": published.seconds})
+    log.info(
+        "weekly reports published",
+        extra={
+            "week": week,
+            "reports": published.count,
+            "stored": published.stored,
+            "invalid": len(published.invalid),
+            "failed_users": len(published.failures),
+            **published.mix,
+            "seconds": published.seconds,
+        },
+    )
     return published
 
 
-def write_user_report(settings: Settings, user_id: str, week: str | None = None,
-                      out_dir: Path | None = None) -> tuple[Path, RenderedReport]:
+def write_user_report(
+    settings: Settings, user_id: str, week: str | None = None, out_dir: Path | None = None
+) -> tuple[Path, RenderedReport]:
     """Render one user's report from stored features into ``out_dir`` (default: the artifact store)."""
     import pymongo
 
-    client: pymongo.MongoClient = pymongo.MongoClient(settings.mongo_uri, tz_aware=True,
-                                                      serverSelectionTimeoutMS=5000)
+    client: pymongo.MongoClient = pymongo.MongoClient(
+        settings.mongo_uri, tz_aware=True, serverSelectionTimeoutMS=5000
+    )
     try:
         data = user_report_data(client[settings.mongo_db], user_id, week)
     finally:

@@ -91,7 +91,9 @@ def render_report(data: ReportData, *, generated_at: datetime | None = None) -> 
         baseline_weeks=data.baseline_weeks,
         recommendations=recommendations,
         charts=charts,
-        workout_types=sorted(data.features.workouts.by_type.items(), key=lambda item: (-item[1].count, item[0])),
+        workout_types=sorted(
+            data.features.workouts.by_type.items(), key=lambda item: (-item[1].count, item[0])
+        ),
         nights=sorted(data.features.sleep.nights, key=lambda n: (n.date, n.onset_local)),
         short_sleep_h=guidelines.SHORT_SLEEP_H,
         macro_shares=sections.macro_shares(data),
@@ -118,8 +120,9 @@ def report_path(week: str, user_id: str) -> str:
     return f"reports/{week}/{user_id}.html"
 
 
-def report_document(report: RenderedReport, *, created_at: datetime,
-                    code_version: str = CODE_VERSION) -> ReportDocument:
+def report_document(
+    report: RenderedReport, *, created_at: datetime, code_version: str = CODE_VERSION
+) -> ReportDocument:
     """The ``reports`` collection document: one version per (user, week, inputs, code)."""
     return ReportDocument(
         _id=stable_id("report", report.user_id, report.week, report.inputs_hash, code_version),

@@ -40,14 +40,21 @@ class Rule:
         if finding is None:
             return None
         value, threshold, message = finding
-        return Recommendation(rule=self.name, priority=self.priority, message=message,
-                              value=round(value, 3), threshold=round(threshold, 3))
+        return Recommendation(
+            rule=self.name,
+            priority=self.priority,
+            message=message,
+            value=round(value, 3),
+            threshold=round(threshold, 3),
+        )
 
 
 RULES: list[Rule] = []
 
 
-def rule(name: str, priority: Priority, comparison: str) -> Callable[[Callable[[ReportData], Finding | None]], Rule]:
+def rule(
+    name: str, priority: Priority, comparison: str
+) -> Callable[[Callable[[ReportData], Finding | None]], Rule]:
     """Register a check as a rule, in display order within its priority."""
 
     def register(check: Callable[[ReportData], Finding | None]) -> Rule:
@@ -66,9 +73,13 @@ def steps_low(data: ReportData) -> Finding | None:
     steps = data.current.steps_per_day
     if steps is None or not steps < guidelines.STEPS_LOW:
         return None
-    return steps, guidelines.STEPS_LOW, (
-        f"You averaged {steps:,.0f} steps a day, below {guidelines.STEPS_LOW:,}: add short walks, "
-        "for example 10 minutes after each meal."
+    return (
+        steps,
+        guidelines.STEPS_LOW,
+        (
+            f"You averaged {steps:,.0f} steps a day, below {guidelines.STEPS_LOW:,}: add short walks, "
+            "for example 10 minutes after each meal."
+        ),
     )
 
 
@@ -78,9 +89,13 @@ def steps_below_target(data: ReportData) -> Finding | None:
     target = guidelines.steps_target(data.profile.age or DEFAULT_AGE)
     if steps is None or not guidelines.STEPS_LOW <= steps < target:
         return None
-    return steps, target, (
-        f"You averaged {steps:,.0f} steps a day; the health benefit keeps growing up to about "
-        f"{target:,} a day for your age group."
+    return (
+        steps,
+        target,
+        (
+            f"You averaged {steps:,.0f} steps a day; the health benefit keeps growing up to about "
+            f"{target:,} a day for your age group."
+        ),
     )
 
 
@@ -89,9 +104,13 @@ def workouts_below_minimum(data: ReportData) -> Finding | None:
     workouts = data.current.workouts
     if workouts is None or not workouts < guidelines.WORKOUTS_PER_WEEK_MIN:
         return None
-    return workouts, guidelines.WORKOUTS_PER_WEEK_MIN, (
-        f"{workouts:.0f} workout(s) this week: aim for at least {guidelines.WORKOUTS_PER_WEEK_MIN}, "
-        "spread over the week."
+    return (
+        workouts,
+        guidelines.WORKOUTS_PER_WEEK_MIN,
+        (
+            f"{workouts:.0f} workout(s) this week: aim for at least {guidelines.WORKOUTS_PER_WEEK_MIN}, "
+            "spread over the week."
+        ),
     )
 
 
@@ -100,9 +119,13 @@ def aerobic_below_guideline(data: ReportData) -> Finding | None:
     minutes = data.current.active_minutes
     if minutes is None or not minutes < guidelines.AEROBIC_MODERATE_MIN:
         return None
-    return minutes, guidelines.AEROBIC_MODERATE_MIN, (
-        f"{minutes:.0f} moderate-equivalent active minutes (vigorous count double), below the "
-        f"{guidelines.AEROBIC_MODERATE_MIN}-{guidelines.AEROBIC_MODERATE_MAX} minutes a week guideline."
+    return (
+        minutes,
+        guidelines.AEROBIC_MODERATE_MIN,
+        (
+            f"{minutes:.0f} moderate-equivalent active minutes (vigorous count double), below the "
+            f"{guidelines.AEROBIC_MODERATE_MIN}-{guidelines.AEROBIC_MODERATE_MAX} minutes a week guideline."
+        ),
     )
 
 
@@ -111,9 +134,13 @@ def strength_below_guideline(data: ReportData) -> Finding | None:
     days = data.current.strength_days
     if days is None or not days < guidelines.STRENGTH_DAYS_MIN:
         return None
-    return days, guidelines.STRENGTH_DAYS_MIN, (
-        f"Strength training on {days:.0f} day(s): work the major muscle groups on at least "
-        f"{guidelines.STRENGTH_DAYS_MIN} days a week."
+    return (
+        days,
+        guidelines.STRENGTH_DAYS_MIN,
+        (
+            f"Strength training on {days:.0f} day(s): work the major muscle groups on at least "
+            f"{guidelines.STRENGTH_DAYS_MIN} days a week."
+        ),
     )
 
 
@@ -125,9 +152,13 @@ def acwr_danger(data: ReportData) -> Finding | None:
     acwr = data.current.acwr
     if acwr is None or not acwr >= guidelines.ACWR_DANGER:
         return None
-    return acwr, guidelines.ACWR_DANGER, (
-        f"Your training load jumped: acute:chronic ratio {acwr:.2f} (at or above {guidelines.ACWR_DANGER}). "
-        "Hold or reduce next week's volume and avoid sessions much longer than usual."
+    return (
+        acwr,
+        guidelines.ACWR_DANGER,
+        (
+            f"Your training load jumped: acute:chronic ratio {acwr:.2f} (at or above {guidelines.ACWR_DANGER}). "
+            "Hold or reduce next week's volume and avoid sessions much longer than usual."
+        ),
     )
 
 
@@ -146,9 +177,13 @@ def acwr_low(data: ReportData) -> Finding | None:
     low = guidelines.ACWR_SWEET_SPOT[0]
     if acwr is None or not acwr < low:
         return None
-    return acwr, low, (
-        f"Acute:chronic load ratio {acwr:.2f}, below {low}: this week was lighter than your recent "
-        "average; fine for a planned recovery week."
+    return (
+        acwr,
+        low,
+        (
+            f"Acute:chronic load ratio {acwr:.2f}, below {low}: this week was lighter than your recent "
+            "average; fine for a planned recovery week."
+        ),
     )
 
 
@@ -158,9 +193,13 @@ def resting_hr_rise(data: ReportData) -> Finding | None:
     base = data.baseline.resting_hr_bpm if data.baseline else None
     if current is None or base is None or not current > base + RESTING_HR_RISE_BPM:
         return None
-    return current, base + RESTING_HR_RISE_BPM, (
-        f"Resting heart rate {current:.0f} bpm, more than {RESTING_HR_RISE_BPM:.0f} bpm above your "
-        f"{data.baseline_label('resting_hr_bpm')} of {base:.0f}: consider an easier week and more sleep."
+    return (
+        current,
+        base + RESTING_HR_RISE_BPM,
+        (
+            f"Resting heart rate {current:.0f} bpm, more than {RESTING_HR_RISE_BPM:.0f} bpm above your "
+            f"{data.baseline_label('resting_hr_bpm')} of {base:.0f}: consider an easier week and more sleep."
+        ),
     )
 
 
@@ -174,9 +213,13 @@ def short_sleep_nights(data: ReportData) -> Finding | None:
     if not short:
         return None
     shortest = min(short) / 60
-    return shortest, guidelines.SHORT_SLEEP_H, (
-        f"{len(short)} night(s) of {guidelines.SHORT_SLEEP_H:.0f} h sleep or less (shortest {shortest:.1f} h): "
-        "keep the following day's session easy."
+    return (
+        shortest,
+        guidelines.SHORT_SLEEP_H,
+        (
+            f"{len(short)} night(s) of {guidelines.SHORT_SLEEP_H:.0f} h sleep or less (shortest {shortest:.1f} h): "
+            "keep the following day's session easy."
+        ),
     )
 
 
@@ -185,9 +228,13 @@ def sleep_short(data: ReportData) -> Finding | None:
     hours = data.current.sleep_h
     if hours is None or not hours < guidelines.SLEEP_MIN_H:
         return None
-    return hours, guidelines.SLEEP_MIN_H, (
-        f"You slept {hours:.1f} h a night on average, below the {guidelines.SLEEP_MIN_H:.0f} h adults need: "
-        "keep a regular bedtime."
+    return (
+        hours,
+        guidelines.SLEEP_MIN_H,
+        (
+            f"You slept {hours:.1f} h a night on average, below the {guidelines.SLEEP_MIN_H:.0f} h adults need: "
+            "keep a regular bedtime."
+        ),
     )
 
 
@@ -205,9 +252,13 @@ def sleep_quality_low(data: ReportData) -> Finding | None:
     quality = data.current.sleep_quality
     if quality is None or not quality < guidelines.SLEEP_QUALITY_LOW:
         return None
-    return quality, guidelines.SLEEP_QUALITY_LOW, (
-        f"Sleep quality averaged {quality:.2f} (below {guidelines.SLEEP_QUALITY_LOW}): avoid late caffeine "
-        "and screens, and keep the bedroom dark and cool."
+    return (
+        quality,
+        guidelines.SLEEP_QUALITY_LOW,
+        (
+            f"Sleep quality averaged {quality:.2f} (below {guidelines.SLEEP_QUALITY_LOW}): avoid late caffeine "
+            "and screens, and keep the bedroom dark and cool."
+        ),
     )
 
 
@@ -216,9 +267,13 @@ def sleep_efficiency_low(data: ReportData) -> Finding | None:
     efficiency = data.current.sleep_efficiency
     if efficiency is None or not efficiency < guidelines.SLEEP_EFFICIENCY_MIN:
         return None
-    return efficiency, guidelines.SLEEP_EFFICIENCY_MIN, (
-        f"Sleep efficiency {efficiency:.0%} (time asleep / time in bed), below "
-        f"{guidelines.SLEEP_EFFICIENCY_MIN:.0%}: go to bed when sleepy and get up at the same time."
+    return (
+        efficiency,
+        guidelines.SLEEP_EFFICIENCY_MIN,
+        (
+            f"Sleep efficiency {efficiency:.0%} (time asleep / time in bed), below "
+            f"{guidelines.SLEEP_EFFICIENCY_MIN:.0%}: go to bed when sleepy and get up at the same time."
+        ),
     )
 
 
@@ -231,9 +286,13 @@ def intake_below_bmr(data: ReportData) -> Finding | None:
     bmr = data.profile.bmr_kcal
     if intake is None or bmr is None or not intake < bmr:
         return None
-    return intake, bmr, (
-        f"Logged intake {intake:,.0f} kcal a day is below your resting energy need of about {bmr:,.0f} kcal: "
-        "eat at least that much (or log every meal)."
+    return (
+        intake,
+        bmr,
+        (
+            f"Logged intake {intake:,.0f} kcal a day is below your resting energy need of about {bmr:,.0f} kcal: "
+            "eat at least that much (or log every meal)."
+        ),
     )
 
 
@@ -243,8 +302,10 @@ def protein_low(data: ReportData) -> Finding | None:
     target = protein_target_g(data.profile)
     if protein is None or target is None or not protein < target[0]:
         return None
-    return protein, target[0], (
-        f"Protein {protein:.0f} g a day, below the {target[0]:.0f}-{target[1]:.0f} g range for your goal."
+    return (
+        protein,
+        target[0],
+        (f"Protein {protein:.0f} g a day, below the {target[0]:.0f}-{target[1]:.0f} g range for your goal."),
     )
 
 
@@ -256,8 +317,10 @@ def coverage_low(data: ReportData) -> Finding | None:
     days = data.features.coverage.activity
     if not 0 < days < COVERAGE_MIN_DAYS:  # no activity source at all: its cards say "no data" instead
         return None
-    return days, COVERAGE_MIN_DAYS, (
-        f"Activity data on {days} of 7 days: wear the device more often so the numbers reflect your week."
+    return (
+        days,
+        COVERAGE_MIN_DAYS,
+        (f"Activity data on {days} of 7 days: wear the device more often so the numbers reflect your week."),
     )
 
 

@@ -130,7 +130,8 @@ def headline_cards(data: ReportData) -> list[Card]:
         value = getattr(data.current, metric.key)
         label = data.baseline_label(metric.key)
         against_baseline = (
-            compare(metric, value, _get(data.baseline, metric.key), label) if label
+            compare(metric, value, _get(data.baseline, metric.key), label)
+            if label
             else Comparison("baseline", "–", "no data", "", "neutral", message=NO_EARLIER_WEEKS)
         )
         comparisons = (compare(metric, value, _get(data.previous, metric.key), "last week"), against_baseline)
@@ -156,7 +157,9 @@ def activity_days(data: ReportData) -> list[bool]:
     """Whether each day has activity data: any steps, active calories, load or workout."""
     f = data.features
     return [
-        bool(f.steps.daily[i] or f.energy.daily_active[i] or f.load.daily[i] or f.workouts.daily_longest_min[i])
+        bool(
+            f.steps.daily[i] or f.energy.daily_active[i] or f.load.daily[i] or f.workouts.daily_longest_min[i]
+        )
         for i in range(7)
     ]
 
@@ -168,8 +171,10 @@ def daily_steps(data: ReportData) -> list[int | None]:
     activity data is read as a gap too.
     """
     f = data.features
-    return [v if v is not None and (v or moved) else None
-            for v, moved in zip(f.steps.daily, activity_days(data), strict=True)]
+    return [
+        v if v is not None and (v or moved) else None
+        for v, moved in zip(f.steps.daily, activity_days(data), strict=True)
+    ]
 
 
 def activity_charts(data: ReportData) -> dict[str, Markup]:
@@ -177,25 +182,47 @@ def activity_charts(data: ReportData) -> dict[str, Markup]:
     f = data.features
     steps = daily_steps(data)
     goal = data.profile.steps_goal
-    reference = (Reference(f"goal {goal:,}", goal) if goal
-                 else Reference("guideline", guidelines.steps_target(data.profile.age or DEFAULT_AGE)))
+    reference = (
+        Reference(f"goal {goal:,}", goal)
+        if goal
+        else Reference("guideline", guidelines.steps_target(data.profile.age or DEFAULT_AGE))
+    )
+
     def minutes(band: str) -> float | None:
         return getattr(f.active_minutes, band) if f.coverage.activity else None
 
     rows = [
-        BulletRow("Moderate-equivalent", minutes("moderate_equivalent"), "min",
-                  guidelines.AEROBIC_MODERATE_MIN, guidelines.AEROBIC_MODERATE_MAX),
+        BulletRow(
+            "Moderate-equivalent",
+            minutes("moderate_equivalent"),
+            "min",
+            guidelines.AEROBIC_MODERATE_MIN,
+            guidelines.AEROBIC_MODERATE_MAX,
+        ),
         BulletRow("Light", minutes("light"), "min"),
         BulletRow("Moderate", minutes("moderate"), "min"),
-        BulletRow("Vigorous", minutes("vigorous"), "min", guidelines.AEROBIC_VIGOROUS_MIN, guidelines.AEROBIC_VIGOROUS_MAX),
+        BulletRow(
+            "Vigorous",
+            minutes("vigorous"),
+            "min",
+            guidelines.AEROBIC_VIGOROUS_MIN,
+            guidelines.AEROBIC_VIGOROUS_MAX,
+        ),
         BulletRow("No heart rate", minutes("unclassified"), "min"),
     ]
     return {
-        "steps": charts.bar_chart(_day_labels(data.days), [Series("Steps", steps)],
-                                  title="Steps per day against your goal", unit="steps", references=[reference]),
+        "steps": charts.bar_chart(
+            _day_labels(data.days),
+            [Series("Steps", steps)],
+            title="Steps per day against your goal",
+            unit="steps",
+            references=[reference],
+        ),
         "intensity": charts.bullet_chart(
-            rows, title=f"Active minutes by intensity against the {guidelines.AEROBIC_MODERATE_MIN}-"
-                        f"{guidelines.AEROBIC_MODERATE_MAX} minute guideline (vigorous minutes count double)"),
+            rows,
+            title=f"Active minutes by intensity against the {guidelines.AEROBIC_MODERATE_MIN}-"
+            f"{guidelines.AEROBIC_MODERATE_MAX} minute guideline (vigorous minutes count double)",
+        ),
     }
 
 
@@ -223,12 +250,21 @@ def training_charts(data: ReportData) -> dict[str, Markup]:
     # no activity data at all: the week's load is unknown, not a week of rest days
     load = list(f.load.daily) if f.coverage.activity else [None] * 7
     return {
-        "zones": charts.bar_chart(zone_labels(data.profile.hr_max_bpm), [Series("Minutes", zones, PALETTE[4])],
-                                  title="Minutes in heart-rate zones (% of HRmax)", unit="min"),
-        "load": charts.bar_chart(_day_labels(data.days), [Series("TRIMP", load, PALETTE[3])],
-                                 title="Daily training load (TRIMP)", unit="TRIMP"),
-        "acwr": charts.band_scale(data.current.acwr, bands, title="Acute:chronic workload ratio",
-                                  unit="ACWR", scale_max=2.0),
+        "zones": charts.bar_chart(
+            zone_labels(data.profile.hr_max_bpm),
+            [Series("Minutes", zones, PALETTE[4])],
+            title="Minutes in heart-rate zones (% of HRmax)",
+            unit="min",
+        ),
+        "load": charts.bar_chart(
+            _day_labels(data.days),
+            [Series("TRIMP", load, PALETTE[3])],
+            title="Daily training load (TRIMP)",
+            unit="TRIMP",
+        ),
+        "acwr": charts.band_scale(
+            data.current.acwr, bands, title="Acute:chronic workload ratio", unit="ACWR", scale_max=2.0
+        ),
     }
 
 
@@ -246,7 +282,9 @@ def stage_hours(data: ReportData) -> list[Series]:
     names = {"deep": "deep", "light": "light", "rem": "REM", "unstaged": "no stages"}
     series = []
     for i, stage in enumerate(names):
-        values = [round(per_day[d][stage], 2) if d in per_day else None for d in (x.isoformat() for x in data.days)]
+        values = [
+            round(per_day[d][stage], 2) if d in per_day else None for d in (x.isoformat() for x in data.days)
+        ]
         if stage != "unstaged" or any(values):
             series.append(Series(names[stage], values, PALETTE[i]))
     return series
@@ -258,21 +296,38 @@ def sleep_charts(data: ReportData) -> dict[str, Markup]:
     by_day = {n.date: n.resting_hr_bpm for n in data.features.sleep.nights if n.resting_hr_bpm is not None}
     rhr = [by_day.get(d.isoformat()) for d in data.days]
     base = data.baseline.resting_hr_bpm if data.baseline else None
-    refs = [Reference(f"{data.baseline_label('resting_hr_bpm')} {base:.0f} bpm", base)] if base is not None else []
+    refs = (
+        [Reference(f"{data.baseline_label('resting_hr_bpm')} {base:.0f} bpm", base)]
+        if base is not None
+        else []
+    )
     return {
-        "stages": charts.bar_chart(_day_labels(data.days), stage_hours(data), title="Sleep per night by stage",
-                                   unit="h", stacked=True, digits=1,
-                                   references=[Reference(f"recommended {low:.0f}-{high:.0f} h", low, high)]),
-        "resting_hr": charts.line_chart(_day_labels(data.days), [Series("Resting HR", rhr, PALETTE[4])],
-                                        title="Resting heart rate per night", unit="bpm", references=refs),
+        "stages": charts.bar_chart(
+            _day_labels(data.days),
+            stage_hours(data),
+            title="Sleep per night by stage",
+            unit="h",
+            stacked=True,
+            digits=1,
+            references=[Reference(f"recommended {low:.0f}-{high:.0f} h", low, high)],
+        ),
+        "resting_hr": charts.line_chart(
+            _day_labels(data.days),
+            [Series("Resting HR", rhr, PALETTE[4])],
+            title="Resting heart rate per night",
+            unit="bpm",
+            references=refs,
+        ),
     }
 
 
 def nutrition_charts(data: ReportData) -> dict[str, Markup]:
     """Calories eaten vs burned per day, and the week's daily means against targets."""
     f = data.features
-    series = [Series("eaten", list(f.energy.daily_in), PALETTE[0]),
-              Series("burned", list(f.energy.daily_out), PALETTE[1])]
+    series = [
+        Series("eaten", list(f.energy.daily_in), PALETTE[0]),
+        Series("burned", list(f.energy.daily_out), PALETTE[1]),
+    ]
     plan = data.nutrition_plan
     protein = (plan.protein_g_range if plan else None) or protein_target_g(data.profile)
     calories_floor = (plan.calories_target if plan else None) or data.profile.bmr_kcal
@@ -283,8 +338,9 @@ def nutrition_charts(data: ReportData) -> dict[str, Markup]:
         BulletRow("Fat per day", f.macros.fat_g, "g"),
     ]
     return {
-        "energy": charts.bar_chart(_day_labels(data.days), series, title="Calories eaten and burned per day",
-                                   unit="kcal"),
+        "energy": charts.bar_chart(
+            _day_labels(data.days), series, title="Calories eaten and burned per day", unit="kcal"
+        ),
         "macros": charts.bullet_chart(rows, title="Daily intake against targets"),
     }
 

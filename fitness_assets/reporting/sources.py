@@ -53,8 +53,13 @@ def _week_keys(week: str) -> tuple[list[str], str, str]:
     return previous_weeks(week, BASELINE_WEEKS), shift_week(week, -PLAN_WEEKS_BEFORE), next_week(week)
 
 
-def _find_users(collection: Collection, query: dict[str, Any], field: str, user_ids: list[str],
-                projection: dict[str, int] | None = None) -> Iterator[dict[str, Any]]:
+def _find_users(
+    collection: Collection,
+    query: dict[str, Any],
+    field: str,
+    user_ids: list[str],
+    projection: dict[str, int] | None = None,
+) -> Iterator[dict[str, Any]]:
     """Documents of ``query`` whose ``field`` is one of ``user_ids``, read as a range of ``field``.
 
     A chunk holds consecutive user ids, so the range is a scan of a (week, user_id) or ``_id`` index
@@ -68,7 +73,9 @@ def _find_users(collection: Collection, query: dict[str, Any], field: str, user_
 
 def _people(db: Database, week: str, user_ids: list[str]) -> dict[str, dict[str, Any]]:
     """The context profile of each user for the week, else the ``users`` document."""
-    contexts = _find_users(db[store.USER_CONTEXTS], {"week": week}, "user_id", user_ids, {"user_id": 1, "profile": 1})
+    contexts = _find_users(
+        db[store.USER_CONTEXTS], {"week": week}, "user_id", user_ids, {"user_id": 1, "profile": 1}
+    )
     people = {d["user_id"]: d.get("profile") or {} for d in contexts}
     missing = [u for u in user_ids if u not in people]
     if missing:
@@ -81,13 +88,19 @@ def _notes(db: Database, week: str, user_ids: list[str]) -> dict[str, list[str]]
     """The week's latest non-empty feedback notes per user, newest first."""
     notes: dict[str, list[str]] = defaultdict(list)
     query = {"week": week, "user_id": {"$in": user_ids}, "note": {"$nin": [None, ""]}}
-    for d in db[store.FEEDBACK_EVENTS].find(query, {"user_id": 1, "note": 1, "feedback_ts": 1}).sort("feedback_ts", -1):
+    for d in (
+        db[store.FEEDBACK_EVENTS]
+        .find(query, {"user_id": 1, "note": 1, "feedback_ts": 1})
+        .sort("feedback_ts", -1)
+    ):
         if len(notes[d["user_id"]]) < NOTES_MAX:
             notes[d["user_id"]].append(str(d["note"]))
     return notes
 
 
-def _latest_plans(db: Database, user_ids: list[str], first: str, last: str) -> dict[tuple[str, str], PlanSummary]:
+def _latest_plans(
+    db: Database, user_ids: list[str], first: str, last: str
+) -> dict[tuple[str, str], PlanSummary]:
     """The newest valid plan of each type per user, among plans for weeks ``first``..``last``."""
     latest: dict[tuple[str, str], PlanSummary] = {}
     query = {"user_id": {"$in": user_ids}, "week": {"$gte": first, "$lte": last}}
@@ -98,7 +111,9 @@ def _latest_plans(db: Database, user_ids: list[str], first: str, last: str) -> d
         try:
             latest[key] = plan_summary(d)
         except ValidationError as exc:
-            log.warning("plan skipped", extra={"plan_id": d.get("_id"), "error": describe_validation_error(exc)})
+            log.warning(
+                "plan skipped", extra={"plan_id": d.get("_id"), "error": describe_validation_error(exc)}
+            )
     return latest
 
 
@@ -106,7 +121,9 @@ def _features(doc: dict[str, Any]) -> WeeklyFeatures:
     try:
         return WeeklyFeatures.model_validate(doc)
     except ValidationError as exc:
-        raise ReportInputError(f"weekly_features {doc.get('_id')!r}: {describe_validation_error(exc)}") from exc
+        raise ReportInputError(
+            f"weekly_features {doc.get('_id')!r}: {describe_validation_error(exc)}"
+        ) from exc
 
 
 def _chunk_inputs(db: Database, week: str, docs: list[dict[str, Any]]) -> WeekInputs:
@@ -115,7 +132,11 @@ def _chunk_inputs(db: Database, week: str, docs: list[dict[str, Any]]) -> WeekIn
     earlier_weeks, first_plan, last_plan = _week_keys(week)
     users = [d["user_id"] for d in docs]
     earlier: dict[str, list[WeeklyFeatures]] = defaultdict(list)
-    for d in (d for w in earlier_weeks for d in _find_users(db[store.WEEKLY_FEATURES], {"week": w}, "user_id", users)):
+    for d in (
+        d
+        for w in earlier_weeks
+        for d in _find_users(db[store.WEEKLY_FEATURES], {"week": w}, "user_id", users)
+    ):
         try:
             earlier[d["user_id"]].append(_features(d))
         except ReportInputError as exc:  # a bad earlier week only narrows the baseline
@@ -130,17 +151,25 @@ def _chunk_inputs(db: Database, week: str, docs: list[dict[str, Any]]) -> WeekIn
         except ReportInputError as exc:
             result.invalid[user] = str(exc)
             continue
-        data = result.failures.attempt(user, lambda user=user, features=features: report_data(
-            features, earlier[user], person=people.get(user), notes=notes.get(user, ()),
-            workout_plan=plans.get((user, "workout")), nutrition_plan=plans.get((user, "nutrition")),
-        ))
+        data = result.failures.attempt(
+            user,
+            lambda user=user, features=features: report_data(
+                features,
+                earlier[user],
+                person=people.get(user),
+                notes=notes.get(user, ()),
+                workout_plan=plans.get((user, "workout")),
+                nutrition_plan=plans.get((user, "nutrition")),
+            ),
+        )
         if data is not None:
             result.reports.append(data)
     return result
 
 
-def iter_week_inputs(db: Database, week: str, user_ids: Sequence[str] | None = None,
-                     chunk: int = CHUNK_USERS) -> Iterator[WeekInputs]:
+def iter_week_inputs(
+    db: Database, week: str, user_ids: Sequence[str] | None = None, chunk: int = CHUNK_USERS
+) -> Iterator[WeekInputs]:
     """The report inputs of every user with features in ``week`` (or of ``user_ids``), by chunk."""
     parse_week(week)
     query: dict[str, Any] = {"week": week}
@@ -160,7 +189,9 @@ def latest_week(db: Database, user_id: str) -> str:
     """The most recent week with features for ``user_id``."""
     doc = db[store.WEEKLY_FEATURES].find_one({"user_id": user_id}, {"week": 1}, sort=[("week", -1)])
     if doc is None:
-        raise ReportInputError(f"no weekly features stored for user {user_id!r} (materialize weekly_features first)")
+        raise ReportInputError(
+            f"no weekly features stored for user {user_id!r} (materialize weekly_features first)"
+        )
     return str(doc["week"])
 
 

@@ -102,7 +102,9 @@ class ReadinessTenPercentRule(TenPercentRule):
     def targets(self, features: dict[str, np.ndarray]) -> np.ndarray:
         minutes = super().targets(features)
         if self.flag_response == "deload":
-            minutes = np.where(self.flagged(features), np.minimum(minutes, self.base * (1.0 - self.deload)), minutes)
+            minutes = np.where(
+                self.flagged(features), np.minimum(minutes, self.base * (1.0 - self.deload)), minutes
+            )
         return minutes
 
 
@@ -160,7 +162,9 @@ class OpenLoopSchedule:
         steps = np.cumsum(~deload_week & (weeks >= 1) & (weeks <= self.ramp_weeks))
         ramped = (1.0 + self.ramp) ** steps
         factor = np.where(deload_week, ramped * (1.0 - self.deload), ramped)
-        return np.where(weeks >= self.config.episode_weeks - self.taper_weeks, ramped * (1.0 - self.taper), factor)
+        return np.where(
+            weeks >= self.config.episode_weeks - self.taper_weeks, ramped * (1.0 - self.taper), factor
+        )
 
     def act(self, features: dict[str, np.ndarray]) -> np.ndarray:
         week = np.clip(planning_week(features, self.config), 0, self.config.episode_weeks - 1)

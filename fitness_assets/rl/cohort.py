@@ -86,8 +86,11 @@ def shift_population(params: UserParams, config: SimConfig) -> UserParams:
     if (config.tau2_scale, config.k3_scale, config.adherence_shift) == (1.0, 1.0, 0.0):
         return params
     return dataclasses.replace(
-        params, tau2=params.tau2 * config.tau2_scale, k3=params.k3 * config.k3_scale,
-        adherence=np.clip(params.adherence + config.adherence_shift, *ADHERENCE_RANGE))
+        params,
+        tau2=params.tau2 * config.tau2_scale,
+        k3=params.k3 * config.k3_scale,
+        adherence=np.clip(params.adherence + config.adherence_shift, *ADHERENCE_RANGE),
+    )
 
 
 @dataclass

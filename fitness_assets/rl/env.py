@@ -45,8 +45,9 @@ def plan_from_action(
     return intensity, minutes
 
 
-def action_toward(features: dict[str, np.ndarray], intensity: np.ndarray | float, minutes: np.ndarray,
-                  config: SimConfig) -> np.ndarray:
+def action_toward(
+    features: dict[str, np.ndarray], intensity: np.ndarray | float, minutes: np.ndarray, config: SimConfig
+) -> np.ndarray:
     """The action that moves the observed current plan toward a target plan (clipped to the box)."""
     a0 = (np.asarray(intensity) - features["plan_intensity"]) / config.intensity_step
     ratio = np.maximum(np.asarray(minutes), 1.0) / np.maximum(features["plan_minutes"], 1.0)
@@ -73,7 +74,8 @@ def week_reward(
         "injury": -weights.injury * outcome.injury_onsets,
         "dropout": -weights.dropout * outcome.dropped_now,
         "overreach": -weights.overreach * outcome.overreach,
-        "missed": -weights.missed * np.where(outcome.planned > 0, (outcome.planned - outcome.completed) / planned, 0.0),
+        "missed": -weights.missed
+        * np.where(outcome.planned > 0, (outcome.planned - outcome.completed) / planned, 0.0),
         "smoothness": -weights.smoothness * np.sum((action - c.prev_action) ** 2, axis=1),
         "health": weights.health_bonus
         * ((c.goal == HEALTH_GOAL) & (outcome.moderate_equivalent_min >= weights.health_minutes)),
@@ -187,8 +189,13 @@ class TrainingLoadEnv(gym.Env):
 
     metadata: ClassVar[dict] = {"render_modes": []}
 
-    def __init__(self, purpose: str = "train", seed: int = 0, config: SimConfig | None = None,
-                 weights: RewardWeights | None = None) -> None:
+    def __init__(
+        self,
+        purpose: str = "train",
+        seed: int = 0,
+        config: SimConfig | None = None,
+        weights: RewardWeights | None = None,
+    ) -> None:
         self.config = config or SimConfig()
         self.purpose, self.base_seed = purpose, seed
         self.observation_space = observation_space()

@@ -30,12 +30,16 @@ class EpisodeStats:
     intensity: np.ndarray  # (users, weeks) planned %HRR
 
 
-def held_out_cohort(n: int, purpose: str = "test", seed: int = TEST_SEED, config: SimConfig | None = None) -> Cohort:
+def held_out_cohort(
+    n: int, purpose: str = "test", seed: int = TEST_SEED, config: SimConfig | None = None
+) -> Cohort:
     """``n`` users of a purpose's population, burned in and ready for any policy."""
     return new_cohort(n, population_rng(purpose, seed), config or SimConfig())
 
 
-def rollout(policy, cohort: Cohort, config: SimConfig | None = None, weights: RewardWeights | None = None) -> EpisodeStats:
+def rollout(
+    policy, cohort: Cohort, config: SimConfig | None = None, weights: RewardWeights | None = None
+) -> EpisodeStats:
     """Run ``policy`` for one episode on a copy of ``cohort``; returns per-user outcomes."""
     config = config or SimConfig()
     env = BatchedTrainingEnv(len(cohort), cohort=copy_cohort(cohort), config=config, weights=weights)
@@ -82,7 +86,9 @@ def summary(stats: EpisodeStats) -> dict[str, float]:
     return {
         "mean_return": float(stats.returns.mean()),
         "fitness_gain_pct": float(stats.fitness_gain.mean()),
-        "test_gain_pct": float(np.nanmean(stats.test_gain)) if np.isfinite(stats.test_gain).any() else float("nan"),
+        "test_gain_pct": float(np.nanmean(stats.test_gain))
+        if np.isfinite(stats.test_gain).any()
+        else float("nan"),
         "injury_pct": 100.0 * float(stats.injured.mean()),
         "dropout_pct": 100.0 * float(stats.dropped.mean()),
         "worst_decile_return": worst_decile(stats.returns),

@@ -122,5 +122,7 @@ def observe(c: Cohort, config: SimConfig) -> dict[str, np.ndarray]:
 def to_vector(features: dict[str, np.ndarray]) -> np.ndarray:
     """The policy's observation: every feature divided by its scale, in ``FEATURES`` order."""
     n = len(features["age"])
-    columns = [np.asarray(features[name], dtype=float).reshape(n, width) / scale for name, width, scale in FEATURES]
+    columns = [
+        np.asarray(features[name], dtype=float).reshape(n, width) / scale for name, width, scale in FEATURES
+    ]
     return np.concatenate(columns, axis=1).astype(np.float32)

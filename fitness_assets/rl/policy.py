@@ -51,7 +51,9 @@ class PPOPolicy:
         return np.clip(actions, -1.0, 1.0)
 
 
-def prescriptions(policy, features: dict[str, np.ndarray], config: SimConfig | None = None) -> dict[str, np.ndarray]:
+def prescriptions(
+    policy, features: dict[str, np.ndarray], config: SimConfig | None = None
+) -> dict[str, np.ndarray]:
     """Next week's targets per user: %HRR, weekly minutes, sessions and session length.
 
     Applies the same action mapping, template and shield as the environment, so what is
@@ -59,7 +61,9 @@ def prescriptions(policy, features: dict[str, np.ndarray], config: SimConfig | N
     """
     config = config or SimConfig()
     actions = policy.act(features)
-    intensity, minutes = plan_from_action(features["plan_intensity"], features["plan_minutes"], actions, config)
+    intensity, minutes = plan_from_action(
+        features["plan_intensity"], features["plan_minutes"], actions, config
+    )
     sessions, length = prescribe(minutes, features["longest_30d"], config)
     return {
         "intensity_hrr": intensity,

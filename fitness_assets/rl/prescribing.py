@@ -59,16 +59,22 @@ def read_histories(db: Database, week: str, failures: UserFailures | None = None
     features: dict[str, list[dict[str, Any]]] = {u: [] for u in users}
     for doc in db[store.WEEKLY_FEATURES].find({"week": {"$in": weeks}, "user_id": {"$in": users}}):
         features[doc["user_id"]].append(doc)
-    previous = {d["user_id"]: d for d in db[store.PRESCRIPTIONS].find({"week": week, "user_id": {"$in": users}})}
+    previous = {
+        d["user_id"]: d for d in db[store.PRESCRIPTIONS].find({"week": week, "user_id": {"$in": users}})
+    }
 
     def history(user: str) -> UserHistory:
         before = previous.get(user)
         return UserHistory(
-            user, UserContext.model_validate(contexts[user]),
+            user,
+            UserContext.model_validate(contexts[user]),
             {doc["week"]: WeeklyFeatures.model_validate(doc) for doc in features[user]},
-            PrescriptionDocument.model_validate(before) if before is not None else None)
+            PrescriptionDocument.model_validate(before) if before is not None else None,
+        )
 
-    return each_user(users, str, history, failures if failures is not None else UserFailures("weekly_prescriptions"))
+    return each_user(
+        users, str, history, failures if failures is not None else UserFailures("weekly_prescriptions")
+    )
 
 
 # --- which policy --------------------------------------------------------------------------------
@@ -97,8 +103,9 @@ def best_baseline_key(evaluation: dict) -> str:
     return max((k for k in BASELINES if k in rows), key=lambda k: rows[k]["mean_return"])
 
 
-def measured_baselines(locate: Callable[[str], Path], config: SimConfig, validation_users: int,
-                       test_users: int) -> tuple[dict[str, dict], dict]:
+def measured_baselines(
+    locate: Callable[[str], Path], config: SimConfig, validation_users: int, test_users: int
+) -> tuple[dict[str, dict], dict]:
     """Baseline knobs tuned on validation users (cached in the artifact store) and their evaluation."""
     from fitness_assets.rl.report import evaluate
     from fitness_assets.rl.tuning import baselines_from_knobs, load_or_tune_baselines
@@ -107,8 +114,9 @@ def measured_baselines(locate: Callable[[str], Path], config: SimConfig, validat
     return knobs, evaluate(baselines_from_knobs(knobs, config), test_users, config=config)
 
 
-def choose_policy(db: Database, locate: Callable[[str], Path], validation_users: int = 1000,
-                  test_users: int = 1000) -> PolicyChoice:
+def choose_policy(
+    db: Database, locate: Callable[[str], Path], validation_users: int = 1000, test_users: int = 1000
+) -> PolicyChoice:
     """The current PPO policy with its best baseline beside it; without one (or without its files),
     the best baseline of the newest evaluated policy, or of baselines measured now."""
     from fitness_assets.rl.tuning import baselines_from_knobs
@@ -126,7 +134,9 @@ def choose_policy(db: Database, locate: Callable[[str], Path], validation_users:
     if current is not None:
         try:
             ppo = load_ppo(current, locate)
-            return PolicyChoice(ppo, current["version"], current["version"], key, baseline, config, knobs=knobs)
+            return PolicyChoice(
+                ppo, current["version"], current["version"], key, baseline, config, knobs=knobs
+            )
         except FileNotFoundError as exc:
             fallback = f"current policy {current['version']} cannot be loaded ({exc})"
     elif reference is not None:
@@ -155,7 +165,9 @@ def prescription_inputs(history: UserHistory, choice: PolicyChoice) -> dict[str,
     return {
         "code": PRESCRIPTIONS_VERSION,
         "context": history.context.provenance,
-        "features": sorted(((w, f.provenance) for w, f in history.features.items()), key=lambda item: item[0]),
+        "features": sorted(
+            ((w, f.provenance) for w, f in history.features.items()), key=lambda item: item[0]
+        ),
         "previous": history.previous.provenance if history.previous is not None else None,
         "policy": choice.source,
         "baseline": [choice.baseline_key, choice.knobs.get(choice.baseline_key)],
@@ -163,13 +175,16 @@ def prescription_inputs(history: UserHistory, choice: PolicyChoice) -> dict[str,
 
 
 def _targets(plan: dict[str, np.ndarray], i: int) -> dict[str, float]:
-    return {"target_hrr": round(float(plan["intensity_hrr"][i]), 3),
-            "weekly_minutes": round(float(plan["weekly_minutes"][i]), 1),
-            "sessions": float(plan["sessions"][i])}
+    return {
+        "target_hrr": round(float(plan["intensity_hrr"][i]), 3),
+        "weekly_minutes": round(float(plan["weekly_minutes"][i]), 1),
+        "sessions": float(plan["sessions"][i]),
+    }
 
 
-def prescription_documents(histories: list[UserHistory], week: str, choice: PolicyChoice,
-                           now: datetime) -> list[PrescriptionDocument]:
+def prescription_documents(
+    histories: list[UserHistory], week: str, choice: PolicyChoice, now: datetime
+) -> list[PrescriptionDocument]:
     """One ``weekly_prescriptions`` document per user: the policy's dose and the baseline's beside it."""
     if not histories:
         return []
@@ -184,24 +199,33 @@ def prescription_documents(histories: list[UserHistory], week: str, choice: Poli
     documents = []
     for i, history in enumerate(histories):
         targets = _targets(chosen, i)
-        documents.append(PrescriptionDocument(
-            _id=f"{plan_week}:{history.user_id}",
-            user_id=history.user_id, week=plan_week, target_hrr=targets["target_hrr"],
-            weekly_minutes=targets["weekly_minutes"], sessions=int(targets["sessions"]), source=choice.source,
-            baseline=_targets(beside, i),
-            partition=week,
-            policy_version=choice.version,
-            baseline_policy=choice.baseline_key,
-            baseline_name=choice.baseline.name,
-            fallback=choice.fallback,
-            session_minutes=round(float(chosen["session_minutes"][i]), 1),
-            action=[round(float(a), 4) for a in chosen["action"][i]],
-            block_week=int(block[i]),
-            entered_program=history.previous is None,
-            created_at=now,
-            provenance={"code_version": PRESCRIPTIONS_VERSION, "policy_version": choice.source,
-                        "inputs_hash": inputs_hash(prescription_inputs(history, choice))},
-        ))
+        documents.append(
+            PrescriptionDocument(
+                _id=f"{plan_week}:{history.user_id}",
+                user_id=history.user_id,
+                week=plan_week,
+                target_hrr=targets["target_hrr"],
+                weekly_minutes=targets["weekly_minutes"],
+                sessions=int(targets["sessions"]),
+                source=choice.source,
+                baseline=_targets(beside, i),
+                partition=week,
+                policy_version=choice.version,
+                baseline_policy=choice.baseline_key,
+                baseline_name=choice.baseline.name,
+                fallback=choice.fallback,
+                session_minutes=round(float(chosen["session_minutes"][i]), 1),
+                action=[round(float(a), 4) for a in chosen["action"][i]],
+                block_week=int(block[i]),
+                entered_program=history.previous is None,
+                created_at=now,
+                provenance={
+                    "code_version": PRESCRIPTIONS_VERSION,
+                    "policy_version": choice.source,
+                    "inputs_hash": inputs_hash(prescription_inputs(history, choice)),
+                },
+            )
+        )
     return documents
 
 
@@ -219,34 +243,57 @@ class WeekPrescriptions:
     failures: UserFailures = field(default_factory=lambda: UserFailures("weekly_prescriptions"))
 
 
-def prescribe_week(db: Database, week: str, locate: Callable[[str], Path], now: datetime,
-                   validation_users: int = 1000, test_users: int = 1000) -> WeekPrescriptions:
+def prescribe_week(
+    db: Database,
+    week: str,
+    locate: Callable[[str], Path],
+    now: datetime,
+    validation_users: int = 1000,
+    test_users: int = 1000,
+) -> WeekPrescriptions:
     """Prescribe week ``week`` + 7 for every user with a context of ``week`` and store it."""
     store.ensure_indexes(db)
     failures = UserFailures("weekly_prescriptions")
     histories = read_histories(db, week, failures)
     choice = choose_policy(db, locate, validation_users, test_users)
     # One vectorized call for the week; a user whose history makes it raise is found and skipped.
-    documents = [doc for part in in_batches(histories, lambda h: h.user_id,
-                                             lambda batch: prescription_documents(batch, week, choice, now), failures)
-                 for doc in part]
+    documents = [
+        doc
+        for part in in_batches(
+            histories,
+            lambda h: h.user_id,
+            lambda batch: prescription_documents(batch, week, choice, now),
+            failures,
+        )
+        for doc in part
+    ]
     documents.sort(key=lambda d: d.id)
     plan_week = next_week(week)
     result = WeekPrescriptions(week, plan_week, choice, documents, failures=failures)
     write = replace_week(db[store.PRESCRIPTIONS], plan_week, [d.to_document() for d in documents])
     result.written, result.unchanged, result.deleted = write.written, write.unchanged, write.deleted
-    log.info("prescriptions stored", extra={
-        "partition": week, "week": plan_week, "source": choice.source, "users": len(documents),
-        "written": result.written, "unchanged": result.unchanged, "deleted": result.deleted,
-        "failed_users": len(failures)})
+    log.info(
+        "prescriptions stored",
+        extra={
+            "partition": week,
+            "week": plan_week,
+            "source": choice.source,
+            "users": len(documents),
+            "written": result.written,
+            "unchanged": result.unchanged,
+            "deleted": result.deleted,
+            "failed_users": len(failures),
+        },
+    )
     return result
 
 
 # --- guideline bounds ----------------------------------------------------------------------------
 
 
-def guideline_violations(doc: PrescriptionDocument | Mapping[str, Any], longest_30d: float,
-                         config: SimConfig | None = None) -> list[str]:
+def guideline_violations(
+    doc: PrescriptionDocument | Mapping[str, Any], longest_30d: float, config: SimConfig | None = None
+) -> list[str]:
     """Why a stored prescription (and the baseline's targets beside it) leaves the guideline bounds:
     %HRR 0.40-0.85, 60-600 min/week, 3-6 sessions, no session over 1.1x the longest in 30 days."""
     doc = doc if isinstance(doc, PrescriptionDocument) else PrescriptionDocument.model_validate(doc)
@@ -256,7 +303,11 @@ def guideline_violations(doc: PrescriptionDocument | Mapping[str, Any], longest_
     problems = []
     policy = {"target_hrr": doc.target_hrr, "weekly_minutes": doc.weekly_minutes, "sessions": doc.sessions}
     for label, targets in (("policy", policy), ("baseline", doc.baseline or {})):
-        hrr, minutes, sessions = targets.get("target_hrr"), targets.get("weekly_minutes"), targets.get("sessions")
+        hrr, minutes, sessions = (
+            targets.get("target_hrr"),
+            targets.get("weekly_minutes"),
+            targets.get("sessions"),
+        )
         if hrr is None or minutes is None or sessions is None:
             problems.append(f"{label}: missing targets")
             continue
@@ -267,8 +318,10 @@ def guideline_violations(doc: PrescriptionDocument | Mapping[str, Any], longest_
         if not 3 <= sessions <= 6:
             problems.append(f"{label}: {sessions:g} sessions outside 3-6")
         elif minutes / sessions > cap + BOUND_TOLERANCE:
-            problems.append(f"{label}: sessions of {minutes / sessions:.1f} min exceed {cap:.1f} "
-                            f"(1.1x the longest of 30 days, {longest_30d:.0f} min)")
+            problems.append(
+                f"{label}: sessions of {minutes / sessions:.1f} min exceed {cap:.1f} "
+                f"(1.1x the longest of 30 days, {longest_30d:.0f} min)"
+            )
     return problems
 
 
@@ -306,7 +359,9 @@ def check_week(db: Database, week: str, isolated: Iterable[str] = ()) -> WeekFin
         try:
             doc = PrescriptionDocument.model_validate(raw)
         except ValidationError as exc:
-            finding.failing[raw["user_id"]] = [f"weekly_prescriptions document invalid: {describe_validation_error(exc)}"]
+            finding.failing[raw["user_id"]] = [
+                f"weekly_prescriptions document invalid: {describe_validation_error(exc)}"
+            ]
             continue
         problems = guideline_violations(doc, longest.get(doc.user_id, 0.0))
         if problems:

@@ -29,8 +29,10 @@ def curve_markdown(curve: list[dict[str, Any]]) -> str:
     returns = [float(p["validation_return"]) for p in curve]
     low, high = min(returns), max(returns)
     span = high - low or 1.0
-    rows = [[f"{p['timesteps']:,}", round(r, 3), "█" * (1 + round((r - low) / span * (BAR_WIDTH - 1)))]
-            for p, r in zip(curve, returns, strict=True)]
+    rows = [
+        [f"{p['timesteps']:,}", round(r, 3), "█" * (1 + round((r - low) / span * (BAR_WIDTH - 1)))]
+        for p, r in zip(curve, returns, strict=True)
+    ]
     best = max(range(len(returns)), key=returns.__getitem__)
     return (
         f"Mean validation return (training reward) by environment steps: `{sparkline(returns)}`; "
@@ -44,8 +46,27 @@ def prescriptions_preview(documents: list[PrescriptionDocument], limit: int = PR
     rows = []
     for doc in documents[:limit]:
         base = doc.baseline or {}
-        rows.append([doc.user_id, doc.target_hrr, doc.weekly_minutes, doc.sessions,
-                     base.get("target_hrr"), base.get("weekly_minutes"), base.get("sessions"), doc.block_week])
-    header = ["user", "%HRR", "min/week", "sessions", "baseline %HRR", "baseline min", "baseline sessions", "block week"]
+        rows.append(
+            [
+                doc.user_id,
+                doc.target_hrr,
+                doc.weekly_minutes,
+                doc.sessions,
+                base.get("target_hrr"),
+                base.get("weekly_minutes"),
+                base.get("sessions"),
+                doc.block_week,
+            ]
+        )
+    header = [
+        "user",
+        "%HRR",
+        "min/week",
+        "sessions",
+        "baseline %HRR",
+        "baseline min",
+        "baseline sessions",
+        "block week",
+    ]
     more = f"\n\n… and {len(documents) - limit} more users" if len(documents) > limit else ""
     return markdown_table(header, rows) + more

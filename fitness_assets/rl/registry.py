@@ -102,7 +102,9 @@ class RetrainingDecision:
     current_version: str | None
 
 
-def retraining_decision(db: Database, last_requested_week: str | None, min_new_documents: int) -> RetrainingDecision:
+def retraining_decision(
+    db: Database, last_requested_week: str | None, min_new_documents: int
+) -> RetrainingDecision:
     """Count weekly_features documents newer than the current policy's snapshot week, or than the
     newest week of the last request when that is later (a lost or failed retraining is not asked
     for again until as much new data again has arrived)."""
@@ -116,8 +118,10 @@ def retraining_decision(db: Database, last_requested_week: str | None, min_new_d
     if new >= min_new_documents:
         reason = f"{new} weekly_features documents after {reference} ({basis}); threshold {min_new_documents}"
         return RetrainingDecision(True, reason, since, newest_feature_week(db, since), new, version)
-    reason = (f"only {new} weekly_features documents after {reference} ({basis}); "
-              f"retraining waits for {min_new_documents}")
+    reason = (
+        f"only {new} weekly_features documents after {reference} ({basis}); "
+        f"retraining waits for {min_new_documents}"
+    )
     return RetrainingDecision(False, reason, since, None, new, version)
 
 
@@ -142,17 +146,25 @@ def gate(table: dict, min_relative_gain: float = 0.0) -> Gate:
     best, safety = comparisons.get("best_baseline"), comparisons.get("best_of_B0_B3")
     reasons: list[str] = []
     if best is None or safety is None:
-        reasons.append(f"the evaluation has no paired comparison of {LEARNED} with the baselines {', '.join(BASELINES)}")
+        reasons.append(
+            f"the evaluation has no paired comparison of {LEARNED} with the baselines {', '.join(BASELINES)}"
+        )
     else:
         if not best["ci_low"] > 0.0:
-            reasons.append(f"{LEARNED} minus {best['baseline']} is {best['difference']:+.2f}, 95% CI low "
-                           f"{best['ci_low']:+.2f} not above 0")
+            reasons.append(
+                f"{LEARNED} minus {best['baseline']} is {best['difference']:+.2f}, 95% CI low "
+                f"{best['ci_low']:+.2f} not above 0"
+            )
         if not best["relative"] >= min_relative_gain:
-            reasons.append(f"relative gain {best['relative']:+.1%} below the required {min_relative_gain:+.1%}")
+            reasons.append(
+                f"relative gain {best['relative']:+.1%} below the required {min_relative_gain:+.1%}"
+            )
         for metric in ("injury", "dropout"):
             worse = safety[f"{metric}_pp"]
             if not worse <= SAFETY_MARGIN_PP:
-                reasons.append(f"{metric} {worse:+.1f} pp vs {safety['baseline']} (at most +{SAFETY_MARGIN_PP:g})")
+                reasons.append(
+                    f"{metric} {worse:+.1f} pp vs {safety['baseline']} (at most +{SAFETY_MARGIN_PP:g})"
+                )
     passed = beats_baseline(table, min_relative_gain)
     if passed != (not reasons):  # the explanation must never disagree with the gate itself
         raise AssertionError(f"gate explanation {reasons} disagrees with beats_baseline={passed}")
@@ -194,8 +206,10 @@ def promote(db: Database, version: str, now: datetime) -> str | None:
     previous = current_policy(db)
     # New current first, then retire the others: readers take the newest current, never none.
     db[store.POLICIES].update_one({"version": version}, {"$set": {"status": CURRENT, "promoted_at": now}})
-    db[store.POLICIES].update_many({"status": CURRENT, "version": {"$ne": version}},
-                                   {"$set": {"status": RETIRED, "retired_at": now, "replaced_by": version}})
+    db[store.POLICIES].update_many(
+        {"status": CURRENT, "version": {"$ne": version}},
+        {"$set": {"status": RETIRED, "retired_at": now, "replaced_by": version}},
+    )
     replaced = previous["version"] if previous and previous["version"] != version else None
     log.info("policy promoted", extra={"version": version, "replaced": replaced})
     return replaced
@@ -235,8 +249,10 @@ def check_gate(db: Database, version: str | None) -> GateFinding:
 
 def reject(db: Database, version: str, verdict: Gate, now: datetime) -> None:
     """Mark ``version`` rejected with the gate's reasons; the current policy stays current."""
-    db[store.POLICIES].update_one({"version": version, "status": CANDIDATE},
-                                  {"$set": {"status": REJECTED, "rejected_at": now, "rejected_because": verdict.reasons}})
+    db[store.POLICIES].update_one(
+        {"version": version, "status": CANDIDATE},
+        {"$set": {"status": REJECTED, "rejected_at": now, "rejected_because": verdict.reasons}},
+    )
     log.info("policy rejected", extra={"version": version, "reasons": len(verdict.reasons)})
 
 
@@ -295,9 +311,15 @@ def relative_to(path: str | Path, root: Path) -> str:
     return Path(path).resolve().relative_to(root).as_posix()
 
 
-def train_candidate(db: Database, locate: Callable[[str], Path], request: TrainingRequest, *,
-                    run_id: str | None = None, now: datetime | None = None,
-                    progress: bool = False) -> TrainedPolicy:
+def train_candidate(
+    db: Database,
+    locate: Callable[[str], Path],
+    request: TrainingRequest,
+    *,
+    run_id: str | None = None,
+    now: datetime | None = None,
+    progress: bool = False,
+) -> TrainedPolicy:
     """Train and evaluate a policy into ``policies/<version>/`` of the artifact store (``locate``
     maps a relative path to a file there), register it as a candidate, then promote or reject it."""
     from fitness_assets.rl.train import train_and_evaluate
@@ -312,8 +334,15 @@ def train_candidate(db: Database, locate: Callable[[str], Path], request: Traini
     root = locate(".").resolve()
     out = locate(f"{POLICY_FOLDER}/{version}/training.json").parent
     snapshot = data_snapshot(db, now)
-    outcome = train_and_evaluate(preset, whole_rollouts(preset, request.timesteps), request.seed, out,
-                                 request.test_users, progress, validation_users=preset.validation_users)
+    outcome = train_and_evaluate(
+        preset,
+        whole_rollouts(preset, request.timesteps),
+        request.seed,
+        out,
+        request.test_users,
+        progress,
+        validation_users=preset.validation_users,
+    )
     training = outcome["training"]
     knobs_path = out.parent / Path(KNOBS_FILE).name
     knobs = load_or_tune_baselines(knobs_path, n_users=preset.validation_users)  # cached by the run above
@@ -322,12 +351,20 @@ def train_candidate(db: Database, locate: Callable[[str], Path], request: Traini
         "_id": version,
         "version": version,
         "status": CANDIDATE,
-        "config": {**asdict(request), "preset_hyperparameters": asdict(preset),
-                   "timesteps": training["config"]["timesteps"], "sim_config": training["config"]["sim_config"]},
+        "config": {
+            **asdict(request),
+            "preset_hyperparameters": asdict(preset),
+            "timesteps": training["config"]["timesteps"],
+            "sim_config": training["config"]["sim_config"],
+        },
         "data_snapshot": snapshot,
         "evaluation": outcome["evaluation"],
         "baseline_knobs": knobs,
-        "gate": {"passed": verdict.passed, "reasons": verdict.reasons, "min_relative_gain": request.min_relative_gain},
+        "gate": {
+            "passed": verdict.passed,
+            "reasons": verdict.reasons,
+            "min_relative_gain": request.min_relative_gain,
+        },
         "paths": {
             "checkpoint": relative_to(training["checkpoint"], root),
             "vecnormalize": relative_to(training["vecnormalize"], root),

@@ -29,8 +29,13 @@ COLUMNS = (
 )
 
 
-def evaluation_table(policies: dict[str, object], cohort: Cohort, config: SimConfig | None = None,
-                     weights: RewardWeights | None = None, seed: int = TEST_SEED) -> dict:
+def evaluation_table(
+    policies: dict[str, object],
+    cohort: Cohort,
+    config: SimConfig | None = None,
+    weights: RewardWeights | None = None,
+    seed: int = TEST_SEED,
+) -> dict:
     """Every policy on the same users and noise; paired comparisons when ``PPO`` is present."""
     stats = {key: rollout(policy, cohort, config, weights) for key, policy in policies.items()}
     table = {
@@ -66,7 +71,9 @@ def evaluation_table(policies: dict[str, object], cohort: Cohort, config: SimCon
     return table
 
 
-def beats_baseline(table: dict, min_relative: float = 0.0, safety_margin_pp: float = SAFETY_MARGIN_PP) -> bool:
+def beats_baseline(
+    table: dict, min_relative: float = 0.0, safety_margin_pp: float = SAFETY_MARGIN_PP
+) -> bool:
     """Promotion gate: PPO's paired 95% CI over the best baseline (B0-B4) is above zero and the
     gain is at least ``min_relative`` of that baseline's |return|; injury and dropout are no more
     than ``safety_margin_pp`` points worse than the best of B0-B3 (the goal's safety reference)."""
@@ -104,7 +111,9 @@ def to_markdown(table: dict) -> str:
         cells = [fmt.format(row[key]) for key, _, fmt in COLUMNS]
         lines.append(f"| {row['policy']} | " + " | ".join(cells) + " |")
     lines.append("")
-    lines.append(f"{table['users']} held-out users (seed {table['seed']}), common random numbers for every policy.")
+    lines.append(
+        f"{table['users']} held-out users (seed {table['seed']}), common random numbers for every policy."
+    )
     for label, c in table["comparisons"].items():
         lines.append(
             f"- PPO minus {label.replace('_', ' ')} ({c['baseline']}): {c['difference']:+.2f} "
@@ -124,8 +133,13 @@ def write_report(table: dict, out_dir: str | Path, name: str = "evaluation") -> 
     return md, js
 
 
-def evaluate(policies: dict[str, object], n_users: int = 1000, seed: int = TEST_SEED,
-             config: SimConfig | None = None, weights: RewardWeights | None = None) -> dict:
+def evaluate(
+    policies: dict[str, object],
+    n_users: int = 1000,
+    seed: int = TEST_SEED,
+    config: SimConfig | None = None,
+    weights: RewardWeights | None = None,
+) -> dict:
     """The evaluation table of ``policies`` on ``n_users`` held-out test users."""
     config = config or SimConfig()
     return evaluation_table(policies, held_out_cohort(n_users, "test", seed, config), config, weights, seed)
@@ -135,31 +149,46 @@ def evaluate(policies: dict[str, object], n_users: int = 1000, seed: int = TEST_
 SCENARIOS = ("nominal", "shifted", "acwr_injuries")
 
 
-def robustness(policies: dict[str, object], n_users: int = 1000, seed: int = TEST_SEED,
-               config: SimConfig | None = None, weights: RewardWeights | None = None) -> dict:
+def robustness(
+    policies: dict[str, object],
+    n_users: int = 1000,
+    seed: int = TEST_SEED,
+    config: SimConfig | None = None,
+    weights: RewardWeights | None = None,
+) -> dict:
     """Policies trained and tuned on ``config``, evaluated on its test users, on the same users
     shifted (``ROBUSTNESS_SHIFT``: slower fatigue decay, more fatigue, lower adherence) and under an
     ACWR-based injury hazard instead of session spikes. ``holds`` says, per scenario, whether PPO's
     mean return is at least the best of B0-B3 (None without PPO)."""
     config = config or SimConfig()
-    users = held_out_cohort(n_users, "test", seed, config)  # no injuries in the burn-in: ACWR shares these users
+    users = held_out_cohort(
+        n_users, "test", seed, config
+    )  # no injuries in the burn-in: ACWR shares these users
     acwr = dataclasses.replace(config, injury_model="acwr")
-    tables = {"nominal": evaluation_table(policies, users, config, weights, seed),
-              "shifted": evaluate(policies, n_users, seed, shifted(config), weights),
-              "acwr_injuries": evaluation_table(policies, users, acwr, weights, seed)}
-    holds = {name: (t["comparisons"]["best_of_B0_B3"]["difference"] >= 0.0 if t["comparisons"] else None)
-             for name, t in tables.items()}
+    tables = {
+        "nominal": evaluation_table(policies, users, config, weights, seed),
+        "shifted": evaluate(policies, n_users, seed, shifted(config), weights),
+        "acwr_injuries": evaluation_table(policies, users, acwr, weights, seed),
+    }
+    holds = {
+        name: (t["comparisons"]["best_of_B0_B3"]["difference"] >= 0.0 if t["comparisons"] else None)
+        for name, t in tables.items()
+    }
     return {"shift": dict(ROBUSTNESS_SHIFT), **tables, "holds": holds}
 
 
 def robustness_markdown(result: dict) -> str:
     """The three tables as Markdown, each under a heading naming its scenario."""
     shift = result["shift"]
-    parts = [f"Policies trained and tuned on the nominal population. Shifted: tau2 x{shift['tau2_scale']:g}, "
-             f"k3 x{shift['k3_scale']:g}, adherence {100 * shift['adherence_shift']:+.0f} points. ACWR injuries: "
-             "the injury hazard follows the EWMA acute:chronic ratio instead of session spikes.\n"]
+    parts = [
+        f"Policies trained and tuned on the nominal population. Shifted: tau2 x{shift['tau2_scale']:g}, "
+        f"k3 x{shift['k3_scale']:g}, adherence {100 * shift['adherence_shift']:+.0f} points. ACWR injuries: "
+        "the injury hazard follows the EWMA acute:chronic ratio instead of session spikes.\n"
+    ]
     for name in SCENARIOS:
-        verdict = {True: "PPO >= best of B0-B3", False: "PPO < best of B0-B3", None: "no PPO"}[result["holds"][name]]
+        verdict = {True: "PPO >= best of B0-B3", False: "PPO < best of B0-B3", None: "no PPO"}[
+            result["holds"][name]
+        ]
         parts.append(f"### {name.replace('_', ' ')} ({verdict})\n\n{to_markdown(result[name])}")
     return "\n".join(parts)
 
@@ -169,6 +198,8 @@ def robustness_lines(result: dict) -> list[str]:
     lines = []
     for name in SCENARIOS:
         ppo, best = result[name]["rows"]["PPO"], result[name]["comparisons"]["best_of_B0_B3"]
-        lines.append(f"{name}: PPO {ppo['mean_return']:.2f} vs {best['baseline']} {best['baseline_return']:.2f} "
-                     f"(difference {best['difference']:+.2f}, 95% CI {best['ci_low']:+.2f} to {best['ci_high']:+.2f})")
+        lines.append(
+            f"{name}: PPO {ppo['mean_return']:.2f} vs {best['baseline']} {best['baseline_return']:.2f} "
+            f"(difference {best['difference']:+.2f}, 95% CI {best['ci_low']:+.2f} to {best['ci_high']:+.2f})"
+        )
     return lines

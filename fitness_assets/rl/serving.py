@@ -121,12 +121,15 @@ def smoothed(loads: np.ndarray, smoothing: float) -> np.ndarray:
 def _daily_signals(history: UserHistory, days: list[str]) -> dict[str, np.ndarray]:
     """Per-day arrays of one user over ``days``: load, longest session, and the wellness signals."""
     index = {day: i for i, day in enumerate(days)}
-    series = {name: np.full(len(days), np.nan) for name in ("rhr", "ln_rmssd", "tst", "efficiency", "readiness")}
+    series = {
+        name: np.full(len(days), np.nan) for name in ("rhr", "ln_rmssd", "tst", "efficiency", "readiness")
+    }
     loads, longest = np.zeros(len(days)), np.zeros(len(days))
     for features in history.features.values():
         readiness = features.feedback.readiness
-        for day, load, minutes in zip(features.days, features.load.daily, features.workouts.daily_longest_min,
-                                      strict=True):
+        for day, load, minutes in zip(
+            features.days, features.load.daily, features.workouts.daily_longest_min, strict=True
+        ):
             if day in index:
                 loads[index[day]], longest[index[day]] = load, minutes
                 if readiness is not None:
@@ -136,8 +139,12 @@ def _daily_signals(history: UserHistory, days: list[str]) -> dict[str, np.ndarra
             if i is None:
                 continue
             hrv = night.hrv_rmssd_ms
-            values = {"rhr": night.resting_hr_bpm, "ln_rmssd": math.log(hrv) if hrv else None,
-                      "tst": night.asleep_min / 60.0, "efficiency": night.efficiency}
+            values = {
+                "rhr": night.resting_hr_bpm,
+                "ln_rmssd": math.log(hrv) if hrv else None,
+                "tst": night.asleep_min / 60.0,
+                "efficiency": night.efficiency,
+            }
             for name, value in values.items():
                 if value is not None:
                     series[name][i] = value
@@ -176,25 +183,39 @@ def observed_users(histories: list[UserHistory], week: str, config: SimConfig) -
     loads = stack.get("loads", np.zeros((0, LOAD_DAYS)))
     users = ObservedUsers(
         params=ObservedParams(age=age, female=female),
-        loads=loads, minutes=stack.get("minutes", np.zeros((0, LOAD_DAYS))),
-        rhr=stack.get("rhr"), ln_rmssd=stack.get("ln_rmssd"), tst=stack.get("tst"),
-        efficiency=stack.get("efficiency"), readiness=stack.get("readiness"),
-        ewma_acute=smoothed(loads, LAMBDA_ACUTE), ewma_chronic=smoothed(loads, LAMBDA_CHRONIC),
-        ctl=smoothed(loads, 1 - np.exp(-1 / POP_TAU_FITNESS)), atl=smoothed(loads, 1 - np.exp(-1 / POP_TAU_FATIGUE)),
-        last_planned=np.minimum(done, 7.0), last_completed=np.minimum(done, 7.0), injury_days=np.zeros(n),
-        plan_intensity=np.full(n, config.start_intensity), plan_minutes=np.zeros(n), plan_sessions=np.zeros(n, dtype=np.int64),
+        loads=loads,
+        minutes=stack.get("minutes", np.zeros((0, LOAD_DAYS))),
+        rhr=stack.get("rhr"),
+        ln_rmssd=stack.get("ln_rmssd"),
+        tst=stack.get("tst"),
+        efficiency=stack.get("efficiency"),
+        readiness=stack.get("readiness"),
+        ewma_acute=smoothed(loads, LAMBDA_ACUTE),
+        ewma_chronic=smoothed(loads, LAMBDA_CHRONIC),
+        ctl=smoothed(loads, 1 - np.exp(-1 / POP_TAU_FITNESS)),
+        atl=smoothed(loads, 1 - np.exp(-1 / POP_TAU_FATIGUE)),
+        last_planned=np.minimum(done, 7.0),
+        last_completed=np.minimum(done, 7.0),
+        injury_days=np.zeros(n),
+        plan_intensity=np.full(n, config.start_intensity),
+        plan_minutes=np.zeros(n),
+        plan_sessions=np.zeros(n, dtype=np.int64),
         goal=np.array([_goal_index(p.goal, config) for p in profile], dtype=np.int64),
-        hr_max_est=np.array([float(p.hr_max_bpm or hr_max_tanaka(a)) for p, a in zip(profile, age, strict=True)]),
+        hr_max_est=np.array(
+            [float(p.hr_max_bpm or hr_max_tanaka(a)) for p, a in zip(profile, age, strict=True)]
+        ),
         vo2_estimate=np.asarray(vo2max_norm(age, female > 0.5), dtype=float),
-        week=np.zeros(n, dtype=np.int64), run=np.array([_run_share(h) >= 0.5 for h in histories]),
+        week=np.zeros(n, dtype=np.int64),
+        run=np.array([_run_share(h) >= 0.5 for h in histories]),
         prev_action=np.zeros((n, 2)),
     )
     _continue_plans(users, histories, done_minutes, config)
     return users
 
 
-def _continue_plans(users: ObservedUsers, histories: list[UserHistory], done_minutes: np.ndarray,
-                    config: SimConfig) -> None:
+def _continue_plans(
+    users: ObservedUsers, histories: list[UserHistory], done_minutes: np.ndarray, config: SimConfig
+) -> None:
     """The current plan: the prescription followed this week, else the simulator's entry plan."""
     lo, hi = config.minutes_bounds
     entry = np.clip(np.maximum(config.start_minutes, done_minutes), lo, hi)

@@ -95,7 +95,9 @@ def longest_session_30d(cohort: Cohort) -> np.ndarray:
     return cohort.minutes[:, -30:].max(axis=1)
 
 
-def prescribe(minutes: np.ndarray, longest_30d: np.ndarray, config: SimConfig) -> tuple[np.ndarray, np.ndarray]:
+def prescribe(
+    minutes: np.ndarray, longest_30d: np.ndarray, config: SimConfig
+) -> tuple[np.ndarray, np.ndarray]:
     """Sessions and session length for a weekly volume, shielded against session-length spikes."""
     sessions = session_count(minutes, config)
     length = np.where(sessions > 0, minutes / np.maximum(sessions, 1), 0.0)
@@ -157,7 +159,9 @@ def simulate_week(
     nfor_span = 14 + np.floor((1.0 - daily_u[:, :, U_REST]) * 15)
 
     if config.injury_model not in INJURY_MODELS:
-        raise ValueError(f"unknown injury model {config.injury_model!r}; choose one of {', '.join(INJURY_MODELS)}")
+        raise ValueError(
+            f"unknown injury model {config.injury_model!r}; choose one of {', '.join(INJURY_MODELS)}"
+        )
     by_acwr = config.injury_model == "acwr"
     acute, chronic = c.ewma_acute, c.ewma_chronic  # updated day by day (the week's end recomputes them)
     planned, done, onsets = (np.zeros((n, 7), dtype=bool) for _ in range(3))
@@ -202,16 +206,29 @@ def simulate_week(
     gain = fitness_gain(FitnessState(g, g, h_day), pc)
     excess = np.maximum(0.0, h_day - OVERREACH_H)
     worn = daily_u[:, :, U_WEAR] < pc.wear
-    rhr = resting_hr(pc.hr_rest, gain, h_day, debt, config.month) + 2.0 * daily_z[:, :, Z_RHR] + 3.0 * nfor_day
+    rhr = (
+        resting_hr(pc.hr_rest, gain, h_day, debt, config.month) + 2.0 * daily_z[:, :, Z_RHR] + 3.0 * nfor_day
+    )
     ln_rmssd = c.ln_rmssd_user[:, None] + gain - 0.8 * h_day + 0.12 * daily_z[:, :, Z_HRV]
     se_base = np.where(pc.age >= 60, 0.84, 0.89)
-    efficiency = np.clip(se_base + 0.01 * done - 0.10 * excess - 0.03 * nfor_day + 0.02 * daily_z[:, :, Z_TST], 0.5, 1.0)
-    for history, values in ((c.rhr, rhr), (c.ln_rmssd, ln_rmssd), (c.tst, tst), (c.efficiency, efficiency),
-                            (c.readiness, ready)):
+    efficiency = np.clip(
+        se_base + 0.01 * done - 0.10 * excess - 0.03 * nfor_day + 0.02 * daily_z[:, :, Z_TST], 0.5, 1.0
+    )
+    for history, values in (
+        (c.rhr, rhr),
+        (c.ln_rmssd, ln_rmssd),
+        (c.tst, tst),
+        (c.efficiency, efficiency),
+        (c.readiness, ready),
+    ):
         history[:, -7:] = np.where(worn, values, np.nan)
     c.loads[:, -7:] = loads
-    for name, smoothing in (("ewma_acute", LAMBDA_ACUTE), ("ewma_chronic", LAMBDA_CHRONIC),
-                            ("ctl", 1 - np.exp(-1 / POP_TAU_FITNESS)), ("atl", 1 - np.exp(-1 / POP_TAU_FATIGUE))):
+    for name, smoothing in (
+        ("ewma_acute", LAMBDA_ACUTE),
+        ("ewma_chronic", LAMBDA_CHRONIC),
+        ("ctl", 1 - np.exp(-1 / POP_TAU_FITNESS)),
+        ("atl", 1 - np.exp(-1 / POP_TAU_FATIGUE)),
+    ):
         kept = (1 - smoothing) ** np.arange(6, -1, -1)
         setattr(c, name, (1 - smoothing) ** 7 * getattr(c, name) + smoothing * loads @ kept)
 
@@ -228,7 +245,9 @@ def simulate_week(
         dropped_now=np.zeros(n, dtype=bool),
     )
     if episode:
-        hazard = config.dropout_scale * dropout_hazard(p.dropout, c.week + 1, c.nfor_days > 0, c.injury_days > 0)
+        hazard = config.dropout_scale * dropout_hazard(
+            p.dropout, c.week + 1, c.nfor_days > 0, c.injury_days > 0
+        )
         outcome.dropped_now = ~c.dropped & (c.weekly_u[rows, week] < hazard)
         c.dropped |= outcome.dropped_now
         c.week = c.week + 1

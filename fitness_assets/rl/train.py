@@ -47,15 +47,36 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {
     # The issue's starting point: n_steps is per environment, so one rollout is 4 x 4096 weeks.
-    "seed": Preset(n_envs=4, n_steps=4096, batch_size=1024, gamma=0.995, gae_lambda=0.98,
-                   learning_rate=3e-4, clip_range=0.1, ent_coef=0.01, vf_coef=0.5),
+    "seed": Preset(
+        n_envs=4,
+        n_steps=4096,
+        batch_size=1024,
+        gamma=0.995,
+        gae_lambda=0.98,
+        learning_rate=3e-4,
+        clip_range=0.1,
+        ent_coef=0.01,
+        vf_coef=0.5,
+    ),
     # More users per batch (the numpy core is several times cheaper per user at 64 than at 4), the
     # same 16k-step rollout, gamma close to 1 (the return is undiscounted), a wider network, and a
     # training-only injury weight of 30 that keeps injuries within 1 point of the best heuristic
     # (with 5, the policy trained ~45% more minutes and injured 1.4 points more; policy.md).
-    "tuned": Preset(n_envs=64, n_steps=256, batch_size=2048, gamma=0.999, gae_lambda=0.95,
-                    learning_rate=3e-4, clip_range=0.2, ent_coef=0.005, vf_coef=0.5,
-                    net_arch=(128, 128), timesteps=1_500_000, eval_every=100_000, injury_penalty=30.0),
+    "tuned": Preset(
+        n_envs=64,
+        n_steps=256,
+        batch_size=2048,
+        gamma=0.999,
+        gae_lambda=0.95,
+        learning_rate=3e-4,
+        clip_range=0.2,
+        ent_coef=0.005,
+        vf_coef=0.5,
+        net_arch=(128, 128),
+        timesteps=1_500_000,
+        eval_every=100_000,
+        injury_penalty=30.0,
+    ),
 }
 
 
@@ -108,9 +129,15 @@ def _save_normalizer_callback(path: Path):
     return SaveVecNormalize()
 
 
-def train(preset: str | Preset = "seed", timesteps: int | None = None, seed: int = 0,
-          out_dir: str | Path | None = None, progress_bar: bool | None = None,
-          config: SimConfig | None = None, validation_users: int | None = None) -> TrainingResult:
+def train(
+    preset: str | Preset = "seed",
+    timesteps: int | None = None,
+    seed: int = 0,
+    out_dir: str | Path | None = None,
+    progress_bar: bool | None = None,
+    config: SimConfig | None = None,
+    validation_users: int | None = None,
+) -> TrainingResult:
     """Train PPO with a preset (a name or a ``Preset``); keeps the checkpoint that scores best on
     the validation users."""
     import numpy as np
@@ -136,27 +163,61 @@ def train(preset: str | Preset = "seed", timesteps: int | None = None, seed: int
     torch.set_num_threads(1)
 
     weights = RewardWeights(injury=p.injury_penalty)
-    env = VecNormalize(VecMonitor(TrainingLoadVecEnv(p.n_envs, "train", seed, config, weights)), norm_obs=True,
-                       norm_reward=False, gamma=p.gamma)
+    env = VecNormalize(
+        VecMonitor(TrainingLoadVecEnv(p.n_envs, "train", seed, config, weights)),
+        norm_obs=True,
+        norm_reward=False,
+        gamma=p.gamma,
+    )
     n_val = validation_users or p.validation_users
     val_env = VecNormalize(
-        VecMonitor(TrainingLoadVecEnv(n_val, "validation", VALIDATION_SEED, config, weights, restart_on_reset=True)),
-        norm_obs=True, norm_reward=False, training=False)
+        VecMonitor(
+            TrainingLoadVecEnv(n_val, "validation", VALIDATION_SEED, config, weights, restart_on_reset=True)
+        ),
+        norm_obs=True,
+        norm_reward=False,
+        training=False,
+    )
     normalizer_path = out / "vecnormalize.pkl"
     eval_callback = EvalCallback(
-        val_env, n_eval_episodes=n_val, eval_freq=_eval_freq(p, timesteps),
-        best_model_save_path=str(out), log_path=str(out / "eval"), deterministic=True, verbose=0,
-        callback_on_new_best=_save_normalizer_callback(normalizer_path))
+        val_env,
+        n_eval_episodes=n_val,
+        eval_freq=_eval_freq(p, timesteps),
+        best_model_save_path=str(out),
+        log_path=str(out / "eval"),
+        deterministic=True,
+        verbose=0,
+        callback_on_new_best=_save_normalizer_callback(normalizer_path),
+    )
     model = PPO(
-        "MlpPolicy", env, n_steps=p.n_steps, batch_size=p.batch_size, gamma=p.gamma, gae_lambda=p.gae_lambda,
-        learning_rate=_linear(p.learning_rate), clip_range=p.clip_range, ent_coef=p.ent_coef, vf_coef=p.vf_coef,
-        n_epochs=p.n_epochs, policy_kwargs={"net_arch": list(p.net_arch)}, tensorboard_log=str(out / "tensorboard"),
-        seed=seed, device="cpu", verbose=0)
+        "MlpPolicy",
+        env,
+        n_steps=p.n_steps,
+        batch_size=p.batch_size,
+        gamma=p.gamma,
+        gae_lambda=p.gae_lambda,
+        learning_rate=_linear(p.learning_rate),
+        clip_range=p.clip_range,
+        ent_coef=p.ent_coef,
+        vf_coef=p.vf_coef,
+        n_epochs=p.n_epochs,
+        policy_kwargs={"net_arch": list(p.net_arch)},
+        tensorboard_log=str(out / "tensorboard"),
+        seed=seed,
+        device="cpu",
+        verbose=0,
+    )
     show_progress = sys.stderr.isatty() if progress_bar is None else progress_bar
-    log.info("training started", extra={"preset": preset, "timesteps": timesteps, "seed": seed, "out": str(out)})
+    log.info(
+        "training started", extra={"preset": preset, "timesteps": timesteps, "seed": seed, "out": str(out)}
+    )
     started = time.perf_counter()
-    model.learn(total_timesteps=timesteps, callback=eval_callback, progress_bar=show_progress,
-                tb_log_name=f"ppo-{preset}-seed{seed}")
+    model.learn(
+        total_timesteps=timesteps,
+        callback=eval_callback,
+        progress_bar=show_progress,
+        tb_log_name=f"ppo-{preset}-seed{seed}",
+    )
     wall = time.perf_counter() - started
     model.save(str(out / "final_model.zip"))
     env.save(str(out / "final_vecnormalize.pkl"))
@@ -167,19 +228,38 @@ def train(preset: str | Preset = "seed", timesteps: int | None = None, seed: int
     curve = []
     if (out / "eval" / "evaluations.npz").exists():
         data = np.load(out / "eval" / "evaluations.npz")
-        curve = [{"timesteps": int(t), "validation_return": float(r.mean())}
-                 for t, r in zip(data["timesteps"], data["results"], strict=True)]
-    record = {"preset": preset, "hyperparameters": asdict(p), "timesteps": timesteps, "seed": seed,
-              "sim_config": asdict(config), "validation_seed": VALIDATION_SEED}
-    result = TrainingResult(checkpoint, normalizer_path, record, curve, round(wall, 1), round(model.num_timesteps / wall, 1))
+        curve = [
+            {"timesteps": int(t), "validation_return": float(r.mean())}
+            for t, r in zip(data["timesteps"], data["results"], strict=True)
+        ]
+    record = {
+        "preset": preset,
+        "hyperparameters": asdict(p),
+        "timesteps": timesteps,
+        "seed": seed,
+        "sim_config": asdict(config),
+        "validation_seed": VALIDATION_SEED,
+    }
+    result = TrainingResult(
+        checkpoint, normalizer_path, record, curve, round(wall, 1), round(model.num_timesteps / wall, 1)
+    )
     (out / "training.json").write_text(json.dumps(result.to_dict(), indent=2, default=str))
-    log.info("training finished", extra={"preset": preset, "seed": seed, "wall_s": result.wall_s,
-                                         "steps_per_s": result.steps_per_s, "checkpoint": str(checkpoint)})
+    log.info(
+        "training finished",
+        extra={
+            "preset": preset,
+            "seed": seed,
+            "wall_s": result.wall_s,
+            "steps_per_s": result.steps_per_s,
+            "checkpoint": str(checkpoint),
+        },
+    )
     return result
 
 
-def _policies(run: Path, checkpoint: str | Path, vecnormalize: str | Path, config: SimConfig,
-              validation_users: int) -> dict[str, object]:
+def _policies(
+    run: Path, checkpoint: str | Path, vecnormalize: str | Path, config: SimConfig, validation_users: int
+) -> dict[str, object]:
     """The baselines with knobs tuned on ``validation_users`` (cached beside the run) and the run's PPO."""
     from fitness_assets.rl.policy import PPOPolicy
     from fitness_assets.rl.tuning import baselines_from_knobs, load_or_tune_baselines
@@ -188,9 +268,15 @@ def _policies(run: Path, checkpoint: str | Path, vecnormalize: str | Path, confi
     return {**baselines_from_knobs(knobs, config), "PPO": PPOPolicy.load(checkpoint, vecnormalize)}
 
 
-def train_and_evaluate(preset: str | Preset = "seed", timesteps: int | None = None, seed: int = 0,
-                       out_dir: str | Path | None = None, test_users: int = 1000,
-                       progress_bar: bool | None = None, validation_users: int = 1000) -> dict:
+def train_and_evaluate(
+    preset: str | Preset = "seed",
+    timesteps: int | None = None,
+    seed: int = 0,
+    out_dir: str | Path | None = None,
+    test_users: int = 1000,
+    progress_bar: bool | None = None,
+    validation_users: int = 1000,
+) -> dict:
     """Train, tune the baselines on validation users (cached), evaluate everything on held-out test
     users, and write ``evaluation.md`` / ``evaluation.json`` beside the checkpoint."""
     from fitness_assets.rl.report import beats_baseline, evaluate, write_report
@@ -198,15 +284,26 @@ def train_and_evaluate(preset: str | Preset = "seed", timesteps: int | None = No
     if test_users <= 0 or validation_users <= 0:
         raise ValueError(f"user counts must be positive, got test={test_users} validation={validation_users}")
     config = SimConfig()
-    out = Path(out_dir) if out_dir else default_out_dir(str(preset) if isinstance(preset, str) else "custom", seed)
+    out = (
+        Path(out_dir)
+        if out_dir
+        else default_out_dir(str(preset) if isinstance(preset, str) else "custom", seed)
+    )
     result = train(preset, timesteps, seed, out, progress_bar, config, validation_users)
     policies = _policies(out, result.checkpoint, result.vecnormalize, config, validation_users)
     table = evaluate(policies, test_users, config=config)
     markdown, table_json = write_report(table, out)
     promoted = beats_baseline(table)
-    log.info("policy evaluated", extra={"preset": result.config["preset"], "seed": seed, "promotable": promoted})
-    return {"training": result.to_dict(), "evaluation": table, "report_md": str(markdown),
-            "report_json": str(table_json), "beats_baseline": promoted}
+    log.info(
+        "policy evaluated", extra={"preset": result.config["preset"], "seed": seed, "promotable": promoted}
+    )
+    return {
+        "training": result.to_dict(),
+        "evaluation": table,
+        "report_md": str(markdown),
+        "report_json": str(table_json),
+        "beats_baseline": promoted,
+    }
 
 
 def evaluate_robustness(run_dir: str | Path, test_users: int = 1000, validation_users: int = 1000) -> dict:
@@ -226,7 +323,10 @@ def evaluate_robustness(run_dir: str | Path, test_users: int = 1000, validation_
     result = robustness(policies, test_users, config=config)
     (run / "robustness.md").write_text(robustness_markdown(result))
     (run / "robustness.json").write_text(json.dumps(result, indent=2, default=float))
-    log.info("robustness evaluated", extra={"run": str(run), **{f"holds_{k}": v for k, v in result["holds"].items()}})
+    log.info(
+        "robustness evaluated",
+        extra={"run": str(run), **{f"holds_{k}": v for k, v in result["holds"].items()}},
+    )
     return result
 
 

@@ -34,7 +34,11 @@ _TEN_PERCENT = {
 KNOB_GRIDS: dict[str, dict[str, list]] = {
     "B0": {},
     "B1": _TEN_PERCENT,
-    "B2": {"target": [1.0, 1.1, 1.2, 1.3], "intensity": [0.5, 0.6, 0.7, 0.8, 0.85], "taper": [0.0, 0.25, 0.5]},
+    "B2": {
+        "target": [1.0, 1.1, 1.2, 1.3],
+        "intensity": [0.5, 0.6, 0.7, 0.8, 0.85],
+        "taper": [0.0, 0.25, 0.5],
+    },
     "B3": {**_TEN_PERCENT, "flag_response": ["hold", "deload"], "rhr_margin": [3.0, 5.0]},
     "B4": {
         "ramp": [0.05, 0.10, 0.15, 0.20, 0.28],
@@ -70,8 +74,14 @@ def knobs_of(policy) -> dict:
     return {f.name: getattr(policy, f.name) for f in dataclasses.fields(policy) if f.name not in skip}
 
 
-def coordinate_search(policy, grid: dict[str, list], cohort: Cohort, config: SimConfig,
-                      weights: RewardWeights | None = None, passes: int = 2) -> tuple[object, float]:
+def coordinate_search(
+    policy,
+    grid: dict[str, list],
+    cohort: Cohort,
+    config: SimConfig,
+    weights: RewardWeights | None = None,
+    passes: int = 2,
+) -> tuple[object, float]:
     """Improve one knob at a time (each over its whole grid) until a pass changes nothing."""
 
     def score(candidate) -> float:
@@ -93,9 +103,14 @@ def coordinate_search(policy, grid: dict[str, list], cohort: Cohort, config: Sim
     return best, best_score
 
 
-def tune_baselines(config: SimConfig | None = None, n_users: int = 500, seed: int = VALIDATION_SEED,
-                   weights: RewardWeights | None = None, passes: int = 2,
-                   grids: dict[str, dict[str, list]] | None = None) -> dict[str, dict]:
+def tune_baselines(
+    config: SimConfig | None = None,
+    n_users: int = 500,
+    seed: int = VALIDATION_SEED,
+    weights: RewardWeights | None = None,
+    passes: int = 2,
+    grids: dict[str, dict[str, list]] | None = None,
+) -> dict[str, dict]:
     """Knobs of B0-B4 that maximise the mean return on ``n_users`` validation users."""
     config = config or SimConfig()
     cohort = held_out_cohort(n_users, "validation", seed, config)
@@ -108,7 +123,9 @@ def tune_baselines(config: SimConfig | None = None, n_users: int = 500, seed: in
     return tuned
 
 
-def load_or_tune_baselines(path: str | Path, config: SimConfig | None = None, n_users: int = 1000) -> dict[str, dict]:
+def load_or_tune_baselines(
+    path: str | Path, config: SimConfig | None = None, n_users: int = 1000
+) -> dict[str, dict]:
     """Tuned knobs from ``path`` when they were tuned for this simulator config, else tune and save."""
     config = config or SimConfig()
     path = Path(path)

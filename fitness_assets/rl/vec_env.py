@@ -24,11 +24,21 @@ class TrainingLoadVecEnv(VecEnv):
     stream (validation runs then compare checkpoints on identical users).
     """
 
-    def __init__(self, n_envs: int, purpose: str = "train", seed: int = 0, config: SimConfig | None = None,
-                 weights: RewardWeights | None = None, restart_on_reset: bool = False, block: int = 256) -> None:
+    def __init__(
+        self,
+        n_envs: int,
+        purpose: str = "train",
+        seed: int = 0,
+        config: SimConfig | None = None,
+        weights: RewardWeights | None = None,
+        restart_on_reset: bool = False,
+        block: int = 256,
+    ) -> None:
         self.sim_config = config or SimConfig()
         self.purpose, self.restart_on_reset, self.block = purpose, restart_on_reset, block
-        self.core = BatchedTrainingEnv(n_envs, UserSource(purpose, seed, self.sim_config, block), weights=weights)
+        self.core = BatchedTrainingEnv(
+            n_envs, UserSource(purpose, seed, self.sim_config, block), weights=weights
+        )
         self.render_mode = None
         super().__init__(n_envs, observation_space(), action_space())
         self._actions: np.ndarray | None = None

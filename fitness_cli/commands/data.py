@@ -13,19 +13,41 @@ from fitness_cli.common import UserError, check_user_id, load_settings, require_
 
 @click.command("import")
 @click.argument("path", type=click.Path())
-@click.option("--user-id", default=None,
-              help="Whose data it is (required, except for --format tables, whose rows name their users).")
-@click.option("--format", "fmt", default="auto", show_default=True,
-              type=click.Choice(["auto", "apple", "fit", "gpx", "tcx", "fitbit", "tables"]),
-              help="Format of the files (auto: detected per file).")
-@click.option("--timezone", default=None,
-              help="IANA timezone for times without offset and for local days (default: the user's, else UTC).")
-@click.option("--hr-max", type=click.FloatRange(100, 240), default=None,
-              help="HRmax for time in HR zones (default: the file's, else the stored profile's).")
+@click.option(
+    "--user-id",
+    default=None,
+    help="Whose data it is (required, except for --format tables, whose rows name their users).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    default="auto",
+    show_default=True,
+    type=click.Choice(["auto", "apple", "fit", "gpx", "tcx", "fitbit", "tables"]),
+    help="Format of the files (auto: detected per file).",
+)
+@click.option(
+    "--timezone",
+    default=None,
+    help="IANA timezone for times without offset and for local days (default: the user's, else UTC).",
+)
+@click.option(
+    "--hr-max",
+    type=click.FloatRange(100, 240),
+    default=None,
+    help="HRmax for time in HR zones (default: the file's, else the stored profile's).",
+)
 @click.option("--dry-run", is_flag=True, help="Convert and report, publish nothing.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
-def import_data(path: str, user_id: str | None, fmt: str, timezone: str | None, hr_max: float | None,
-                dry_run: bool, progress: bool | None) -> None:
+def import_data(
+    path: str,
+    user_id: str | None,
+    fmt: str,
+    timezone: str | None,
+    hr_max: float | None,
+    dry_run: bool,
+    progress: bool | None,
+) -> None:
     """Import a file, folder or zip (Apple Health, FIT, GPX, TCX, Fitbit, tables) into the streams."""
     from functools import partial
     from pathlib import Path
@@ -48,8 +70,13 @@ def import_data(path: str, user_id: str | None, fmt: str, timezone: str | None, 
         publish = partial(publish_records, client, maxlen=settings.stream_maxlen)
     try:
         report = import_path(
-            Path(path), user_id, fmt=fmt, timezone=timezone, hr_max_bpm=hr_max,
-            lookup_user=partial(stored_user, settings.mongo_uri, settings.mongo_db), publish=publish,
+            Path(path),
+            user_id,
+            fmt=fmt,
+            timezone=timezone,
+            hr_max_bpm=hr_max,
+            lookup_user=partial(stored_user, settings.mongo_uri, settings.mongo_db),
+            publish=publish,
             progress=progress if progress is not None else sys.stderr.isatty(),
         )
     except (InputError, StreamFullError) as exc:
@@ -60,13 +87,21 @@ def import_data(path: str, user_id: str | None, fmt: str, timezone: str | None, 
     for line in summary_lines(report):
         click.echo(line)
     if report.rejected:
-        raise UserError(f"{len(report.rejected)} file(s) rejected (listed above); everything else was imported")
+        raise UserError(
+            f"{len(report.rejected)} file(s) rejected (listed above); everything else was imported"
+        )
 
 
 @click.command("export")
 @click.argument("directory", type=click.Path())
-@click.option("--format", "fmt", default="csv", show_default=True, type=click.Choice(["csv", "parquet"]),
-              help="Table file format.")
+@click.option(
+    "--format",
+    "fmt",
+    default="csv",
+    show_default=True,
+    type=click.Choice(["csv", "parquet"]),
+    help="Table file format.",
+)
 @click.option("--user-id", default=None, help="Only this user's records (default: everyone's).")
 def export_data(directory: str, fmt: str, user_id: str | None) -> None:
     """Write the raw collections as tables (one file per collection) that `import --format tables` reads."""

@@ -27,12 +27,16 @@ def _dlq_redis(stream: str | None = None):
 
 def _dlq_ids(ids: tuple[str, ...], everything: bool, verb: str) -> None:
     if bool(ids) == everything:
-        raise UserError(f"name the dead letters to {verb} (their ids, as `fitness dlq list` shows) or pass --all")
+        raise UserError(
+            f"name the dead letters to {verb} (their ids, as `fitness dlq list` shows) or pass --all"
+        )
 
 
 @dlq.command("list")
 @click.option("--stream", default=None, help="Only dead letters from this stream (e.g. fitness:events).")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Oldest N dead letters.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Oldest N dead letters."
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (the full envelopes).")
 def dlq_list(stream: str | None, limit: int, as_json: bool) -> None:
     """The oldest dead letters: DLQ id, source stream and entry, time, reason."""
@@ -48,10 +52,14 @@ def dlq_list(stream: str | None, limit: int, as_json: bool) -> None:
             click.echo(f"{item.id}  ({item.problem})")
         else:
             letter = item.letter
-            click.echo(f"{item.id}  {letter.stream} {letter.entry_id}  {letter.failed_ts:%Y-%m-%d %H:%M:%S}  "
-                       f"{letter.reason[:120]}")
-    click.echo(f"{len(letters)} dead letter(s) shown, {client.xlen(dead_letters.DLQ_STREAM)} in "
-               f"{dead_letters.DLQ_STREAM}")
+            click.echo(
+                f"{item.id}  {letter.stream} {letter.entry_id}  {letter.failed_ts:%Y-%m-%d %H:%M:%S}  "
+                f"{letter.reason[:120]}"
+            )
+    click.echo(
+        f"{len(letters)} dead letter(s) shown, {client.xlen(dead_letters.DLQ_STREAM)} in "
+        f"{dead_letters.DLQ_STREAM}"
+    )
 
 
 @dlq.command("show")
@@ -85,8 +93,10 @@ def dlq_replay(entry_ids: tuple[str, ...], everything: bool, stream: str | None)
         raise UserError(str(exc)) from exc
     for entry_id, why in outcome.skipped.items():
         click.echo(f"fitness: kept {entry_id}: {why}", err=True)
-    click.echo(f"replayed {len(outcome.done)} dead letter(s) into their streams"
-               f"{f', kept {len(outcome.skipped)}' if outcome.skipped else ''} (`fitness write` stores them)")
+    click.echo(
+        f"replayed {len(outcome.done)} dead letter(s) into their streams"
+        f"{f', kept {len(outcome.skipped)}' if outcome.skipped else ''} (`fitness write` stores them)"
+    )
 
 
 @dlq.command("purge")

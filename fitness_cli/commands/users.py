@@ -28,8 +28,9 @@ async def delete_everywhere(settings: Settings, user_id: str) -> dict[str, int]:
 
     from fitness_core.erasure import erase_user
 
-    mongo: AsyncMongoClient = AsyncMongoClient(settings.mongo_uri, tz_aware=True,
-                                               serverSelectionTimeoutMS=TIMEOUT_MS)
+    mongo: AsyncMongoClient = AsyncMongoClient(
+        settings.mongo_uri, tz_aware=True, serverSelectionTimeoutMS=TIMEOUT_MS
+    )
     redis = aioredis.Redis.from_url(settings.redis_dsn, socket_connect_timeout=TIMEOUT_MS / 1000)
     try:
         return await erase_user(mongo[settings.mongo_db], redis, Path(settings.artifacts_dir), user_id)
@@ -58,5 +59,8 @@ def user_delete(user_id: str, yes: bool, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({"user_id": user_id, "removed": removed}, indent=2))
     else:
-        click.echo(f"deleted {user_id}: " + ", ".join(f"{name} {n}" for name, n in removed.items() if n)
-                   if any(removed.values()) else f"nothing stored for {user_id}")
+        click.echo(
+            f"deleted {user_id}: " + ", ".join(f"{name} {n}" for name, n in removed.items() if n)
+            if any(removed.values())
+            else f"nothing stored for {user_id}"
+        )

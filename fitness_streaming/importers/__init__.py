@@ -8,5 +8,13 @@ from .common import FORMATS, Entry, ImportContext, RejectedFile
 from .runner import ImportReport, import_path, summary_lines
 from .sources import InputError
 
-__all__ = ["FORMATS", "Entry", "ImportContext", "ImportReport", "InputError", "RejectedFile", "import_path",
-           "summary_lines"]
+__all__ = [
+    "FORMATS",
+    "Entry",
+    "ImportContext",
+    "ImportReport",
+    "InputError",
+    "RejectedFile",
+    "import_path",
+    "summary_lines",
+]

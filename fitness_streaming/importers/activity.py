@@ -72,8 +72,9 @@ class WorkoutDraft:
         return None
 
 
-def hr_zone_seconds(times: array | list[float], bpms: array | list[float], start: float, end: float,
-                    hr_max: float | None) -> list[float] | None:
+def hr_zone_seconds(
+    times: array | list[float], bpms: array | list[float], start: float, end: float, hr_max: float | None
+) -> list[float] | None:
     """Seconds in HR zones 1-5 (50/60/70/80/90 % HRmax); each sample lasts until the next (max 60 s)."""
     if hr_max is None or hr_max <= 0 or len(times) < 2:
         return None
@@ -90,8 +91,9 @@ def hr_zone_seconds(times: array | list[float], bpms: array | list[float], start
     return [round(z, 1) for z in zones]
 
 
-def workout_event(draft: WorkoutDraft, ctx: ImportContext, source: Source,
-                  hr_max: float | None = None) -> FitnessEvent | None:
+def workout_event(
+    draft: WorkoutDraft, ctx: ImportContext, source: Source, hr_max: float | None = None
+) -> FitnessEvent | None:
     """The ``FitnessEvent`` of a workout: the source's own summary first, samples where it has none."""
     duration = draft.duration_s if draft.duration_s else draft.end - draft.start
     if duration <= 0:
@@ -119,7 +121,9 @@ def workout_event(draft: WorkoutDraft, ctx: ImportContext, source: Source,
     distance = draft.distance_m if draft.distance_m is not None else draft.best_sampled(DISTANCE)
     start = from_epoch(draft.start)
     return build(
-        FitnessEvent, ctx, "workouts",
+        FitnessEvent,
+        ctx,
+        "workouts",
         **ctx.fields(source),
         event_id=ctx.record_id("evt", "workout", start.isoformat(timespec="seconds")),
         device_id=draft.device_id,
@@ -156,8 +160,9 @@ class ActivityLedger:
             return self.workouts[i]
         return None
 
-    def add(self, metric: int, start: float, end: float, value: float, rank: int = 0,
-            outside: bool = True) -> bool:
+    def add(
+        self, metric: int, start: float, end: float, value: float, rank: int = 0, outside: bool = True
+    ) -> bool:
         """Add an interval sample (steps, distance or energy) to its workout, else spread it over the
         5-minute slots it covers (unless ``outside`` is false); False when it was not used."""
         if value <= 0:
@@ -206,8 +211,9 @@ class ActivityLedger:
             cell[1] += 1
             cell[2] = max(cell[2], bpm)
 
-    def events(self, ctx: ImportContext, source: Source, hr_max: float | None = None,
-               workouts: bool = True) -> Iterator[FitnessEvent]:
+    def events(
+        self, ctx: ImportContext, source: Source, hr_max: float | None = None, workouts: bool = True
+    ) -> Iterator[FitnessEvent]:
         """The workouts (unless ``workouts`` is false), then one walking bout per hour with steps."""
         if workouts:
             for draft in self.workouts:
@@ -242,7 +248,9 @@ class ActivityLedger:
         start = from_epoch(hour * 3600.0)
         avg = heart[0] / heart[1] if heart is not None else None
         return build(
-            FitnessEvent, ctx, "walking bouts",
+            FitnessEvent,
+            ctx,
+            "walking bouts",
             **ctx.fields(source),
             event_id=ctx.record_id("evt", "bout", start.isoformat(timespec="seconds")),
             activity_type="walk",

@@ -47,10 +47,22 @@ _QUANTITY = "HKQuantityTypeIdentifier"
 _CATEGORY = "HKCategoryTypeIdentifier"
 
 WORKOUT_TYPES: dict[str, ActivityType] = {
-    "Running": "run", "Walking": "walk", "Hiking": "hike", "Cycling": "cycle", "HandCycling": "cycle",
-    "Swimming": "swim", "Rowing": "row", "Elliptical": "elliptical", "Yoga": "yoga", "Pilates": "yoga",
-    "MindAndBody": "yoga", "TraditionalStrengthTraining": "strength", "FunctionalStrengthTraining": "strength",
-    "CoreTraining": "strength", "CrossTraining": "strength", "StairClimbing": "other",
+    "Running": "run",
+    "Walking": "walk",
+    "Hiking": "hike",
+    "Cycling": "cycle",
+    "HandCycling": "cycle",
+    "Swimming": "swim",
+    "Rowing": "row",
+    "Elliptical": "elliptical",
+    "Yoga": "yoga",
+    "Pilates": "yoga",
+    "MindAndBody": "yoga",
+    "TraditionalStrengthTraining": "strength",
+    "FunctionalStrengthTraining": "strength",
+    "CoreTraining": "strength",
+    "CrossTraining": "strength",
+    "StairClimbing": "other",
 }
 SLEEP_VALUES = {
     "HKCategoryValueSleepAnalysisInBed": "in_bed",
@@ -67,8 +79,10 @@ NUTRIENTS = {
     _QUANTITY + "DietaryCarbohydrates": ("carbs_g", GRAMS, "g"),
     _QUANTITY + "DietaryFatTotal": ("fat_g", GRAMS, "g"),
 }
-WORKOUT_ONLY_DISTANCES = {_QUANTITY + name for name in ("DistanceCycling", "DistanceSwimming", "DistanceWheelchair",
-                                                        "DistanceDownhillSnowSports")}
+WORKOUT_ONLY_DISTANCES = {
+    _QUANTITY + name
+    for name in ("DistanceCycling", "DistanceSwimming", "DistanceWheelchair", "DistanceDownhillSnowSports")
+}
 _HARDWARE = re.compile(r"hardware:([^,>]+)")
 _SOFTWARE = re.compile(r"software:([^,>]+)")
 
@@ -169,8 +183,9 @@ class AppleExport:
     def _workout(self, a: dict[str, str], element: Element) -> WorkoutDraft | None:
         name = a.get("workoutActivityType", "").removeprefix("HKWorkoutActivityType")
         start, end = parse_offset_timestamp(a["startDate"]), parse_offset_timestamp(a["endDate"])
-        draft = WorkoutDraft(epoch(start), epoch(end), WORKOUT_TYPES.get(name, "other"),
-                             device_id=self._source(a)[1])
+        draft = WorkoutDraft(
+            epoch(start), epoch(end), WORKOUT_TYPES.get(name, "other"), device_id=self._source(a)[1]
+        )
         draft.duration_s = _quantity(a, "duration", "durationUnit", SECONDS, "min")
         draft.distance_m = _quantity(a, "totalDistance", "totalDistanceUnit", METERS, "km")
         draft.calories = _quantity(a, "totalEnergyBurned", "totalEnergyBurnedUnit", KILOCALORIES, "kcal")
@@ -208,10 +223,13 @@ class AppleExport:
             _QUANTITY + "StepCount": lambda a, e: self._interval(a, STEPS),
             _QUANTITY + "DistanceWalkingRunning": lambda a, e: self._interval(a, DISTANCE),
             _QUANTITY + "ActiveEnergyBurned": lambda a, e: self._interval(a, ENERGY),
-            _QUANTITY + "HeartRate": lambda a, e: ledger.add_heart_rate(_time(a, "startDate"), float(a["value"])),
+            _QUANTITY + "HeartRate": lambda a, e: ledger.add_heart_rate(
+                _time(a, "startDate"), float(a["value"])
+            ),
             _QUANTITY + "RestingHeartRate": self._resting,
             _QUANTITY + "HeartRateVariabilitySDNN": lambda a, e: self.nightly.hrv_samples.append(
-                (_time(a, "startDate"), float(a["value"]))),
+                (_time(a, "startDate"), float(a["value"]))
+            ),
             _CATEGORY + "SleepAnalysis": self._sleep,
             _QUANTITY + "BodyMass": self._body_mass,
             _QUANTITY + "Height": self._height,
@@ -234,9 +252,17 @@ class AppleExport:
             hardware = _HARDWARE.search(a.get("device", ""))
             software = _SOFTWARE.search(a.get("device", ""))
             device = build(
-                Device, self.ctx, "devices", **self.ctx.fields(SOURCE), device_id=device_id, kind=kind,
-                model=(hardware.group(1).strip() if hardware else "Apple Watch" if kind == "watch" else "iPhone")[:80],
-                firmware=(software.group(1).strip() if software else a.get("sourceVersion") or "")[:40] or None,
+                Device,
+                self.ctx,
+                "devices",
+                **self.ctx.fields(SOURCE),
+                device_id=device_id,
+                kind=kind,
+                model=(
+                    hardware.group(1).strip() if hardware else "Apple Watch" if kind == "watch" else "iPhone"
+                )[:80],
+                firmware=(software.group(1).strip() if software else a.get("sourceVersion") or "")[:40]
+                or None,
                 updated_ts=self.export_ts or self.ctx.ingest_ts,
             )
             if device is not None and self.ctx.device(device) is not None:
@@ -255,8 +281,9 @@ class AppleExport:
 
     def _workout_distance(self, a: dict[str, str], e: Element) -> None:
         meters = convert_unit(float(a["value"]), a.get("unit"), METERS, "km") or 0.0
-        if not self.ledger.add(DISTANCE, _time(a, "startDate"), _time(a, "endDate"), meters,
-                               self._source(a)[0], outside=False):
+        if not self.ledger.add(
+            DISTANCE, _time(a, "startDate"), _time(a, "endDate"), meters, self._source(a)[0], outside=False
+        ):
             self.ignored["cycling/swimming distance outside workouts"] += 1
 
     def _resting(self, a: dict[str, str], e: Element) -> None:
@@ -315,16 +342,21 @@ class AppleExport:
         for (source_name, started), meal in self.meals.items():
             values = meal.values
             calories = values.get("calories") or (
-                4 * values.get("protein_g", 0) + 4 * values.get("carbs_g", 0) + 9 * values.get("fat_g", 0))
+                4 * values.get("protein_g", 0) + 4 * values.get("carbs_g", 0) + 9 * values.get("fat_g", 0)
+            )
             if calories <= 0:
                 ctx.skipped.add("food entries without energy or macronutrients")
                 continue
             ts = parse_offset_timestamp(started)
             log = build(
-                NutritionLog, ctx, "food entries", **ctx.fields(SOURCE),
+                NutritionLog,
+                ctx,
+                "food entries",
+                **ctx.fields(SOURCE),
                 log_id=ctx.record_id("nut", SOURCE, source_name, started),
                 meal_type=meal.meal or meal_from_hour(ts.astimezone(ctx.zone).hour),
-                log_ts=ts, calories=round(calories, 1),
+                log_ts=ts,
+                calories=round(calories, 1),
                 **{k: round(values.get(k, 0.0), 1) for k in ("protein_g", "carbs_g", "fat_g")},
             )
             if log is not None:
@@ -335,7 +367,9 @@ def _time(a: dict[str, str], key: str) -> float:
     return parse_offset_timestamp(a[key]).timestamp()
 
 
-def _quantity(a: dict[str, str], key: str, unit_key: str, table: dict[str, float], default: str) -> float | None:
+def _quantity(
+    a: dict[str, str], key: str, unit_key: str, table: dict[str, float], default: str
+) -> float | None:
     if not a.get(key):
         return None
     return convert_unit(float(a[key]), a.get(unit_key), table, default)

@@ -74,7 +74,7 @@ class Entry:
     @property
     def suffix(self) -> str:
         base = self.basename
-        return base[base.rfind("."):].lower() if "." in base else ""
+        return base[base.rfind(".") :].lower() if "." in base else ""
 
     @classmethod
     def from_bytes(cls, name: str, data: bytes) -> Entry:
@@ -118,8 +118,9 @@ class ProfileFacts:
 class ReadProgress:
     """Bytes read so far, reported to an optional callback (a progress bar)."""
 
-    def __init__(self, on_bytes: Callable[[int], None] | None = None,
-                 on_total: Callable[[int], None] | None = None) -> None:
+    def __init__(
+        self, on_bytes: Callable[[int], None] | None = None, on_total: Callable[[int], None] | None = None
+    ) -> None:
         self.on_bytes = on_bytes
         self.on_total = on_total
 
@@ -203,7 +204,12 @@ class ImportContext:
 
     def fields(self, source: Source) -> dict[str, Any]:
         """The fields every imported record shares."""
-        return {"user_id": self.user_id, "source": source, "timezone": self.timezone, "ingest_ts": self.ingest_ts}
+        return {
+            "user_id": self.user_id,
+            "source": source,
+            "timezone": self.timezone,
+            "ingest_ts": self.ingest_ts,
+        }
 
     def local_date(self, ts: datetime) -> date:
         return ts.astimezone(self.zone).date()
@@ -243,8 +249,9 @@ class ImportContext:
         return device
 
 
-def convert_each(entries: list[Entry], ctx: ImportContext,
-                 convert_one: Callable[[Entry, ImportContext], Iterable[Record]]) -> Iterator[Record]:
+def convert_each(
+    entries: list[Entry], ctx: ImportContext, convert_one: Callable[[Entry, ImportContext], Iterable[Record]]
+) -> Iterator[Record]:
     """Convert file by file; a rejected file contributes nothing and the others carry on.
 
     ``convert_one`` reads and checks the whole file before it returns (that is when it may raise
@@ -280,8 +287,17 @@ def plausibly_dated(record: Record, ctx: ImportContext, what: str) -> bool:
 
 # --- units ----------------------------------------------------------------------------------
 
-METERS = {"m": 1.0, "km": 1000.0, "mi": 1609.344, "ft": 0.3048, "yd": 0.9144, "cm": 0.01, "kilometer": 1000.0,
-          "mile": 1609.344, "meter": 1.0}
+METERS = {
+    "m": 1.0,
+    "km": 1000.0,
+    "mi": 1609.344,
+    "ft": 0.3048,
+    "yd": 0.9144,
+    "cm": 0.01,
+    "kilometer": 1000.0,
+    "mile": 1609.344,
+    "meter": 1.0,
+}
 KILOCALORIES = {"kcal": 1.0, "cal": 1.0, "kj": 1 / 4.184, "kilocalorie": 1.0}
 KILOGRAMS = {"kg": 1.0, "lb": 0.45359237, "g": 0.001, "st": 6.35029318, "oz": 0.028349523125}
 CENTIMETERS = {"cm": 1.0, "m": 100.0, "in": 2.54, "ft": 30.48, "mm": 0.1}

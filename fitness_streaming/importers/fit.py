@@ -39,19 +39,44 @@ from .sleep import NightlyMetrics
 SOURCE: Source = "fit"
 FIT_EPOCH_S = 631_065_600  # 1989-12-31T00:00:00Z, the origin of FIT timestamps
 SPORTS: dict[str, ActivityType] = {
-    "running": "run", "walking": "walk", "hiking": "hike", "cycling": "cycle", "e_biking": "cycle",
-    "swimming": "swim", "rowing": "row", "paddling": "row", "training": "strength",
+    "running": "run",
+    "walking": "walk",
+    "hiking": "hike",
+    "cycling": "cycle",
+    "e_biking": "cycle",
+    "swimming": "swim",
+    "rowing": "row",
+    "paddling": "row",
+    "training": "strength",
 }
 SUB_SPORTS: dict[str, ActivityType] = {
-    "strength_training": "strength", "yoga": "yoga", "pilates": "yoga", "elliptical": "elliptical",
-    "indoor_rowing": "row", "treadmill": "run", "indoor_cycling": "cycle", "spin": "cycle",
-    "indoor_walking": "walk", "trail": "run",
+    "strength_training": "strength",
+    "yoga": "yoga",
+    "pilates": "yoga",
+    "elliptical": "elliptical",
+    "indoor_rowing": "row",
+    "treadmill": "run",
+    "indoor_cycling": "cycle",
+    "spin": "cycle",
+    "indoor_walking": "walk",
+    "trail": "run",
 }
 FOOT_SPORTS = frozenset({"running", "walking", "hiking"})
 BIKE_COMPUTERS = ("edge", "elemnt", "bolt", "roam", "karoo", "bryton")
 MONITORING_TYPES = frozenset({"monitoring_a", "monitoring_b", "monitoring_daily"})
-KEPT = frozenset({"file_id", "session", "record", "user_profile", "zones_target", "device_info",
-                  "monitoring", "monitoring_info", "monitoring_hr_data"})
+KEPT = frozenset(
+    {
+        "file_id",
+        "session",
+        "record",
+        "user_profile",
+        "zones_target",
+        "device_info",
+        "monitoring",
+        "monitoring_info",
+        "monitoring_hr_data",
+    }
+)
 
 
 #: Kinds of which only the first message is used.
@@ -67,8 +92,9 @@ def messages(data: bytes) -> Iterator[tuple[str, dict[str, Any]]]:
     if data[0] not in (12, 14):
         raise RejectedFile(f"corrupt FIT file header (header size {data[0]}, expected 12 or 14)")
     try:
-        with fitdecode.FitReader(io.BytesIO(data), check_crc=fitdecode.CrcCheck.RAISE,
-                                 error_handling=fitdecode.ErrorHandling.RAISE) as reader:
+        with fitdecode.FitReader(
+            io.BytesIO(data), check_crc=fitdecode.CrcCheck.RAISE, error_handling=fitdecode.ErrorHandling.RAISE
+        ) as reader:
             for frame in reader:
                 if isinstance(frame, fitdecode.FitDataMessage):
                     yield frame.name, {f.name: f.value for f in frame.fields if f.value is not None}
@@ -78,7 +104,15 @@ def messages(data: bytes) -> Iterator[tuple[str, dict[str, Any]]]:
         raise RejectedFile("corrupt FIT file: checksum mismatch (the file is damaged)") from exc
     except fitdecode.FitEOFError as exc:
         raise RejectedFile(f"truncated FIT file ({exc})") from exc
-    except (fitdecode.FitError, struct.error, ValueError, KeyError, IndexError, TypeError, OverflowError) as exc:
+    except (
+        fitdecode.FitError,
+        struct.error,
+        ValueError,
+        KeyError,
+        IndexError,
+        TypeError,
+        OverflowError,
+    ) as exc:
         raise RejectedFile(f"corrupt FIT file ({exc or type(exc).__name__})") from exc
 
 
@@ -179,14 +213,23 @@ class _FitFolder:
             return None
         maker = str(file_id.get("manufacturer", "unknown"))
         creator = fit.first("device_info")  # the first one of the creator
-        product = str(file_id.get("garmin_product") or file_id.get("product_name")
-                      or creator.get("product_name") or file_id.get("product", ""))
+        product = str(
+            file_id.get("garmin_product")
+            or file_id.get("product_name")
+            or creator.get("product_name")
+            or file_id.get("product", "")
+        )
         device_id = self.ctx.record_id("dev", SOURCE, maker, serial)
         firmware = creator.get("software_version")
         is_bike = any(word in product.lower() for word in BIKE_COMPUTERS)
         device = build(
-            Device, self.ctx, "devices", **self.ctx.fields(SOURCE), device_id=device_id,
-            kind="bike_computer" if is_bike else "watch", model=f"{maker} {product}".strip()[:80],
+            Device,
+            self.ctx,
+            "devices",
+            **self.ctx.fields(SOURCE),
+            device_id=device_id,
+            kind="bike_computer" if is_bike else "watch",
+            model=f"{maker} {product}".strip()[:80],
             firmware=str(firmware)[:40] if firmware is not None else None,
             updated_ts=file_id.get("time_created") or self.ctx.ingest_ts,
         )
@@ -238,7 +281,9 @@ class _FitFolder:
                 if key in m:
                     self._counter(counters, (metric, m.get("activity_type")), t, float(m[key]), offset)
 
-    def _counter(self, counters: dict, key: tuple[int, Any], t: float, value: float, offset: float | None) -> None:
+    def _counter(
+        self, counters: dict, key: tuple[int, Any], t: float, value: float, offset: float | None
+    ) -> None:
         """A cumulative daily counter reading -> the increment since the previous reading."""
         previous = counters.get(key)
         counters[key] = (value, t)
@@ -264,8 +309,9 @@ class _FitFolder:
     def records(self) -> Iterator[Record]:
         yield from self.devices
         ledger = ActivityLedger([draft for draft, _ in self.workouts], self.ctx)
-        for metric, start, end, value in zip(self.sample_metric, self.sample_start, self.sample_end,
-                                             self.sample_value, strict=True):
+        for metric, start, end, value in zip(
+            self.sample_metric, self.sample_start, self.sample_end, self.sample_value, strict=True
+        ):
             if metric < 0:
                 ledger.add_heart_rate(start, value)
             else:
@@ -280,8 +326,10 @@ class _FitFolder:
 
 def file_hr_max(fit: FitFile) -> float | None:
     """HRmax the device itself used (zones target, else the user profile), when it recorded one."""
-    for value in (fit.first("zones_target").get("max_heart_rate"),
-                  fit.first("user_profile").get("default_max_heart_rate")):
+    for value in (
+        fit.first("zones_target").get("max_heart_rate"),
+        fit.first("user_profile").get("default_max_heart_rate"),
+    ):
         if isinstance(value, int | float) and 100 <= value <= 240:
             return float(value)
     return None
@@ -291,8 +339,9 @@ def activity_type(sport: Any, sub_sport: Any) -> ActivityType:
     return SUB_SPORTS.get(str(sub_sport)) or SPORTS.get(str(sport), "other")
 
 
-def _workout(session: dict[str, Any], records: tuple[array, array, array], device_id: str | None,
-             ctx: ImportContext) -> WorkoutDraft | None:
+def _workout(
+    session: dict[str, Any], records: tuple[array, array, array], device_id: str | None, ctx: ImportContext
+) -> WorkoutDraft | None:
     start = session.get("start_time")
     if not isinstance(start, datetime):
         return None
@@ -303,14 +352,22 @@ def _workout(session: dict[str, Any], records: tuple[array, array, array], devic
     sport = str(session.get("sport", ""))
     strides = session.get("total_strides", session.get("total_cycles"))
     draft = WorkoutDraft(
-        epoch(start), epoch(end), activity_type(sport, session.get("sub_sport")), device_id=device_id,
+        epoch(start),
+        epoch(end),
+        activity_type(sport, session.get("sub_sport")),
+        device_id=device_id,
         duration_s=session.get("total_timer_time") or elapsed,
-        heart_rate_bpm=session.get("avg_heart_rate"), max_heart_rate_bpm=session.get("max_heart_rate"),
-        calories=session.get("total_calories"), distance_m=session.get("total_distance"),
+        heart_rate_bpm=session.get("avg_heart_rate"),
+        max_heart_rate_bpm=session.get("max_heart_rate"),
+        calories=session.get("total_calories"),
+        distance_m=session.get("total_distance"),
         steps=2.0 * strides if sport in FOOT_SPORTS and strides else 0.0,
     )
     times, beats, distances = records
-    first, stop = bisect_left(times, draft.start), bisect_right(times, draft.end)  # the records in the session
+    first, stop = (
+        bisect_left(times, draft.start),
+        bisect_right(times, draft.end),
+    )  # the records in the session
     for i in range(first, stop):
         if beats[i] and not draft.add_heart_rate(times[i], beats[i]):
             ctx.dropped.add(HR_OUT_OF_RANGE)
@@ -325,8 +382,14 @@ def _session_from_records(times: array, sport: dict[str, Any]) -> list[dict[str,
     if len(times) < 2:
         return []
     first, last = from_epoch(times[0]), from_epoch(times[-1])
-    return [{"start_time": first, "total_elapsed_time": (last - first).total_seconds(),
-             "sport": sport.get("sport"), "sub_sport": sport.get("sub_sport")}]
+    return [
+        {
+            "start_time": first,
+            "total_elapsed_time": (last - first).total_seconds(),
+            "sport": sport.get("sport"),
+            "sub_sport": sport.get("sub_sport"),
+        }
+    ]
 
 
 def _from_timestamp_16(last: datetime, low: int) -> datetime:

@@ -44,8 +44,14 @@ FIRST = ("sleep", "exercise", "exercises_csv", "account")  # kinds that define s
 Action = tuple[Any, ...]
 _UNREADABLE = "Fitbit entries with missing or unreadable values"
 #: JSON kinds read as a stream of list items, with the key that holds the list when the file is an object.
-STREAMED: dict[str, str | None] = {"sleep": "sleep", "exercise": "activities", "hrv_api": "hrv",
-                                   "heart_takeout": None, "steps_takeout": None, "resting_takeout": None}
+STREAMED: dict[str, str | None] = {
+    "sleep": "sleep",
+    "exercise": "activities",
+    "hrv_api": "hrv",
+    "heart_takeout": None,
+    "steps_takeout": None,
+    "resting_takeout": None,
+}
 _ITEM_ERRORS = (ValueError, KeyError, TypeError, IndexError, AttributeError)
 
 
@@ -55,13 +61,24 @@ def classify(entry: Entry, head: bytes) -> str:
     text = head.decode("utf-8", errors="replace")
     if entry.suffix == ".csv":
         return classify_csv(text)
-    checks = (("activities-heart", "heart_api"), ("activities-steps", "steps_api"), ('"dateOfSleep"', "sleep"),
-              ('"levels"', "sleep"), ('"activityName"', "exercise"), ('"activityParentName"', "exercise"),
-              ('"hrv"', "hrv_api"), ('"bpm"', "heart_takeout"))
+    checks = (
+        ("activities-heart", "heart_api"),
+        ("activities-steps", "steps_api"),
+        ('"dateOfSleep"', "sleep"),
+        ('"levels"', "sleep"),
+        ('"activityName"', "exercise"),
+        ('"activityParentName"', "exercise"),
+        ('"hrv"', "hrv_api"),
+        ('"bpm"', "heart_takeout"),
+    )
     for marker, kind in checks:
         if marker in text:
             return kind
-    for prefix, kind in (("steps", "steps_takeout"), ("resting_heart_rate", "resting_takeout"), ("weight", "weight")):
+    for prefix, kind in (
+        ("steps", "steps_takeout"),
+        ("resting_heart_rate", "resting_takeout"),
+        ("weight", "weight"),
+    ):
         if name.startswith(prefix):
             return kind
     return "unknown"
@@ -99,7 +116,9 @@ def _parse(kind: str, entry: Entry, ctx: ImportContext) -> Iterator[Action]:
         with ctx.open(entry) as stream:
             top = _checked(stream, what, ctx)
         key = STREAMED[kind]
-        return _actions(kind, _streamed_items(entry, ctx, f"{key}.item" if top == "map" and key else "item"), ctx)
+        return _actions(
+            kind, _streamed_items(entry, ctx, f"{key}.item" if top == "map" and key else "item"), ctx
+        )
     data = ctx.read(entry)
     try:
         if kind in CSV_ACTIONS:
@@ -126,8 +145,12 @@ def _streamed_items(entry: Entry, ctx: ImportContext, prefix: str) -> Iterator[A
     with ctx.open(entry) as stream:
         try:
             yield from ijson.items(stream, prefix, use_float=True, buf_size=256 * 1024)
-        except ijson.JSONError as exc:  # the first pass read the same bytes: only if the file changed meanwhile
-            raise RejectedFile(f"unreadable Fitbit file (truncated or malformed JSON: {first_line(exc)})") from exc
+        except (
+            ijson.JSONError
+        ) as exc:  # the first pass read the same bytes: only if the file changed meanwhile
+            raise RejectedFile(
+                f"unreadable Fitbit file (truncated or malformed JSON: {first_line(exc)})"
+            ) from exc
 
 
 def _actions(kind: str, items: Iterable[Any], ctx: ImportContext) -> Iterator[Action]:
@@ -146,8 +169,14 @@ def local_time(ctx: ImportContext, text: str) -> datetime:
     """A Fitbit local time (``2016-12-13T01:16:00.000`` or Takeout ``12/13/16 01:16:00``) in the import's zone."""
     text = text.strip()
     if len(text) == 17 and text[2] == "/" and text[5] == "/":
-        naive = datetime(2000 + int(text[6:8]), int(text[0:2]), int(text[3:5]),
-                         int(text[9:11]), int(text[12:14]), int(text[15:17]))
+        naive = datetime(
+            2000 + int(text[6:8]),
+            int(text[0:2]),
+            int(text[3:5]),
+            int(text[9:11]),
+            int(text[12:14]),
+            int(text[15:17]),
+        )
     else:
         naive = datetime.fromisoformat(text)
     return ctx.localize(naive)
@@ -200,11 +229,15 @@ def _sleep(log: dict, ctx: ImportContext) -> list[Action]:
     summary = (log.get("levels") or {}).get("summary") or {}
     draft = SleepDraft(identity=("log", log["logId"]), start=start.timestamp(), end=end.timestamp())
     if log.get("type") == "stages" and summary:
-        draft.stages_min = {stage: float(summary.get(key, {}).get("minutes", 0))
-                            for stage, key in (("light", "light"), ("deep", "deep"), ("rem", "rem"), ("awake", "wake"))}
+        draft.stages_min = {
+            stage: float(summary.get(key, {}).get("minutes", 0))
+            for stage, key in (("light", "light"), ("deep", "deep"), ("rem", "rem"), ("awake", "wake"))
+        }
         draft.awakenings = int(summary.get("wake", {}).get("count", 0))
     elif summary:
-        draft.awakenings = int(summary.get("awake", {}).get("count", 0)) + int(summary.get("restless", {}).get("count", 0))
+        draft.awakenings = int(summary.get("awake", {}).get("count", 0)) + int(
+            summary.get("restless", {}).get("count", 0)
+        )
     if log.get("efficiency") is not None:
         draft.efficiency = min(float(log["efficiency"]) / 100, 1.0)
     if log.get("minutesToFallAsleep") is not None:
@@ -221,9 +254,13 @@ def _exercise(item: dict, ctx: ImportContext) -> list[Action]:
     else:
         start = local_time(ctx, item["startTime"])
     total = float(item["duration"]) / 1000
-    draft = WorkoutDraft(start.timestamp(), start.timestamp() + total,
-                         activity_type_from_name(item.get("activityName") or item.get("name")
-                                                 or item.get("activityParentName")))
+    draft = WorkoutDraft(
+        start.timestamp(),
+        start.timestamp() + total,
+        activity_type_from_name(
+            item.get("activityName") or item.get("name") or item.get("activityParentName")
+        ),
+    )
     draft.duration_s = float(item.get("activeDuration") or item["duration"]) / 1000
     draft.heart_rate_bpm = item.get("averageHeartRate") or None
     draft.calories = item.get("calories")
@@ -334,16 +371,25 @@ class _FitbitReader:
         """Daily totals as one walking bout at local midnight, for days without intraday samples."""
         for day, (steps, calories, active_min) in sorted(self.days.items()):
             if day in intraday_days:
-                self.ctx.skipped.add("Fitbit daily totals of days with intraday samples (the samples are used)")
+                self.ctx.skipped.add(
+                    "Fitbit daily totals of days with intraday samples (the samples are used)"
+                )
                 continue
             if steps < 1:
                 continue
             midnight = self.ctx.localize(datetime(day.year, day.month, day.day))
             bout = build(
-                FitnessEvent, self.ctx, "daily activity totals", **self.ctx.fields(SOURCE),
-                event_id=self.ctx.record_id("evt", "daily-bout", day.isoformat()), activity_type="walk",
-                kind="bout", event_ts=midnight, duration_s=min(max(active_min, 1.0), 1440.0) * 60,
-                calories_burned=min(calories, 10_000.0), step_increment=min(round(steps), 200_000),
+                FitnessEvent,
+                self.ctx,
+                "daily activity totals",
+                **self.ctx.fields(SOURCE),
+                event_id=self.ctx.record_id("evt", "daily-bout", day.isoformat()),
+                activity_type="walk",
+                kind="bout",
+                event_ts=midnight,
+                duration_s=min(max(active_min, 1.0), 1440.0) * 60,
+                calories_burned=min(calories, 10_000.0),
+                step_increment=min(round(steps), 200_000),
             )
             if bout is not None:
                 yield bout

@@ -75,18 +75,36 @@ def _account_row(item: tuple[str, dict[str, str]], ctx: ImportContext) -> list[A
     if section == "Sleep":
         start, end = _account_time(ctx, row["Start Time"]), _account_time(ctx, row["End Time"])
         asleep, in_bed = _number(row["Minutes Asleep"]), _number(row["Time in Bed"])
-        draft = SleepDraft(identity=("start", start.isoformat()), start=start.timestamp(), end=end.timestamp(),
-                           efficiency=min(asleep / in_bed, 1.0) if in_bed > 0 else None,
-                           awakenings=int(_number(row["Number of Awakenings"])))
+        draft = SleepDraft(
+            identity=("start", start.isoformat()),
+            start=start.timestamp(),
+            end=end.timestamp(),
+            efficiency=min(asleep / in_bed, 1.0) if in_bed > 0 else None,
+            awakenings=int(_number(row["Number of Awakenings"])),
+        )
         stages = [row.get(f"Minutes {name} Sleep", "") for name in ("Light", "Deep", "REM")]
         if all(s.replace(",", "").replace(".", "", 1).isdigit() for s in stages):
             light, deep, rem = (_number(s) for s in stages)
-            draft.stages_min = {"light": light, "deep": deep, "rem": rem, "awake": _number(row["Minutes Awake"])}
+            draft.stages_min = {
+                "light": light,
+                "deep": deep,
+                "rem": rem,
+                "awake": _number(row["Minutes Awake"]),
+            }
         return [("sleep", draft)]
     if section == "Activities":
-        active = sum(_number(row.get(f"Minutes {k} Active", "0") or "0") for k in ("Lightly", "Fairly", "Very"))
-        return [("day", date.fromisoformat(row["Date"]), _number(row["Steps"]),
-                 _number(row.get("Activity Calories", "0") or "0"), active)]
+        active = sum(
+            _number(row.get(f"Minutes {k} Active", "0") or "0") for k in ("Lightly", "Fairly", "Very")
+        )
+        return [
+            (
+                "day",
+                date.fromisoformat(row["Date"]),
+                _number(row["Steps"]),
+                _number(row.get("Activity Calories", "0") or "0"),
+                active,
+            )
+        ]
     ctx.skipped.add(f"Fitbit account export {section} rows (not imported)")
     return []
 
@@ -95,11 +113,15 @@ def _exercise_row(row: dict[str, str], ctx: ImportContext) -> list[Action]:
     from .activity import WorkoutDraft
 
     start, end = (_utc(row[key]) for key in ("exercise_start", "exercise_end"))
-    draft = WorkoutDraft(start.timestamp(), end.timestamp(), activity_type_from_name(row.get("activity_name")))
-    for attribute, column, scale in (("calories", "tracker_total_calories", 1.0),
-                                     ("steps", "tracker_total_steps", 1.0),
-                                     ("distance_m", "tracker_total_distance_mm", 0.001),
-                                     ("heart_rate_bpm", "tracker_avg_heart_rate", 1.0)):
+    draft = WorkoutDraft(
+        start.timestamp(), end.timestamp(), activity_type_from_name(row.get("activity_name"))
+    )
+    for attribute, column, scale in (
+        ("calories", "tracker_total_calories", 1.0),
+        ("steps", "tracker_total_steps", 1.0),
+        ("distance_m", "tracker_total_distance_mm", 0.001),
+        ("heart_rate_bpm", "tracker_avg_heart_rate", 1.0),
+    ):
         if row.get(column):
             setattr(draft, attribute, _number(row[column]) * scale or None)
     return [("workout", draft)]
@@ -118,7 +140,10 @@ CSV_ACTIONS: dict[str, Callable[[Any, ImportContext], list[Action]]] = {
     "account": _account_row,
     "exercises_csv": _exercise_row,
     "hrv_daily": lambda row, ctx: [("hrv_day", _day(row["timestamp"]), float(row["rmssd"]))],
-    "hrv_details": lambda row, ctx: [("hrv", ctx.localize(datetime.fromisoformat(row["timestamp"])).timestamp(),
-                                      float(row["rmssd"]))],
-    "sleep_score": lambda row, ctx: [("score", str(row["sleep_log_entry_id"]), float(row["overall_score"]) / 100)],
+    "hrv_details": lambda row, ctx: [
+        ("hrv", ctx.localize(datetime.fromisoformat(row["timestamp"])).timestamp(), float(row["rmssd"]))
+    ],
+    "sleep_score": lambda row, ctx: [
+        ("score", str(row["sleep_log_entry_id"]), float(row["overall_score"]) / 100)
+    ],
 }

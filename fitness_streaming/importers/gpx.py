@@ -86,9 +86,13 @@ class _Track:
         """The workout the track records (None without a time span) and its out-of-range heart rates."""
         if self.timed < 2 or self.last <= self.first:
             return None, 0
-        draft = WorkoutDraft(self.first, self.last, activity_type_from_name(f"{self.kind or ''} {self.name or ''}"))
+        draft = WorkoutDraft(
+            self.first, self.last, activity_type_from_name(f"{self.kind or ''} {self.name or ''}")
+        )
         draft.distance_m = self.length or None
-        dropped = sum(not draft.add_heart_rate(t, bpm) for t, bpm in zip(self.hr_times, self.hr_values, strict=True))
+        dropped = sum(
+            not draft.add_heart_rate(t, bpm) for t, bpm in zip(self.hr_times, self.hr_values, strict=True)
+        )
         return draft, dropped
 
 
@@ -121,7 +125,7 @@ class _GpxReader:
         tag = element.tag
         if not tag.startswith(self.ns):
             return None
-        name = tag[len(self.ns):]
+        name = tag[len(self.ns) :]
         return None if "}" in name else name
 
     def start(self, element: Element, path: list[Element]) -> None:
@@ -146,8 +150,12 @@ class _GpxReader:
             return
         elif depth == 5 and name == "extensions" and self.point.extensions is None:
             self.point.extensions = element
-        elif (depth >= 6 and path[4] is self.point.extensions and self.point.hr_element is None
-              and local_name(element.tag).lower() in HR_TAGS):
+        elif (
+            depth >= 6
+            and path[4] is self.point.extensions
+            and self.point.hr_element is None
+            and local_name(element.tag).lower() in HR_TAGS
+        ):
             self.point.hr_element = element
 
     def end(self, element: Element, path: list[Element]) -> None:
@@ -200,7 +208,9 @@ class _GpxReader:
             try:
                 (int if name in POINT_INTS else float)(text.strip())
             except ValueError as exc:
-                raise RejectedFile(f"malformed GPX: invalid <{name}> {text.strip()[:40]!r} in a track point") from exc
+                raise RejectedFile(
+                    f"malformed GPX: invalid <{name}> {text.strip()[:40]!r} in a track point"
+                ) from exc
         elif name == "fix" and text not in FIXES:
             raise RejectedFile(f"malformed GPX: invalid <fix> {text[:40]!r} in a track point")
 

@@ -57,8 +57,14 @@ class ImportLimits:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ImportLimits:
-        return cls(settings.import_max_expanded_mb, settings.import_max_member_mb, settings.import_max_ratio,
-                   settings.import_max_file_mb, settings.import_max_json_depth, settings.import_max_text_mb)
+        return cls(
+            settings.import_max_expanded_mb,
+            settings.import_max_member_mb,
+            settings.import_max_ratio,
+            settings.import_max_file_mb,
+            settings.import_max_json_depth,
+            settings.import_max_text_mb,
+        )
 
     def archive_problem(self, infos: list[zipfile.ZipInfo]) -> str | None:
         """Why the archive's directory says it is too big to read (a zip bomb), or None."""
@@ -66,23 +72,31 @@ class ImportLimits:
         for info in infos:
             total += info.file_size
             if info.file_size > self.max_member_mb * MB:
-                return (f"{info.filename} expands to {_size(info.file_size)}, more than the "
-                        f"{self.max_member_mb} MB allowed per file (IMPORT_MAX_MEMBER_MB)")
+                return (
+                    f"{info.filename} expands to {_size(info.file_size)}, more than the "
+                    f"{self.max_member_mb} MB allowed per file (IMPORT_MAX_MEMBER_MB)"
+                )
             ratio = info.file_size / max(info.compress_size, 1)
             if info.file_size >= RATIO_MIN_BYTES and ratio > self.max_ratio:
-                return (f"{info.filename} expands {ratio:,.0f} times ({_size(info.compress_size)} to "
-                        f"{_size(info.file_size)}), more than the ratio of {self.max_ratio} allowed "
-                        f"(IMPORT_MAX_RATIO): a zip bomb")
+                return (
+                    f"{info.filename} expands {ratio:,.0f} times ({_size(info.compress_size)} to "
+                    f"{_size(info.file_size)}), more than the ratio of {self.max_ratio} allowed "
+                    f"(IMPORT_MAX_RATIO): a zip bomb"
+                )
         if total > self.max_expanded_mb * MB:
-            return (f"the archive expands to {_size(total)}, more than the {self.max_expanded_mb} MB "
-                    f"allowed (IMPORT_MAX_EXPANDED_MB)")
+            return (
+                f"the archive expands to {_size(total)}, more than the {self.max_expanded_mb} MB "
+                f"allowed (IMPORT_MAX_EXPANDED_MB)"
+            )
         return None
 
     def check_whole_file(self, size: int, what: str) -> None:
         """Refuse a file that would be parsed whole in memory when it is larger than the limit."""
         if size > self.max_file_mb * MB:
-            raise LimitExceeded(f"{what} of {_size(size)} is larger than the {self.max_file_mb} MB "
-                                f"read whole (IMPORT_MAX_FILE_MB)")
+            raise LimitExceeded(
+                f"{what} of {_size(size)} is larger than the {self.max_file_mb} MB "
+                f"read whole (IMPORT_MAX_FILE_MB)"
+            )
 
 
 def _size(size: int) -> str:
@@ -106,8 +120,10 @@ class BoundedReader(io.RawIOBase):
             raise RejectedFile(f"damaged archive member ({first_line(exc)})") from exc
         self.count += len(data)
         if self.count > self.limit:
-            raise LimitExceeded(f"{self.what} holds more than the {self.limit:,} bytes its zip directory "
-                                "states (a damaged or hostile archive)")
+            raise LimitExceeded(
+                f"{self.what} holds more than the {self.limit:,} bytes its zip directory "
+                "states (a damaged or hostile archive)"
+            )
         buffer[: len(data)] = data
         return len(data)
 
@@ -134,7 +150,9 @@ class _TokenGuard(io.RawIOBase):
         data = self.inner.read(len(buffer))
         self.count += len(data)
         if self.count - self.mark > self.limit:
-            raise LimitExceeded(f"a JSON string or number longer than {self.limit // MB} MB (IMPORT_MAX_TEXT_MB)")
+            raise LimitExceeded(
+                f"a JSON string or number longer than {self.limit // MB} MB (IMPORT_MAX_TEXT_MB)"
+            )
         buffer[: len(data)] = data
         return len(data)
 

@@ -33,8 +33,12 @@ from .sources import InputError, entries_from_path, plan
 log = logging.getLogger(__name__)
 ORDER = ("tables", "fit", "tcx", "apple", "fitbit", "gpx")
 CONVERTERS: dict[str, Callable[..., Iterable[Record]]] = {
-    "apple": apple.convert, "fit": fit.convert, "gpx": gpx.convert, "tcx": tcx.convert,
-    "fitbit": fitbit.convert, "tables": tables.convert,
+    "apple": apple.convert,
+    "fit": fit.convert,
+    "gpx": gpx.convert,
+    "tcx": tcx.convert,
+    "fitbit": fitbit.convert,
+    "tables": tables.convert,
 }
 
 
@@ -105,13 +109,26 @@ def import_path(
         stored, checked = lookup_user(user_id) if lookup_user is not None and user_id else (None, False)
         report.formats = [name for name in ORDER if name in groups]
         report.files_ignored = len(others)
-        ctx = ImportContext(user_id, timezone or (stored.timezone if stored else "UTC"),
-                            hr_max_bpm or _profile_hr_max(stored), hr_max_override=hr_max_bpm is not None)
+        ctx = ImportContext(
+            user_id,
+            timezone or (stored.timezone if stored else "UTC"),
+            hr_max_bpm or _profile_hr_max(stored),
+            hr_max_override=hr_max_bpm is not None,
+        )
         ctx.limits = limits
-        ctx.skipped.add(f"files that are not {fmt}" if fmt != "auto" else "files of no importable format",
-                        len(others))
-        bar = stack.enter_context(tqdm(total=sum(e.size for g in groups.values() for e in g), unit="B",
-                                       unit_scale=True, unit_divisor=1024, desc="import", disable=not progress))
+        ctx.skipped.add(
+            f"files that are not {fmt}" if fmt != "auto" else "files of no importable format", len(others)
+        )
+        bar = stack.enter_context(
+            tqdm(
+                total=sum(e.size for g in groups.values() for e in g),
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                desc="import",
+                disable=not progress,
+            )
+        )
         ctx.progress = ReadProgress(bar.update, lambda size: _grow(bar, size))
         records = _counted(_converted(groups, ctx, stored, checked), report.records)
         if publish is None:
@@ -124,11 +141,20 @@ def import_path(
     report.rejected = list(ctx.rejected)
     report.files_read = ctx.files_read
     report.seconds = time.perf_counter() - started
-    log.info("import finished", extra={"user_id": user_id, "formats": ",".join(report.formats),
-                                       "records": report.total, "skipped": sum(report.skipped.values()),
-                                       "dropped": sum(report.dropped.values()),
-                                       "rejected_files": len(report.rejected), "files": report.files_read,
-                                       "published": report.published, "seconds": round(report.seconds, 2)})
+    log.info(
+        "import finished",
+        extra={
+            "user_id": user_id,
+            "formats": ",".join(report.formats),
+            "records": report.total,
+            "skipped": sum(report.skipped.values()),
+            "dropped": sum(report.dropped.values()),
+            "rejected_files": len(report.rejected),
+            "files": report.files_read,
+            "published": report.published,
+            "seconds": round(report.seconds, 2),
+        },
+    )
     return report
 
 
@@ -145,8 +171,9 @@ def _profile_hr_max(user: User | None) -> float | None:
     return float(hr_max_tanaka(user.age_on(user.updated_ts.date())))
 
 
-def _converted(groups: dict[str, list], ctx: ImportContext, stored_user: User | None,
-               profile_checked: bool) -> Iterator[Record]:
+def _converted(
+    groups: dict[str, list], ctx: ImportContext, stored_user: User | None, profile_checked: bool
+) -> Iterator[Record]:
     source: Source | None = None
     for name in ORDER:
         if name in groups:
@@ -178,17 +205,34 @@ def profile_update(ctx: ImportContext, stored: User | None, checked: bool, sourc
         if stored.updated_ts >= facts.weight_ts:
             ctx.skipped.add("body mass older than the stored profile")
             return None
-        values = stored.model_dump() | {"weight_kg": facts.weight_kg, "updated_ts": facts.weight_ts,
-                                        "source": source, "ingest_ts": ctx.ingest_ts}
+        values = stored.model_dump() | {
+            "weight_kg": facts.weight_kg,
+            "updated_ts": facts.weight_ts,
+            "source": source,
+            "ingest_ts": ctx.ingest_ts,
+        }
         return build(User, ctx, "profile updates", **values)
     if facts.sex is None or facts.birth_year is None or facts.height_cm is None:
-        ctx.skipped.add("body mass (no stored profile, and the files lack sex, birth year or height to create one)")
+        ctx.skipped.add(
+            "body mass (no stored profile, and the files lack sex, birth year or height to create one)"
+        )
         return None
-    return build(User, ctx, "profiles", **ctx.fields(source), sex=facts.sex, birth_year=facts.birth_year,
-                 height_cm=facts.height_cm, weight_kg=facts.weight_kg, updated_ts=facts.weight_ts)
+    return build(
+        User,
+        ctx,
+        "profiles",
+        **ctx.fields(source),
+        sex=facts.sex,
+        birth_year=facts.birth_year,
+        height_cm=facts.height_cm,
+        weight_kg=facts.weight_kg,
+        updated_ts=facts.weight_ts,
+    )
 
 
-def stored_user(mongo_uri: str, mongo_db: str, user_id: str, timeout_ms: int = 1000) -> tuple[User | None, bool]:
+def stored_user(
+    mongo_uri: str, mongo_db: str, user_id: str, timeout_ms: int = 1000
+) -> tuple[User | None, bool]:
     """The stored profile of ``user_id`` and whether the lookup worked (an unreachable store is not fatal)."""
     import pymongo
     import pymongo.errors
@@ -211,8 +255,10 @@ def stored_user(mongo_uri: str, mongo_db: str, user_id: str, timeout_ms: int = 1
 def summary_lines(report: ImportReport) -> list[str]:
     """The import summary for people: records per type, skipped with reasons, rejected files."""
     action = "published" if report.published else "converted (dry run, nothing published)"
-    lines = [f"{report.total} records {action} from {report.files_read} file(s) "
-             f"[{', '.join(report.formats)}] in {report.seconds:.1f} s"]
+    lines = [
+        f"{report.total} records {action} from {report.files_read} file(s) "
+        f"[{', '.join(report.formats)}] in {report.seconds:.1f} s"
+    ]
     lines += [f"  {name:<16} {count}" for name, count in sorted(report.records.items())]
     if report.skipped:
         lines.append(f"skipped {sum(report.skipped.values())}:")

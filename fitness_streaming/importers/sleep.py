@@ -86,8 +86,12 @@ def _session(group: list[SleepSegment]) -> SleepDraft:
     staged = any(minutes[stage] > 0 for stage in ("light", "deep", "rem"))
     stages = None
     if staged:
-        stages = {"light": minutes["light"] + minutes["asleep"], "deep": minutes["deep"],
-                  "rem": minutes["rem"], "awake": minutes["awake"]}
+        stages = {
+            "light": minutes["light"] + minutes["asleep"],
+            "deep": minutes["deep"],
+            "rem": minutes["rem"],
+            "awake": minutes["awake"],
+        }
         total = sum(stages.values())
         if total > span:  # overlapping segments of one device: scale to the session
             stages = {k: v * span / total for k, v in stages.items()}
@@ -155,7 +159,9 @@ def _record(draft: SleepDraft, ctx: ImportContext, source: Source) -> SleepSessi
     hrv = sum(draft.hrv_values) / len(draft.hrv_values) if draft.hrv_values else None
     rhr = draft.resting_heart_rate_bpm
     return build(
-        SleepSession, ctx, "sleep sessions",
+        SleepSession,
+        ctx,
+        "sleep sessions",
         **ctx.fields(source),
         session_id=ctx.record_id("slp", source, *draft.identity),
         device_id=draft.device_id,

@@ -51,8 +51,11 @@ def entries_from_path(path: Path, stack: ExitStack, limits: ImportLimits | None 
         raise InputError(f"cannot read {path}: permission denied")
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.is_file())
-        return [Entry(rel, p.stat().st_size, _file_opener(p))
-                for p in files if not _hidden(rel := p.relative_to(path).as_posix())]
+        return [
+            Entry(rel, p.stat().st_size, _file_opener(p))
+            for p in files
+            if not _hidden(rel := p.relative_to(path).as_posix())
+        ]
     if path.suffix.lower() == ".zip" or zipfile.is_zipfile(path):
         try:
             archive = stack.enter_context(zipfile.ZipFile(path))
@@ -101,10 +104,12 @@ def plan(entries: list[Entry], fmt: str = "auto") -> tuple[dict[str, list[Entry]
     groups: dict[str, list[Entry]] = defaultdict(list)
     others: list[Entry] = []
     detected = [(entry, detect(entry, _head(entry))) for entry in entries]
-    apple_roots = {e.name[: -len(e.basename)] for e, f in detected if f == "apple" and e.basename == "export.xml"}
+    apple_roots = {
+        e.name[: -len(e.basename)] for e, f in detected if f == "apple" and e.basename == "export.xml"
+    }
     for entry, found in detected:
         root = next((r for r in apple_roots if entry.name.startswith(r)), None)
-        if root is not None and any(part in entry.name[len(root):] for part in APPLE_COMPANIONS):
+        if root is not None and any(part in entry.name[len(root) :] for part in APPLE_COMPANIONS):
             found = "apple"
         if fmt != "auto" and len(entries) == 1:
             found = fmt  # a single file is read as the format the user named

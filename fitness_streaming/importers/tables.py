@@ -52,13 +52,27 @@ from .common import Entry, ImportContext, RejectedFile, plausibly_dated
 
 SOURCE: Source = "tables"
 COLLECTIONS: tuple[str, ...] = tuple(BY_COLLECTION)
-ID_PREFIX = {"users": "usr", "devices": "dev", "fitness_events": "evt", "sleep_sessions": "slp",
-             "nutrition_logs": "nut", "feedback_events": "fbk"}
+ID_PREFIX = {
+    "users": "usr",
+    "devices": "dev",
+    "fitness_events": "evt",
+    "sleep_sessions": "slp",
+    "nutrition_logs": "nut",
+    "feedback_events": "fbk",
+}
 DERIVED = frozenset({"_id", "local_date", "week"})
-ROWS_LISTED = 20  #: bad rows of a file listed one by one (with their line); further ones are counted by reason
+ROWS_LISTED = (
+    20  #: bad rows of a file listed one by one (with their line); further ones are counted by reason
+)
 _INTEGRAL = re.compile(r"-?\d+(\.0*)?")
-ARROW_TYPES = {"str": pa.string(), "float": pa.float64(), "int": pa.int64(), "bool": pa.bool_(),
-               "json": pa.string(), "ts": pa.timestamp("ms", tz="UTC")}
+ARROW_TYPES = {
+    "str": pa.string(),
+    "float": pa.float64(),
+    "int": pa.int64(),
+    "bool": pa.bool_(),
+    "json": pa.string(),
+    "ts": pa.timestamp("ms", tz="UTC"),
+}
 
 
 @dataclass(frozen=True)
@@ -135,8 +149,10 @@ def convert(entries: list[Entry], ctx: ImportContext) -> Iterator[Record]:
     for entry in sorted(entries, key=lambda e: order.get(collection_of(e) or "", len(order))):
         collection = collection_of(entry)
         if collection is None:
-            ctx.reject(entry, "not a table of the platform (name it after a collection: "
-                              + ", ".join(COLLECTIONS) + ")")
+            ctx.reject(
+                entry,
+                "not a table of the platform (name it after a collection: " + ", ".join(COLLECTIONS) + ")",
+            )
             continue
         table: Table | None = None
         with ctx.file(entry):
@@ -191,8 +207,9 @@ def _csv_dicts(entry: Entry, ctx: ImportContext) -> Iterator[tuple[str, dict]]:
             yield f"line {reader.line_num}", row
 
 
-def _records(entry: Entry, collection: str, table: Table, ctx: ImportContext,
-             zones: dict[str, str]) -> Iterator[Record]:
+def _records(
+    entry: Entry, collection: str, table: Table, ctx: ImportContext, zones: dict[str, str]
+) -> Iterator[Record]:
     cls = BY_COLLECTION[collection]
     kinds = {c.name: c.kind for c in columns(cls)}
     nested = {name.split(".", 1)[0] for name in kinds if "." in name}
@@ -211,8 +228,11 @@ def _records(entry: Entry, collection: str, table: Table, ctx: ImportContext,
             if None in row:
                 raise original.RowError(f"more cells than the header's {len(header)} columns")
             if layout is not None:
-                cells = {k: v for k, v in ((key.strip(), _cell(raw)) for key, raw in row.items() if key)
-                         if k in layout.columns and v is not None}
+                cells = {
+                    k: v
+                    for k, v in ((key.strip(), _cell(raw)) for key, raw in row.items() if key)
+                    if k in layout.columns and v is not None
+                }
                 user = original.ident(cells.get("user_id")) or ctx.user_id
                 if _other_user(user, collection, ctx):
                     continue
@@ -248,8 +268,13 @@ def _records(entry: Entry, collection: str, table: Table, ctx: ImportContext,
 
 def platform_column(name: str, kinds: dict[str, str], nested: set[str]) -> bool:
     """Whether the platform's own layout (or one of its older variants) reads this column."""
-    return (name in kinds or name in nested or name in DERIVED or name == "sleep_quality_score"
-            or any(name.startswith((f"{head}.", f"{head}_")) for head in nested))
+    return (
+        name in kinds
+        or name in nested
+        or name in DERIVED
+        or name == "sleep_quality_score"
+        or any(name.startswith((f"{head}.", f"{head}_")) for head in nested)
+    )
 
 
 def _other_user(user: Any, collection: str, ctx: ImportContext) -> bool:
@@ -275,7 +300,11 @@ def _validation_reason(exc: ValidationError, layout: original.Layout | None) -> 
     reason = describe_validation_error(exc, 1)
     head = str(exc.errors()[0]["loc"][0]) if exc.errors() and exc.errors()[0]["loc"] else ""
     if layout is not None and head in layout.renamed:
-        reason = f"{head} (from {layout.renamed[head]}){reason[len(head):]}" if reason.startswith(head) else reason
+        reason = (
+            f"{head} (from {layout.renamed[head]}){reason[len(head) :]}"
+            if reason.startswith(head)
+            else reason
+        )
     return reason
 
 
@@ -291,7 +320,7 @@ def _row_data(row: dict[str | None, Any], kinds: dict[str, str], nested: set[str
         if key == "sleep_quality_score":
             data.setdefault("quality", float(value) / 100)
         elif head is not None:
-            parts.setdefault(head, {})[key[len(head) + 1:]] = value
+            parts.setdefault(head, {})[key[len(head) + 1 :]] = value
         elif key in kinds or key in nested:
             data[key] = value
     for head, values in parts.items():
@@ -308,8 +337,9 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _complete(data: dict[str, Any], cls: type[Record], kinds: dict[str, str], ctx: ImportContext,
-              zone: ZoneInfo) -> dict[str, Any]:
+def _complete(
+    data: dict[str, Any], cls: type[Record], kinds: dict[str, str], ctx: ImportContext, zone: ZoneInfo
+) -> dict[str, Any]:
     """Types from text, ``zone`` for naive timestamps, defaults for source, timezone and id."""
     if "timezone" in cls.model_fields:
         data.setdefault("timezone", zone.key)

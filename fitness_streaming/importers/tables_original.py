@@ -27,16 +27,31 @@ SEX_NOT_SET = frozenset({"prefer_not_to_say", "other", "non_binary", "nonbinary"
 #: ``goal_type`` -> the platform's goal. ``gain_muscle`` has no goal of its own: ``health`` is the
 #: closest (maintenance energy, two strength days a week, 1.0-1.6 g/kg protein; see docs/import.md).
 GOALS: dict[str, Goal] = {
-    "lose_weight": "weight_loss", "weight_loss": "weight_loss",
-    "gain_muscle": "health", "maintain": "health", "maintain_weight": "health", "general_fitness": "health",
+    "lose_weight": "weight_loss",
+    "weight_loss": "weight_loss",
+    "gain_muscle": "health",
+    "maintain": "health",
+    "maintain_weight": "health",
+    "general_fitness": "health",
     "health": "health",
-    "improve_endurance": "endurance", "endurance": "endurance",
+    "improve_endurance": "endurance",
+    "endurance": "endurance",
 }
 DEVICE_KINDS = {
-    "watch": "watch", "smartwatch": "watch", "band": "band", "fitness_band": "band", "tracker": "band",
-    "phone": "phone", "smartphone": "phone", "chest_strap": "chest_strap", "hr_strap": "chest_strap",
-    "bike_computer": "bike_computer", "cycling_computer": "bike_computer", "scale": "scale",
-    "smart_scale": "scale", "other": "other",
+    "watch": "watch",
+    "smartwatch": "watch",
+    "band": "band",
+    "fitness_band": "band",
+    "tracker": "band",
+    "phone": "phone",
+    "smartphone": "phone",
+    "chest_strap": "chest_strap",
+    "hr_strap": "chest_strap",
+    "bike_computer": "bike_computer",
+    "cycling_computer": "bike_computer",
+    "scale": "scale",
+    "smart_scale": "scale",
+    "other": "other",
 }
 STAGES = {"light": "light", "deep": "deep", "rem": "rem", "awake": "awake", "wake": "awake"}
 _SHOWN = 40  # characters of an unknown vocabulary value quoted in a report
@@ -154,8 +169,10 @@ def _sex(value: Any, notes: list[str]) -> str | None:
     else:
         notes.append(f"users rows with unknown gender {_shown(value)}: sex left not set (never guessed)")
     if User.model_fields["sex"].is_required():
-        raise RowError(f"gender {_shown(value)} gives no sex and the profile requires male or female; "
-                       "it is never guessed")
+        raise RowError(
+            f"gender {_shown(value)} gives no sex and the profile requires male or female; "
+            "it is never guessed"
+        )
     return None
 
 
@@ -179,8 +196,10 @@ def _user(cells: dict[str, Any], zone: ZoneInfo) -> Mapped:
         goal = GOALS.get(_word(cells["goal_type"]))
         if goal is None:
             default = User.model_fields["goal"].default
-            row.notes.append(f"users rows with unknown goal_type {_shown(cells['goal_type'])}: "
-                             f"goal left at the default {default!r}")
+            row.notes.append(
+                f"users rows with unknown goal_type {_shown(cells['goal_type'])}: "
+                f"goal left at the default {default!r}"
+            )
         else:
             fields["goal"] = goal
     if "signup_ts" in cells:  # the profile (start weight, resting HR) describes the person at sign-up
@@ -201,7 +220,9 @@ def _device(cells: dict[str, Any], zone: ZoneInfo) -> Mapped:
         fields["firmware"] = str(cells["firmware_version"])
     kind = DEVICE_KINDS.get(_word(cells.get("device_type", "other")))
     if kind is None:
-        row.notes.append(f"devices rows with unknown device_type {_shown(cells['device_type'])}: stored as 'other'")
+        row.notes.append(
+            f"devices rows with unknown device_type {_shown(cells['device_type'])}: stored as 'other'"
+        )
     fields["kind"] = kind or "other"
     times = [_timestamp(cells[name], zone, name) for name in DEVICE_TIMES if name in cells]
     if not times:
@@ -234,8 +255,10 @@ def _stages(value: Any, notes: list[str]) -> dict[str, float] | None:
             raise RowError(f"sleep_stage_seq item {number} ends before it starts")
         stage = STAGES.get(_word(item["stage"]))
         if stage is None:
-            notes.append(f"sleep_sessions rows with unknown stage {_shown(item['stage'])} in sleep_stage_seq "
-                         "(its minutes are not counted)")
+            notes.append(
+                f"sleep_sessions rows with unknown stage {_shown(item['stage'])} in sleep_stage_seq "
+                "(its minutes are not counted)"
+            )
             continue
         minutes[stage] += end - start
         known += 1
@@ -263,34 +286,76 @@ def _sleep(cells: dict[str, Any], zone: ZoneInfo) -> Mapped:
 LAYOUTS: dict[str, Layout] = {
     "users": Layout(
         "users",
-        ("user_id", "user_name", "email", "auth_provider", "date_of_birth", "gender", "height_cm",
-         "weight_kg_start", "resting_hr_baseline", "timezone", "goal_type", "signup_ts", "country_code"),
+        (
+            "user_id",
+            "user_name",
+            "email",
+            "auth_provider",
+            "date_of_birth",
+            "gender",
+            "height_cm",
+            "weight_kg_start",
+            "resting_hr_baseline",
+            "timezone",
+            "goal_type",
+            "signup_ts",
+            "country_code",
+        ),
         dict.fromkeys(("user_name", "email", "auth_provider", "country_code"), PERSONAL),
-        {"birth_year": "date_of_birth", "sex": "gender", "weight_kg": "weight_kg_start",
-         "hr_rest_bpm": "resting_hr_baseline", "goal": "goal_type", "updated_ts": "signup_ts"},
+        {
+            "birth_year": "date_of_birth",
+            "sex": "gender",
+            "weight_kg": "weight_kg_start",
+            "hr_rest_bpm": "resting_hr_baseline",
+            "goal": "goal_type",
+            "updated_ts": "signup_ts",
+        },
         _user,
     ),
     "devices": Layout(
         "devices",
-        ("device_id", "user_id", "device_type", "model", "firmware_version", "battery_pct", "first_seen_ts",
-         "last_seen_ts", "last_sync_ts"),
+        (
+            "device_id",
+            "user_id",
+            "device_type",
+            "model",
+            "firmware_version",
+            "battery_pct",
+            "first_seen_ts",
+            "last_seen_ts",
+            "last_sync_ts",
+        ),
         {"battery_pct": "a battery level at one moment, which the platform does not store"},
         {"kind": "device_type", "firmware": "firmware_version", "updated_ts": "last_sync_ts"},
         _device,
     ),
     "sleep_sessions": Layout(
         "sleep_sessions",
-        ("session_id", "user_id", "device_id", "start_ts", "end_ts", "sleep_quality_score", "sleep_stage_seq",
-         "avg_hr_bpm", "efficiency_pct"),
+        (
+            "session_id",
+            "user_id",
+            "device_id",
+            "start_ts",
+            "end_ts",
+            "sleep_quality_score",
+            "sleep_stage_seq",
+            "avg_hr_bpm",
+            "efficiency_pct",
+        ),
         {"avg_hr_bpm": "the night's average heart rate is not the resting heart rate the platform stores"},
-        {"quality": "sleep_quality_score", "efficiency": "efficiency_pct",
-         "sleep_stage_breakdown": "sleep_stage_seq"},
+        {
+            "quality": "sleep_quality_score",
+            "efficiency": "efficiency_pct",
+            "sleep_stage_breakdown": "sleep_stage_seq",
+        },
         _sleep,
     ),
 }
 
 
-def detect(collection: str, header: Iterable[str], is_platform_column: Callable[[str], bool]) -> Layout | None:
+def detect(
+    collection: str, header: Iterable[str], is_platform_column: Callable[[str], bool]
+) -> Layout | None:
     """The original layout when the header has more of its own columns than of the platform's own."""
     layout = LAYOUTS.get(collection)
     if layout is None:
@@ -308,5 +373,7 @@ def dropped_reasons(layout: Layout, header: Iterable[str]) -> list[str]:
         why = layout.dropped.get(name.strip())
         if why is not None and name.strip() not in by_reason.get(why, []):
             by_reason.setdefault(why, []).append(name.strip())
-    return [f"dropped column{'s' if len(cols) > 1 else ''} {', '.join(cols)} of {layout.collection}: {why}"
-            for why, cols in by_reason.items()]
+    return [
+        f"dropped column{'s' if len(cols) > 1 else ''} {', '.join(cols)} of {layout.collection}: {why}"
+        for why, cols in by_reason.items()
+    ]

@@ -111,14 +111,16 @@ class _TcxReader:
         if activity is None or self.activities != 1 or depth < 4:
             return
         ns, parent = self.ns, path[-2].tag
-        name = tag[len(ns):] if tag.startswith(ns) else None
+        name = tag[len(ns) :] if tag.startswith(ns) else None
         if depth == 4 and name == "Lap":
             self.end_lap(activity)
         elif depth == 4 and name == "Creator" and not activity.creator_seen:
             activity.creator_seen = True
             if "UnitId" in self.creator:
                 activity.creator = (str(self.creator.get("Name") or "TCX device"), self.creator["UnitId"])
-        elif depth == 5 and parent == ns + "Lap" and name in ("TotalTimeSeconds", "Calories", "DistanceMeters"):
+        elif (
+            depth == 5 and parent == ns + "Lap" and name in ("TotalTimeSeconds", "Calories", "DistanceMeters")
+        ):
             self.lap.setdefault(name, element.text)
         elif depth == 5 and parent == ns + "Creator" and name in ("Name", "UnitId"):
             self.creator.setdefault(name, element.text)
@@ -170,8 +172,13 @@ def read_tcx(entry: Entry, ctx: ImportContext) -> list[Record]:
         raise RejectedFile("not a TCX activity (the first Lap has no StartTime)")
     start = _time(activity.start, "Lap StartTime")
     ctx.skipped.add("further activities in one TCX file (only the first is read)", reader.activities - 1)
-    draft = WorkoutDraft(epoch(start), epoch(start) + activity.duration, activity_type_from_name(activity.sport),
-                         duration_s=activity.duration, calories=activity.calories)
+    draft = WorkoutDraft(
+        epoch(start),
+        epoch(start) + activity.duration,
+        activity_type_from_name(activity.sport),
+        duration_s=activity.duration,
+        calories=activity.calories,
+    )
     draft.distance_m = activity.distance or None
     draft.max_heart_rate_bpm = activity.hr_max or None
     draft.steps = float(activity.steps)
@@ -193,5 +200,13 @@ def _device(activity: _Activity, ctx: ImportContext, seen: datetime) -> Device |
         return None
     name, unit = activity.creator
     bike = any(word in name.lower() for word in ("edge", "elemnt", "bolt"))
-    return build(Device, ctx, "devices", **ctx.fields(SOURCE), device_id=ctx.record_id("dev", SOURCE, str(unit)),
-                 kind="bike_computer" if bike else "watch", model=name[:80], updated_ts=seen)
+    return build(
+        Device,
+        ctx,
+        "devices",
+        **ctx.fields(SOURCE),
+        device_id=ctx.record_id("dev", SOURCE, str(unit)),
+        kind="bike_computer" if bike else "watch",
+        model=name[:80],
+        updated_ts=seen,
+    )

@@ -38,9 +38,13 @@ DEFAULT_MAX_DEPTH = 64
 def rejection(exc: Exception) -> RejectedFile:
     """The user-facing reason for an unsafe or malformed XML document."""
     if isinstance(exc, defusedxml.EntitiesForbidden):
-        return RejectedFile(f"hostile XML rejected: it declares the entity {exc.name!r} (entities are never expanded)")
+        return RejectedFile(
+            f"hostile XML rejected: it declares the entity {exc.name!r} (entities are never expanded)"
+        )
     if isinstance(exc, defusedxml.ExternalReferenceForbidden):
-        return RejectedFile(f"hostile XML rejected: external reference {exc.sysid!r} (nothing outside the file is read)")
+        return RejectedFile(
+            f"hostile XML rejected: external reference {exc.sysid!r} (nothing outside the file is read)"
+        )
     if isinstance(exc, defusedxml.DefusedXmlException):
         return RejectedFile(f"hostile XML rejected: {exc}")
     return RejectedFile(f"malformed XML: {exc}")
@@ -68,8 +72,7 @@ class _ElementsOnly:
 def _pull(stream: IO[bytes], target: Any, max_text_bytes: int) -> Iterator[tuple[str, Element]]:
     """The parser's ("start" | "end", element) events; :class:`RejectedFile` for hostile or malformed XML and
     :class:`LimitExceeded` after ``max_text_bytes`` of input without an element boundary."""
-    parser = XMLPullParser(events=("start", "end"),
-                           _parser=DefusedXMLParser(target=target, **_SAFE))  # type: ignore[call-arg]
+    parser = XMLPullParser(events=("start", "end"), _parser=DefusedXMLParser(target=target, **_SAFE))  # type: ignore[call-arg]
     quiet = 0
     try:
         while True:
@@ -86,8 +89,10 @@ def _pull(stream: IO[bytes], target: Any, max_text_bytes: int) -> Iterator[tuple
                 return
             quiet = 0 if seen else quiet + len(chunk)
             if quiet > max_text_bytes:
-                raise LimitExceeded(f"more than {max_text_bytes // MB} MB of XML without an element (a huge text, "
-                                    "attribute or comment; IMPORT_MAX_TEXT_MB)")
+                raise LimitExceeded(
+                    f"more than {max_text_bytes // MB} MB of XML without an element (a huge text, "
+                    "attribute or comment; IMPORT_MAX_TEXT_MB)"
+                )
     except (ParseError, defusedxml.DefusedXmlException) as exc:
         raise rejection(exc) from exc
 
@@ -108,8 +113,9 @@ def iter_top_level(stream: IO[bytes], max_text_bytes: int = DEFAULT_MAX_TEXT) ->
             root.clear()
 
 
-def iter_elements(stream: IO[bytes], max_text_bytes: int = DEFAULT_MAX_TEXT,
-                  max_depth: int = DEFAULT_MAX_DEPTH) -> Iterator[tuple[str, Element, list[Element]]]:
+def iter_elements(
+    stream: IO[bytes], max_text_bytes: int = DEFAULT_MAX_TEXT, max_depth: int = DEFAULT_MAX_DEPTH
+) -> Iterator[tuple[str, Element, list[Element]]]:
     """("start" | "end", element, path) for every element, ``path`` being the open elements from the root
     down to this one (a live list: copy what must outlive the step).
 

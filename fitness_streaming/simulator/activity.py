@@ -58,7 +58,9 @@ def normal_cdf(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.sign(x) * erf)
 
 
-def hr_zone_seconds(hr_avg: np.ndarray, hr_sd: np.ndarray, hr_max: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+def hr_zone_seconds(
+    hr_avg: np.ndarray, hr_sd: np.ndarray, hr_max: np.ndarray, seconds: np.ndarray
+) -> np.ndarray:
     """Seconds in HR zones 1-5 (%HRmax bands) for a normally distributed in-session HR."""
     bounds = np.asarray(HR_ZONE_BOUNDS)[None, :] * hr_max[:, None]
     cdf = normal_cdf((bounds - hr_avg[:, None]) / hr_sd[:, None])
@@ -99,8 +101,16 @@ class Workouts:
 
 
 def workouts(
-    cohort: Cohort, draws: Draws, done: np.ndarray, modality: np.ndarray, intensity: np.ndarray,
-    minutes: np.ndarray, rhr: np.ndarray, vo2max: np.ndarray, fatigue: np.ndarray, wake_min: np.ndarray,
+    cohort: Cohort,
+    draws: Draws,
+    done: np.ndarray,
+    modality: np.ndarray,
+    intensity: np.ndarray,
+    minutes: np.ndarray,
+    rhr: np.ndarray,
+    vo2max: np.ndarray,
+    fatigue: np.ndarray,
+    wake_min: np.ndarray,
 ) -> Workouts:
     """HR, zones, energy, steps and distance of today's sessions from their %HRR and minutes."""
     p = cohort.params
@@ -121,8 +131,9 @@ def workouts(
     run_cadence = draws.normal(165, 8).clip(150, 190)
     walk_cadence = (100 + 10 * (met - 3)).clip(80, 135)
     spurious = draws.uniform(0, 10)
-    cadence = np.select([running, modality == MODALITIES.index("walk")],
-                        [run_cadence, walk_cadence], spurious)
+    cadence = np.select(
+        [running, modality == MODALITIES.index("walk")], [run_cadence, walk_cadence], spurious
+    )
     distance = np.full(len(done), np.nan)
     for index, activity in enumerate(MODALITIES):
         chosen = modality == index
@@ -169,8 +180,14 @@ class WalkingBouts:
 
 
 def walking_bouts(
-    cohort: Cohort, draws: Draws, weekend: bool, injured: np.ndarray, rhr: np.ndarray,
-    vo2max: np.ndarray, wake_min: np.ndarray, workout: Workouts,
+    cohort: Cohort,
+    draws: Draws,
+    weekend: bool,
+    injured: np.ndarray,
+    rhr: np.ndarray,
+    vo2max: np.ndarray,
+    wake_min: np.ndarray,
+    workout: Workouts,
 ) -> WalkingBouts:
     """The day's incidental steps (baseline x day-to-day noise) split into bouts between wake and 21:30."""
     p = cohort.params
@@ -188,15 +205,20 @@ def walking_bouts(
     window_start = np.minimum(wake_min + 20, WALK_WINDOW_END_MIN - 120)
     slot_len = (WALK_WINDOW_END_MIN - window_start) / count
     minutes = np.minimum(steps_day[:, None] * share / cadence, 0.8 * slot_len[:, None])
-    start = window_start[:, None] + slots * slot_len[:, None] + draws.uniform(0, 1, MAX_BOUTS) * (
-        slot_len[:, None] - minutes
+    start = (
+        window_start[:, None]
+        + slots * slot_len[:, None]
+        + draws.uniform(0, 1, MAX_BOUTS) * (slot_len[:, None] - minutes)
     )
     steps = np.round(minutes * cadence)
-    overlaps = workout.done[:, None] & (start < workout.end_min[:, None] + 5) & (
-        start + minutes > workout.start_min[:, None] - 5
+    overlaps = (
+        workout.done[:, None]
+        & (start < workout.end_min[:, None] + 5)
+        & (start + minutes > workout.start_min[:, None] - 5)
     )
-    hr = karvonen_hr(hrr_at_met(met, vo2max[:, None]),
-                     rhr[:, None], p.hr_max[:, None]) + draws.normal(0, 3, MAX_BOUTS)
+    hr = karvonen_hr(hrr_at_met(met, vo2max[:, None]), rhr[:, None], p.hr_max[:, None]) + draws.normal(
+        0, 3, MAX_BOUTS
+    )
     hours = minutes / 60.0
     weight = cohort.weight_kg[:, None]
     return WalkingBouts(
@@ -259,7 +281,11 @@ class CheckIns:
 
 
 def check_ins(
-    cohort: Cohort, draws: Draws, readiness: np.ndarray, fatigue: np.ndarray, workout: Workouts,
+    cohort: Cohort,
+    draws: Draws,
+    readiness: np.ndarray,
+    fatigue: np.ndarray,
+    workout: Workouts,
     walk_minutes: np.ndarray,
 ) -> CheckIns:
     """Mood and energy follow readiness; exertion is the session RPE; soreness follows fatigue and load."""

@@ -128,7 +128,9 @@ def night(cohort: Cohort, state: CohortState, draws: Draws, weekday: int, nfor: 
     excess = np.maximum(0.0, h - OVERREACH_H)
     tst_h = p.tst_mean_h + 0.1 * state.moderate_prev - 1.5 * excess - 0.3 * nfor + draws.normal(0, 0.8)
     tst_h = tst_h.clip(3.0, 11.0)
-    efficiency = cohort.se_base + 0.01 * state.moderate_prev - 0.10 * excess - 0.03 * nfor + draws.normal(0, 0.025)
+    efficiency = (
+        cohort.se_base + 0.01 * state.moderate_prev - 0.10 * excess - 0.03 * nfor + draws.normal(0, 0.025)
+    )
     efficiency = efficiency.clip(0.60, 0.99)
     tst_min = tst_h * 60
     in_bed = tst_min / efficiency
@@ -140,8 +142,14 @@ def night(cohort: Cohort, state: CohortState, draws: Draws, weekday: int, nfor: 
     shares = shares / shares.sum(axis=1, keepdims=True)
     awakenings = draws.poisson(1.2).astype(float) + (draws.uniform() < 0.01 * (p.age - 20)).astype(float)
     latency = np.minimum(draws.exponential(1.0) * cohort.latency_mean_min, in_bed - tst_min)
-    quality = (0.45 + 1.2 * (efficiency - 0.85) + 0.08 * (np.minimum(tst_h, 9) - 7)
-               + 0.6 * (shares[:, 1] - 0.17) - 0.03 * awakenings + draws.normal(0, 0.04)).clip(0, 1)
+    quality = (
+        0.45
+        + 1.2 * (efficiency - 0.85)
+        + 0.08 * (np.minimum(tst_h, 9) - 7)
+        + 0.6 * (shares[:, 1] - 0.17)
+        - 0.03 * awakenings
+        + draws.normal(0, 0.04)
+    ).clip(0, 1)
     return Sleep(
         start_min=start,
         in_bed_min=in_bed,
@@ -204,7 +212,9 @@ def simulate_day(cohort: Cohort, state: CohortState, day: date, draws: Draws) ->
     injured = injured_today | (state.injury_days_left > 0)
 
     walking = activity.walking_bouts(cohort, draws, weekday >= 5, injured, rhr, vo2, wake, workout)
-    active_kcal = np.where(done, workout.kcal_net, 0) + np.where(walking.mask, walking.kcal_net, 0).sum(axis=1)
+    active_kcal = np.where(done, workout.kcal_net, 0) + np.where(walking.mask, walking.kcal_net, 0).sum(
+        axis=1
+    )
     meals = activity.meals(cohort, draws, active_kcal, wake)
     walk_minutes = np.where(walking.mask, walking.minutes, 0).sum(axis=1)
     check_ins = activity.check_ins(cohort, draws, readiness, h, workout, walk_minutes)
@@ -214,8 +224,12 @@ def simulate_day(cohort: Cohort, state: CohortState, day: date, draws: Draws) ->
 
 
 def _advance(
-    cohort: Cohort, state: CohortState, draws: Draws, workout: activity.Workouts,
-    injured_today: np.ndarray, nfor: np.ndarray,
+    cohort: Cohort,
+    state: CohortState,
+    draws: Draws,
+    workout: activity.Workouts,
+    injured_today: np.ndarray,
+    nfor: np.ndarray,
 ) -> None:
     """Fitness-fatigue step with today's TRIMP, then overreaching, injury, dropout and memory."""
     p = cohort.params

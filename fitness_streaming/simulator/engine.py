@@ -45,8 +45,9 @@ class CohortSimulator:
     def step(self, day: date) -> list[Record]:
         """Simulate ``day`` and return the records that arrive on it."""
         cohort, config, n = self.cohort, self.config, len(self.cohort)
-        outcome = simulate_day(cohort, self.state, day, Draws(cohort_rng(config.seed, cohort.index,
-                                                                         PHYSIOLOGY_STREAM, day), n))
+        outcome = simulate_day(
+            cohort, self.state, day, Draws(cohort_rng(config.seed, cohort.index, PHYSIOLOGY_STREAM, day), n)
+        )
         draws = Draws(cohort_rng(config.seed, cohort.index, DELIVERY_STREAM, day), n)
         wear = dirty.wear_today(cohort, self.worn, draws, config.nonwear)
         self.worn = wear.worn

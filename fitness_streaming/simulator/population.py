@@ -26,8 +26,14 @@ from fitness_core.schemas import Device, Record, User
 from fitness_streaming.simulator.config import COHORT_SIZE, SimulationConfig
 
 TIMEZONES = (
-    "Europe/London", "Europe/Berlin", "America/New_York", "America/Chicago",
-    "America/Los_Angeles", "Asia/Tokyo", "Asia/Kolkata", "Australia/Sydney",
+    "Europe/London",
+    "Europe/Berlin",
+    "America/New_York",
+    "America/Chicago",
+    "America/Los_Angeles",
+    "Asia/Tokyo",
+    "Asia/Kolkata",
+    "Australia/Sydney",
 )
 TIMEZONE_SHARES = (0.16, 0.18, 0.18, 0.10, 0.12, 0.10, 0.08, 0.08)
 GOALS = ("endurance", "health", "weight_loss")
@@ -176,8 +182,11 @@ def sample_cohort(config: SimulationConfig, index: int) -> Cohort:
     allergen_draws = rng.permuted(np.tile(np.arange(len(ALLERGENS)), (n_all, 1)), axis=1)
     program = _pick(rng, PROGRAM_SHARES, n_all)
     modality = np.array([_pick(rng, MODALITY_SHARES_BY_GOAL[GOALS[g]], 1)[0] for g in goal])
-    sessions = np.where(program == CONSISTENT, _pick(rng, (0.4, 0.4, 0.2), n_all) + 3,
-                        np.where(program == IRREGULAR, _pick(rng, (0.5, 0.5), n_all) + 2, 0))
+    sessions = np.where(
+        program == CONSISTENT,
+        _pick(rng, (0.4, 0.4, 0.2), n_all) + 3,
+        np.where(program == IRREGULAR, _pick(rng, (0.5, 0.5), n_all) + 2, 0),
+    )
     pattern_draw = rng.integers(0, 1000, n_all)
     training_days = np.zeros((n_all, 7), dtype=bool)
     strength_day = np.full(n_all, -1)
@@ -192,8 +201,9 @@ def sample_cohort(config: SimulationConfig, index: int) -> Cohort:
     consistent = program == CONSISTENT
     intensity0 = np.where(consistent, rng.uniform(0.50, 0.60, n_all), rng.uniform(0.50, 0.70, n_all))
     intensity0 = np.where(modality == YOGA, 0.30, intensity0)
-    habit_sessions = np.select([consistent, program == IRREGULAR], [rng.uniform(0, 1.5, n_all),
-                                                                    rng.uniform(1.0, 2.5, n_all)], 0.0)
+    habit_sessions = np.select(
+        [consistent, program == IRREGULAR], [rng.uniform(0, 1.5, n_all), rng.uniform(1.0, 2.5, n_all)], 0.0
+    )
     habit_hr = karvonen_hr(0.5, params.hr_rest, params.hr_max)
     habit_load = habit_sessions / 7 * banister_trimp(30.0, habit_hr, params.hr_rest, params.hr_max, female)
     wear = params.wear
@@ -254,18 +264,33 @@ def profile_records(cohort: Cohort, config: SimulationConfig) -> list[Record]:
         joined = signup_time(config, tz)
         ingest = joined.astimezone(ZoneInfo("UTC")) + timedelta(seconds=2)
         p = cohort.params
-        users.append(User(
-            user_id=uid, timezone=tz, ingest_ts=ingest, updated_ts=joined,
-            sex="female" if p.female[k] else "male",
-            birth_year=config.start.year - int(p.age[k]),
-            height_cm=float(cohort.height_cm[k]), weight_kg=float(cohort.weight_kg[k]),
-            goal=GOALS[cohort.goal[k]], diet_preference=DIETS[cohort.diet[k]],
-            allergies=cohort.allergies[k],
-            hr_rest_bpm=round(float(p.hr_rest[k]), 1), steps_goal=steps_target(int(p.age[k])),
-        ))
-        devices.append(Device(
-            user_id=uid, device_id=cohort.device_ids[k], timezone=tz, ingest_ts=ingest, updated_ts=joined,
-            kind="band" if cohort.device_model[k] == 2 else "watch",
-            model=DEVICE_MODELS[cohort.device_model[k]], firmware="1.4.2",
-        ))
+        users.append(
+            User(
+                user_id=uid,
+                timezone=tz,
+                ingest_ts=ingest,
+                updated_ts=joined,
+                sex="female" if p.female[k] else "male",
+                birth_year=config.start.year - int(p.age[k]),
+                height_cm=float(cohort.height_cm[k]),
+                weight_kg=float(cohort.weight_kg[k]),
+                goal=GOALS[cohort.goal[k]],
+                diet_preference=DIETS[cohort.diet[k]],
+                allergies=cohort.allergies[k],
+                hr_rest_bpm=round(float(p.hr_rest[k]), 1),
+                steps_goal=steps_target(int(p.age[k])),
+            )
+        )
+        devices.append(
+            Device(
+                user_id=uid,
+                device_id=cohort.device_ids[k],
+                timezone=tz,
+                ingest_ts=ingest,
+                updated_ts=joined,
+                kind="band" if cohort.device_model[k] == 2 else "watch",
+                model=DEVICE_MODELS[cohort.device_model[k]],
+                firmware="1.4.2",
+            )
+        )
     return users + devices

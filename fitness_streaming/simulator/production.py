@@ -92,7 +92,12 @@ def pack(batch: EncodedBatch, timed: bool) -> PackedBatch:
     """A batch in the compact form sent from a worker to the publishing process."""
     messages = batch.messages
     arrivals = array("q", [m[3] for m in messages]) if timed else None
-    return batch.day, bytes(_STREAM_INDEX[m[0]] for m in messages), _SEPARATOR.join(m[2] for m in messages), arrivals
+    return (
+        batch.day,
+        bytes(_STREAM_INDEX[m[0]] for m in messages),
+        _SEPARATOR.join(m[2] for m in messages),
+        arrivals,
+    )
 
 
 def unpack(packed: PackedBatch) -> EncodedBatch:
@@ -129,8 +134,9 @@ def default_workers(config: SimulationConfig) -> int:
     return min(os.cpu_count() or 1, config.cohorts, MAX_DEFAULT_WORKERS)
 
 
-def _worker(config: SimulationConfig, cohorts: range, extra_days: int | None, timed: bool,
-            out: multiprocessing.Queue) -> None:
+def _worker(
+    config: SimulationConfig, cohorts: range, extra_days: int | None, timed: bool, out: multiprocessing.Queue
+) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop...
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # ...and terminates us (not the parent's handler)
     if WORKER_NICENESS:
@@ -162,8 +168,14 @@ class Production:
     ``start_method`` overrides how workers start. Call :meth:`close` to stop early.
     """
 
-    def __init__(self, config: SimulationConfig, workers: int = 0, extra_days: int | None = 0,
-                 timed: bool = False, start_method: str | None = None) -> None:
+    def __init__(
+        self,
+        config: SimulationConfig,
+        workers: int = 0,
+        extra_days: int | None = 0,
+        timed: bool = False,
+        start_method: str | None = None,
+    ) -> None:
         self.config = config
         self.extra_days = extra_days
         self.timed = timed
@@ -177,7 +189,9 @@ class Production:
         context: Any = multiprocessing.get_context(start_method or _start_method())
         for cohorts in split_cohorts(config.cohorts, workers):
             out = context.Queue(maxsize=QUEUE_DEPTH)
-            process = context.Process(target=_worker, args=(config, cohorts, extra_days, timed, out), daemon=True)
+            process = context.Process(
+                target=_worker, args=(config, cohorts, extra_days, timed, out), daemon=True
+            )
             process.start()
             # This process only reads. Dropping its copy of the pipe's write end makes a worker that
             # dies in the middle of sending a batch end the read with EOF instead of blocking forever.
@@ -221,7 +235,9 @@ class Production:
                 ) from None
             except queue.Empty:
                 if not process.is_alive():
-                    raise ProductionError(f"simulation worker {index} exited with code {process.exitcode}") from None
+                    raise ProductionError(
+                        f"simulation worker {index} exited with code {process.exitcode}"
+                    ) from None
                 continue
             if kind == "error":
                 raise ProductionError(f"simulation worker {index} failed: {payload}")
@@ -248,4 +264,3 @@ class Production:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-

@@ -54,8 +54,11 @@ def validate_rows(cls: type[Record], rows: list[dict]) -> tuple[list[Record], in
         except ValidationError as exc:
             log.warning(
                 "simulated record failed validation and was dropped",
-                extra={"schema": cls.schema_name(), "record_id": row.get(cls.ID_FIELD),
-                       "reason": describe_validation_error(exc)},
+                extra={
+                    "schema": cls.schema_name(),
+                    "record_id": row.get(cls.ID_FIELD),
+                    "reason": describe_validation_error(exc),
+                },
             )
     return records, len(rows) - len(records)
 
@@ -99,8 +102,14 @@ def _r(values: np.ndarray, digits: int = 1) -> list:
 class DayRecordBuilder:
     """Builds one cohort-day's records and the local day offset on which each one arrives."""
 
-    def __init__(self, cohort: Cohort, outcome: DayOutcome, wear: Wear, device_delay_min: np.ndarray,
-                 app_delay_s: np.ndarray) -> None:
+    def __init__(
+        self,
+        cohort: Cohort,
+        outcome: DayOutcome,
+        wear: Wear,
+        device_delay_min: np.ndarray,
+        app_delay_s: np.ndarray,
+    ) -> None:
         self.cohort, self.outcome, self.wear = cohort, outcome, wear
         self.clock = DayClock(outcome.day, cohort.tz_index)
         self.tag = outcome.day.strftime("%Y%m%d")
@@ -147,16 +156,41 @@ class DayRecordBuilder:
         ends = self.clock.local(s.end_min[users] + skew, users)
         devices = self.cohort.device_ids
         columns = zip(
-            users.tolist(), uids, tzs, ingest, starts, ends, _r(s.quality[users], 3), _r(s.efficiency[users], 3),
-            _r(s.light[users]), _r(s.deep[users]), _r(s.rem[users]), _r(s.awake[users]),
-            s.awakenings[users].astype(int).tolist(), _r(s.latency_min[users]), _r(s.rhr[users]),
-            _r(s.hrv_ms[users]), strict=True,
+            users.tolist(),
+            uids,
+            tzs,
+            ingest,
+            starts,
+            ends,
+            _r(s.quality[users], 3),
+            _r(s.efficiency[users], 3),
+            _r(s.light[users]),
+            _r(s.deep[users]),
+            _r(s.rem[users]),
+            _r(s.awake[users]),
+            s.awakenings[users].astype(int).tolist(),
+            _r(s.latency_min[users]),
+            _r(s.rhr[users]),
+            _r(s.hrv_ms[users]),
+            strict=True,
         )
         rows = [
-            {"session_id": f"{uid}-{self.tag}-sleep", "user_id": uid, "device_id": devices[u], "timezone": tz,
-             "ingest_ts": ing, "start_ts": st, "end_ts": en, "quality": q, "efficiency": se,
-             "sleep_stage_breakdown": {"light": li, "deep": de, "rem": re, "awake": aw},
-             "awakenings": n, "latency_min": lat, "resting_heart_rate_bpm": rhr, "hrv_rmssd_ms": hrv}
+            {
+                "session_id": f"{uid}-{self.tag}-sleep",
+                "user_id": uid,
+                "device_id": devices[u],
+                "timezone": tz,
+                "ingest_ts": ing,
+                "start_ts": st,
+                "end_ts": en,
+                "quality": q,
+                "efficiency": se,
+                "sleep_stage_breakdown": {"light": li, "deep": de, "rem": re, "awake": aw},
+                "awakenings": n,
+                "latency_min": lat,
+                "resting_heart_rate_bpm": rhr,
+                "hrv_rmssd_ms": hrv,
+            }
             for u, uid, tz, ing, st, en, q, se, li, de, re, aw, n, lat, rhr, hrv in columns
         ]
         self._add(SleepSession, rows, arrival)
@@ -170,15 +204,41 @@ class DayRecordBuilder:
         starts = self.clock.local(w.start_min[users] + self.skew_min[users], users)
         distance = [None if np.isnan(d) else d for d in _r(w.distance_m[users])]
         columns = zip(
-            users.tolist(), uids, tzs, ingest, starts, w.modality[users].tolist(), np.round(w.minutes[users] * 60).tolist(),
-            _r(w.hr_avg[users]), _r(w.hr_peak[users]), w.zones_s[users].tolist(), _r(w.kcal[users]),
-            w.steps[users].astype(int).tolist(), distance, w.rpe[users].astype(int).tolist(), strict=True,
+            users.tolist(),
+            uids,
+            tzs,
+            ingest,
+            starts,
+            w.modality[users].tolist(),
+            np.round(w.minutes[users] * 60).tolist(),
+            _r(w.hr_avg[users]),
+            _r(w.hr_peak[users]),
+            w.zones_s[users].tolist(),
+            _r(w.kcal[users]),
+            w.steps[users].astype(int).tolist(),
+            distance,
+            w.rpe[users].astype(int).tolist(),
+            strict=True,
         )
         rows = [
-            {"event_id": f"{uid}-{self.tag}-workout", "user_id": uid, "device_id": devices[u], "timezone": tz,
-             "ingest_ts": ing, "activity_type": MODALITIES[m], "kind": "workout", "event_ts": st,
-             "duration_s": dur, "heart_rate_bpm": hr, "max_heart_rate_bpm": peak, "hr_zone_s": zones,
-             "calories_burned": kcal, "step_increment": steps, "distance_m": dist, "perceived_exertion": rpe}
+            {
+                "event_id": f"{uid}-{self.tag}-workout",
+                "user_id": uid,
+                "device_id": devices[u],
+                "timezone": tz,
+                "ingest_ts": ing,
+                "activity_type": MODALITIES[m],
+                "kind": "workout",
+                "event_ts": st,
+                "duration_s": dur,
+                "heart_rate_bpm": hr,
+                "max_heart_rate_bpm": peak,
+                "hr_zone_s": zones,
+                "calories_burned": kcal,
+                "step_increment": steps,
+                "distance_m": dist,
+                "perceived_exertion": rpe,
+            }
             for u, uid, tz, ing, st, m, dur, hr, peak, zones, kcal, steps, dist, rpe in columns
         ]
         in_gap = (b.start_min < wear.gap_end[:, None]) & (b.start_min + b.minutes > wear.gap_start[:, None])
@@ -188,14 +248,35 @@ class DayRecordBuilder:
         uids_b, tzs_b, ingest_b = self._common(users_b, arrival_b)
         starts_b = self.clock.local(b.start_min[users_b, slot] + self.skew_min[users_b], users_b)
         columns_b = zip(
-            users_b.tolist(), slot.tolist(), uids_b, tzs_b, ingest_b, starts_b,
-            np.round(b.minutes[users_b, slot] * 60).tolist(), _r(b.hr[users_b, slot]), _r(b.kcal[users_b, slot]),
-            b.steps[users_b, slot].astype(int).tolist(), _r(b.distance_m[users_b, slot]), strict=True,
+            users_b.tolist(),
+            slot.tolist(),
+            uids_b,
+            tzs_b,
+            ingest_b,
+            starts_b,
+            np.round(b.minutes[users_b, slot] * 60).tolist(),
+            _r(b.hr[users_b, slot]),
+            _r(b.kcal[users_b, slot]),
+            b.steps[users_b, slot].astype(int).tolist(),
+            _r(b.distance_m[users_b, slot]),
+            strict=True,
         )
         rows += [
-            {"event_id": f"{uid}-{self.tag}-walk{k}", "user_id": uid, "device_id": devices[u], "timezone": tz,
-             "ingest_ts": ing, "activity_type": "walk", "kind": "bout", "event_ts": st, "duration_s": dur,
-             "heart_rate_bpm": hr, "calories_burned": kcal, "step_increment": steps, "distance_m": dist}
+            {
+                "event_id": f"{uid}-{self.tag}-walk{k}",
+                "user_id": uid,
+                "device_id": devices[u],
+                "timezone": tz,
+                "ingest_ts": ing,
+                "activity_type": "walk",
+                "kind": "bout",
+                "event_ts": st,
+                "duration_s": dur,
+                "heart_rate_bpm": hr,
+                "calories_burned": kcal,
+                "step_increment": steps,
+                "distance_m": dist,
+            }
             for u, k, uid, tz, ing, st, dur, hr, kcal, steps, dist in columns_b
         ]
         self._add(FitnessEvent, rows, np.concatenate([arrival, arrival_b]))
@@ -208,12 +289,30 @@ class DayRecordBuilder:
         uids, tzs, ingest = self._common(users, arrival)
         logged = self.clock.local(times, users)
         columns = zip(
-            meal.tolist(), uids, tzs, ingest, logged, _r(m.kcal[users, meal]), _r(m.protein_g[users, meal]),
-            _r(m.carbs_g[users, meal]), _r(m.fat_g[users, meal]), strict=True,
+            meal.tolist(),
+            uids,
+            tzs,
+            ingest,
+            logged,
+            _r(m.kcal[users, meal]),
+            _r(m.protein_g[users, meal]),
+            _r(m.carbs_g[users, meal]),
+            _r(m.fat_g[users, meal]),
+            strict=True,
         )
         rows = [
-            {"log_id": f"{uid}-{self.tag}-{MEALS[k]}", "user_id": uid, "timezone": tz, "ingest_ts": ing,
-             "meal_type": MEALS[k], "log_ts": ts, "calories": kcal, "protein_g": p, "carbs_g": c, "fat_g": f}
+            {
+                "log_id": f"{uid}-{self.tag}-{MEALS[k]}",
+                "user_id": uid,
+                "timezone": tz,
+                "ingest_ts": ing,
+                "meal_type": MEALS[k],
+                "log_ts": ts,
+                "calories": kcal,
+                "protein_g": p,
+                "carbs_g": c,
+                "fat_g": f,
+            }
             for k, uid, tz, ing, ts, kcal, p, c, f in columns
         ]
         self._add(NutritionLog, rows, arrival)
@@ -226,21 +325,37 @@ class DayRecordBuilder:
         uids, tzs, ingest = self._common(users, arrival)
         logged = self.clock.local(times, users)
         columns = zip(
-            uids, tzs, ingest, logged, c.mood[users].astype(int).tolist(), c.energy[users].astype(int).tolist(),
-            c.exertion[users].astype(int).tolist(), c.soreness[users].astype(int).tolist(),
-            c.readiness[users].astype(int).tolist(), strict=True,
+            uids,
+            tzs,
+            ingest,
+            logged,
+            c.mood[users].astype(int).tolist(),
+            c.energy[users].astype(int).tolist(),
+            c.exertion[users].astype(int).tolist(),
+            c.soreness[users].astype(int).tolist(),
+            c.readiness[users].astype(int).tolist(),
+            strict=True,
         )
         rows = [
-            {"feedback_id": f"{uid}-{self.tag}-checkin", "user_id": uid, "timezone": tz, "ingest_ts": ing,
-             "feedback_ts": ts, "mood": mood, "energy": energy, "perceived_exertion": pe,
-             "soreness_level": sore, "readiness": ready}
+            {
+                "feedback_id": f"{uid}-{self.tag}-checkin",
+                "user_id": uid,
+                "timezone": tz,
+                "ingest_ts": ing,
+                "feedback_ts": ts,
+                "mood": mood,
+                "energy": energy,
+                "perceived_exertion": pe,
+                "soreness_level": sore,
+                "readiness": ready,
+            }
             for uid, tz, ing, ts, mood, energy, pe, sore, ready in columns
         ]
         self._add(Feedback, rows, arrival)
 
 
-def day_records(cohort: Cohort, outcome: DayOutcome, wear: Wear, device_delay_min: np.ndarray,
-                app_delay_s: np.ndarray) -> tuple[list[Record], np.ndarray, int]:
+def day_records(
+    cohort: Cohort, outcome: DayOutcome, wear: Wear, device_delay_min: np.ndarray, app_delay_s: np.ndarray
+) -> tuple[list[Record], np.ndarray, int]:
     """One cohort-day's records, each with the local day offset of its arrival, and the rows dropped."""
     return DayRecordBuilder(cohort, outcome, wear, device_delay_min, app_delay_s).build()
-

@@ -49,8 +49,16 @@ from fitness_streaming.writer.status import GROUP, storage_status
 from fitness_streaming.writer.store import DocumentStore, MongoDocumentStore, WriteOutcome
 from fitness_streaming.writer.trim import StreamTrimmer, TrimPolicy
 
-__all__ = ["GROUP", "StorageWriter", "WriterConfig", "WriterStats", "consumer_name", "run_replay", "run_writer",
-           "status_report"]
+__all__ = [
+    "GROUP",
+    "StorageWriter",
+    "WriterConfig",
+    "WriterStats",
+    "consumer_name",
+    "run_replay",
+    "run_writer",
+    "status_report",
+]
 
 log = logging.getLogger("fitness.writer")
 
@@ -77,8 +85,12 @@ class WriterConfig:
 
     def with_settings(self, settings: Settings) -> WriterConfig:
         """These knobs with the retention window and the free-disk minimum of ``settings``."""
-        return replace(self, retention_s=settings.stream_retention_s, retained_entries=settings.retained_entries,
-                       min_free_mb=settings.writer_min_free_mb)
+        return replace(
+            self,
+            retention_s=settings.stream_retention_s,
+            retained_entries=settings.retained_entries,
+            min_free_mb=settings.writer_min_free_mb,
+        )
 
 
 @dataclass
@@ -132,19 +144,32 @@ class StorageWriter:
     ) -> None:
         self.config = config or WriterConfig()
         self.consumer = consumer or consumer_name()
-        self.group = GroupConsumer(client, self.consumer, streams=streams, batch=self.config.batch,
-                                   block_ms=self.config.block_ms, claim_idle_ms=self.config.claim_idle_ms)
+        self.group = GroupConsumer(
+            client,
+            self.consumer,
+            streams=streams,
+            batch=self.config.batch,
+            block_ms=self.config.block_ms,
+            claim_idle_ms=self.config.claim_idle_ms,
+        )
         self.store = store
         self.stop = stop or threading.Event()
         self.on_batch = on_batch
         self.metrics = metrics
         self.stats = WriterStats(consumer=self.consumer)
         self.client = client
-        self.redis_outage = Outage("redis", base_s=self.config.backoff_base_s, cap_s=self.config.backoff_cap_s)
-        self.store_outage = Outage("mongodb", base_s=self.config.backoff_base_s, cap_s=self.config.backoff_cap_s,
-                                   on_recovered=self._store_back)
-        self.trimmer = StreamTrimmer(client, streams, TrimPolicy(self.config.retention_s,
-                                                                 self.config.retained_entries))
+        self.redis_outage = Outage(
+            "redis", base_s=self.config.backoff_base_s, cap_s=self.config.backoff_cap_s
+        )
+        self.store_outage = Outage(
+            "mongodb",
+            base_s=self.config.backoff_base_s,
+            cap_s=self.config.backoff_cap_s,
+            on_recovered=self._store_back,
+        )
+        self.trimmer = StreamTrimmer(
+            client, streams, TrimPolicy(self.config.retention_s, self.config.retained_entries)
+        )
         self.watch = StoreWatch(client, store)
         self.disk = DiskGuard(self._disk_space, self.config.min_free_mb)
         self._store_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="storage-writer")
@@ -167,8 +192,10 @@ class StorageWriter:
             self._settle()
             self._trim(force=True)
         except Stopping:
-            log.warning("stopped while a service was unavailable; unacknowledged entries stay pending",
-                        extra={"consumer": self.consumer})
+            log.warning(
+                "stopped while a service was unavailable; unacknowledged entries stay pending",
+                extra={"consumer": self.consumer},
+            )
         finally:
             self.close()
             self.stats.seconds = time.monotonic() - started
@@ -193,7 +220,9 @@ class StorageWriter:
             self._redis(self.group.ensure_groups)
             return 0
         if entries:
-            self._submit(transform(entries, consumer=self.consumer, max_deliveries=self.config.max_deliveries))
+            self._submit(
+                transform(entries, consumer=self.consumer, max_deliveries=self.config.max_deliveries)
+            )
         else:
             self._settle()
         return len(entries)
@@ -214,9 +243,17 @@ class StorageWriter:
     def replay(self, reason: str, start_ms: int | None = None) -> ReplayResult:
         """Write the retained window (from ``start_ms``) again; nothing is acknowledged or dead-lettered."""
         self._settle()
-        result = replay(self.client, self.store, self.group.streams, reason=reason, stop=self.stop,
-                        store_outage=self.store_outage, redis_call=self._redis, start_ms=start_ms,
-                        page=self.config.batch)
+        result = replay(
+            self.client,
+            self.store,
+            self.group.streams,
+            reason=reason,
+            stop=self.stop,
+            store_outage=self.store_outage,
+            redis_call=self._redis,
+            start_ms=start_ms,
+            page=self.config.batch,
+        )
         self.stats.replays += 1
         self.stats.replayed += result.entries
         self.stats.replay_stored += result.newly_stored
@@ -262,7 +299,9 @@ class StorageWriter:
         except redis.RedisError as exc:
             if not is_unavailable(exc) and str(exc) != self._trim_error:
                 self._trim_error = str(exc)
-                log.warning("cannot trim the streams", extra={"error": type(exc).__name__, "detail": str(exc)[:200]})
+                log.warning(
+                    "cannot trim the streams", extra={"error": type(exc).__name__, "detail": str(exc)[:200]}
+                )
 
     def _disk_space(self) -> tuple[int, int] | None:
         disk_space = getattr(self.store, "disk_space", None)
@@ -294,6 +333,7 @@ class StorageWriter:
 
     def _write(self, batch: WriteBatch) -> dict[str, WriteOutcome]:
         """All collections of a batch, retried as a whole while MongoDB is unavailable (store thread)."""
+
         def write_all() -> dict[str, WriteOutcome]:
             self.disk.wait_for_room(self.stop, while_waiting=keep_claimed)
             return {
@@ -309,7 +349,9 @@ class StorageWriter:
     def _claim_stale(self) -> list[Entry]:
         """Entries dead consumers left pending; never the ones this writer holds in its pipeline."""
         self.group.keep_claimed(self._held, force=True)
-        entries = self.group.claim_stale({(e.stream, e.entry_id) for batch in self._held for e in batch.entries})
+        entries = self.group.claim_stale(
+            {(e.stream, e.entry_id) for batch in self._held for e in batch.entries}
+        )
         self.stats.reclaimed += len(entries)
         return entries
 
@@ -321,7 +363,9 @@ class StorageWriter:
         for collection, outcome in outcomes.items():
             for index, reason in outcome.rejected.items():
                 entry = batch.sources[collection][index]
-                batch.dead_letters.append(dead_letter(entry, reason, consumer=self.consumer, now=batch.failed_ts))
+                batch.dead_letters.append(
+                    dead_letter(entry, reason, consumer=self.consumer, now=batch.failed_ts)
+                )
 
     def _count(self, batch: WriteBatch, outcomes: dict[str, WriteOutcome]) -> None:
         stats = self.stats
@@ -333,12 +377,19 @@ class StorageWriter:
         stats.already_stored += already
         stats.dead_lettered += len(batch.dead_letters)
         if batch.dead_letters:
-            log.warning("dead-lettered entries", extra={"count": len(batch.dead_letters),
-                                                        "first_entry": batch.dead_letters[0].entry_id})
-        log.debug("batch written", extra={
-            "entries": len(batch.entries), "stored": sum(o.stored for o in outcomes.values()),
-            "already_stored": already, "dead_lettered": len(batch.dead_letters),
-        })
+            log.warning(
+                "dead-lettered entries",
+                extra={"count": len(batch.dead_letters), "first_entry": batch.dead_letters[0].entry_id},
+            )
+        log.debug(
+            "batch written",
+            extra={
+                "entries": len(batch.entries),
+                "stored": sum(o.stored for o in outcomes.values()),
+                "already_stored": already,
+                "dead_lettered": len(batch.dead_letters),
+            },
+        )
         if self.metrics is not None:
             self.metrics.batch_done(batch, outcomes, already)
         if self.on_batch is not None:
@@ -358,22 +409,31 @@ def redis_client(settings: Settings, block_ms: int = 0) -> redis.Redis:
         settings.redis_dsn,
         socket_connect_timeout=3,
         socket_timeout=block_ms / 1000 + 30,
-        retry=Retry(REDIS_BACKOFF, REDIS_RETRIES,
-                    supported_errors=(redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)),
+        retry=Retry(
+            REDIS_BACKOFF,
+            REDIS_RETRIES,
+            supported_errors=(redis.exceptions.ConnectionError, redis.exceptions.TimeoutError),
+        ),
     )
 
 
 def mongo_client(settings: Settings) -> pymongo.MongoClient:
     """A MongoDB client that reports an unreachable server within seconds, not half a minute."""
     return pymongo.MongoClient(
-        settings.mongo_uri, tz_aware=True, serverSelectionTimeoutMS=3000, connectTimeoutMS=3000,
+        settings.mongo_uri,
+        tz_aware=True,
+        serverSelectionTimeoutMS=3000,
+        connectTimeoutMS=3000,
         socketTimeoutMS=120_000,
     )
 
 
 @contextmanager
 def _connected_writer(
-    settings: Settings, config: WriterConfig, *, on_batch: Callable[[int], object] | None = None,
+    settings: Settings,
+    config: WriterConfig,
+    *,
+    on_batch: Callable[[int], object] | None = None,
     metrics: WriterMetrics | None = None,
 ) -> Iterator[tuple[StorageWriter, redis.Redis, bool]]:
     """A writer on the configured servers, stopped by SIGTERM/Ctrl-C; ``ready`` is False when it was
@@ -385,8 +445,14 @@ def _connected_writer(
     db = mongo[settings.mongo_db]
     try:
         with stop_on_signals(stop):
-            writer = StorageWriter(client, MongoDocumentStore(db, settings.store_data_dir), config, stop=stop,
-                                   on_batch=on_batch, metrics=metrics)
+            writer = StorageWriter(
+                client,
+                MongoDocumentStore(db, settings.store_data_dir),
+                config,
+                stop=stop,
+                on_batch=on_batch,
+                metrics=metrics,
+            )
             try:
                 retry(lambda: ensure_indexes(db), writer.store_outage, stop)
                 ready = True
@@ -399,7 +465,10 @@ def _connected_writer(
 
 
 def run_writer(
-    settings: Settings, config: WriterConfig, *, on_batch: Callable[[int], object] | None = None,
+    settings: Settings,
+    config: WriterConfig,
+    *,
+    on_batch: Callable[[int], object] | None = None,
     metrics: WriterMetrics | None = None,
 ) -> WriterStats:
     """Run one storage writer process against the configured Redis and MongoDB until stopped.

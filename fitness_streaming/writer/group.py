@@ -94,8 +94,13 @@ class GroupConsumer:
 
     def read_new(self, *, block: bool) -> list[Entry]:
         """Up to ``batch`` never-delivered entries per stream, waiting up to ``block_ms`` if asked."""
-        response = self.client.xreadgroup(GROUP, self.consumer, dict.fromkeys(self.streams, ">"),
-                                          count=self.batch, block=(self.block_ms or None) if block else None)
+        response = self.client.xreadgroup(
+            GROUP,
+            self.consumer,
+            dict.fromkeys(self.streams, ">"),
+            count=self.batch,
+            block=(self.block_ms or None) if block else None,
+        )
         entries: list[Entry] = []
         for stream, items in _stream_items(response):
             name = _text(stream)
@@ -110,8 +115,14 @@ class GroupConsumer:
         starts = dict(self._claim_cursor)
         pipe = self.client.pipeline(transaction=False)
         for stream in self.streams:
-            pipe.xautoclaim(stream, GROUP, self.consumer, min_idle_time=self.claim_idle_ms,
-                            start_id=starts[stream], count=self.batch)
+            pipe.xautoclaim(
+                stream,
+                GROUP,
+                self.consumer,
+                min_idle_time=self.claim_idle_ms,
+                start_id=starts[stream],
+                count=self.batch,
+            )
         entries: list[Entry] = []
         for stream, result in zip(self.streams, pipe.execute(), strict=True):
             self._claim_cursor[stream] = _text(result[0])
@@ -126,19 +137,24 @@ class GroupConsumer:
             log.info("reclaimed stale entries", extra={"count": len(entries), "consumer": self.consumer})
         return entries
 
-    def _with_deliveries(self, stream: str, scanned: tuple[str, str], claimed: list,
-                         deleted: list[str]) -> list[Entry]:
+    def _with_deliveries(
+        self, stream: str, scanned: tuple[str, str], claimed: list, deleted: list[str]
+    ) -> list[Entry]:
         """Claimed entries with their delivery counts; trimmed ones (no fields) are kept as such.
 
         ``scanned`` is the id range XAUTOCLAIM went through (its start and the next cursor).
         """
         low, cursor = scanned
         high = "+" if cursor == "0-0" else f"({cursor}"
-        pending = self.client.xpending_range(stream, GROUP, min=low, max=high, count=3 * self.batch + 10,
-                                             consumername=self.consumer)
+        pending = self.client.xpending_range(
+            stream, GROUP, min=low, max=high, count=3 * self.batch + 10, consumername=self.consumer
+        )
         deliveries = {_text(p["message_id"]): int(p["times_delivered"]) for p in pending}
-        entries = [Entry(stream, _text(eid), fields, deliveries.get(_text(eid), 1))
-                   for eid, fields in claimed if eid is not None]
+        entries = [
+            Entry(stream, _text(eid), fields, deliveries.get(_text(eid), 1))
+            for eid, fields in claimed
+            if eid is not None
+        ]
         if len(entries) < len(claimed):  # Redis 6.2 answers None, without the id, for trimmed entries
             present = {e.entry_id for e in entries}
             entries += [Entry(stream, eid, None, n) for eid, n in deliveries.items() if eid not in present]
@@ -183,8 +199,9 @@ class GroupConsumer:
         try:
             for batch in batches:
                 for stream, ids in batch.acks().items():
-                    self.client.xclaim(stream, GROUP, self.consumer, min_idle_time=0, message_ids=ids,
-                                       justid=True)
+                    self.client.xclaim(
+                        stream, GROUP, self.consumer, min_idle_time=0, message_ids=ids, justid=True
+                    )
         except UNAVAILABLE:
             pass
 

@@ -45,42 +45,71 @@ class WriterMetrics:
         self.refresh_every_s = refresh_every_s
         self._next_refresh = 0.0
         self.entries = Counter(
-            "fitness_writer_entries", "Stream entries processed (stored, already stored or dead-lettered), by stream",
-            ["stream"], registry=registry)
+            "fitness_writer_entries",
+            "Stream entries processed (stored, already stored or dead-lettered), by stream",
+            ["stream"],
+            registry=registry,
+        )
         self.stored = Counter(
-            "fitness_writer_records_stored", "Documents newly written to MongoDB, by collection",
-            ["collection"], registry=registry)
+            "fitness_writer_records_stored",
+            "Documents newly written to MongoDB, by collection",
+            ["collection"],
+            registry=registry,
+        )
         self.already_stored = Counter(
             "fitness_writer_records_already_stored",
             "Entries whose record was already stored or superseded by a newer version (duplicates, redeliveries)",
-            registry=registry)
+            registry=registry,
+        )
         self.dead_lettered = Counter(
-            "fitness_writer_dead_lettered", "Entries sent to the DLQ by this writer", registry=registry)
+            "fitness_writer_dead_lettered", "Entries sent to the DLQ by this writer", registry=registry
+        )
         self.batch_seconds = Histogram(
             "fitness_writer_batch_duration_seconds",
             "Time from validating a batch to acknowledging it (MongoDB write and its retries included)",
-            buckets=BATCH_BUCKETS, registry=registry)
+            buckets=BATCH_BUCKETS,
+            registry=registry,
+        )
         self.replays = Counter(
-            "fitness_writer_replays", "Replays of the retained window, by reason", ["reason"], registry=registry)
+            "fitness_writer_replays",
+            "Replays of the retained window, by reason",
+            ["reason"],
+            registry=registry,
+        )
         self.replayed = Counter(
-            "fitness_writer_replayed_entries", "Entries read back by replays", registry=registry)
+            "fitness_writer_replayed_entries", "Entries read back by replays", registry=registry
+        )
         self.replay_stored = Counter(
             "fitness_writer_replay_stored",
-            "Documents replays wrote again because the store had lost them", registry=registry)
+            "Documents replays wrote again because the store had lost them",
+            registry=registry,
+        )
         self.length = Gauge(
-            "fitness_writer_stream_length", "Entries in the stream (unread, pending and retained)", ["stream"],
-            registry=registry)
+            "fitness_writer_stream_length",
+            "Entries in the stream (unread, pending and retained)",
+            ["stream"],
+            registry=registry,
+        )
         self.lag = Gauge(
-            "fitness_writer_group_lag", "Entries not yet delivered to the storage-writer group, by stream",
-            ["stream"], registry=registry)
+            "fitness_writer_group_lag",
+            "Entries not yet delivered to the storage-writer group, by stream",
+            ["stream"],
+            registry=registry,
+        )
         self.pending = Gauge(
-            "fitness_writer_group_pending", "Entries delivered to the group but not yet acknowledged, by stream",
-            ["stream"], registry=registry)
+            "fitness_writer_group_pending",
+            "Entries delivered to the group but not yet acknowledged, by stream",
+            ["stream"],
+            registry=registry,
+        )
         self.dlq_length = Gauge(
-            "fitness_writer_dlq_length", "Dead letters in fitness:dlq (all writers)", registry=registry)
+            "fitness_writer_dlq_length", "Dead letters in fitness:dlq (all writers)", registry=registry
+        )
         self.backlog_updated = Gauge(
             "fitness_writer_backlog_updated_timestamp_seconds",
-            "When the backlog gauges were last read from Redis (Unix time)", registry=registry)
+            "When the backlog gauges were last read from Redis (Unix time)",
+            registry=registry,
+        )
 
     def unregister(self) -> None:
         """Remove these metrics from their registry (so a later instance may register them again)."""
@@ -88,7 +117,9 @@ class WriterMetrics:
             if isinstance(value, Counter | Gauge | Histogram):
                 self.registry.unregister(value)
 
-    def batch_done(self, batch: WriteBatch, outcomes: Mapping[str, WriteOutcome], already_stored: int) -> None:
+    def batch_done(
+        self, batch: WriteBatch, outcomes: Mapping[str, WriteOutcome], already_stored: int
+    ) -> None:
         """Count one acknowledged batch."""
         for stream, count in Tally(entry.stream for entry in batch.entries).items():
             self.entries.labels(stream).inc(count)

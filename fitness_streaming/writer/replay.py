@@ -58,8 +58,9 @@ def parse_since(text: str) -> datetime | timedelta:
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise ValueError(f"{text!r} is neither an ISO time (2026-01-05T12:00) nor a duration (90s, 15m, 2h, 1d)") \
-            from None
+        raise ValueError(
+            f"{text!r} is neither an ISO time (2026-01-05T12:00) nor a duration (90s, 15m, 2h, 1d)"
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -117,7 +118,9 @@ def replay(
         upper, pending = acknowledged
         low = "-" if start_ms is None else f"{start_ms}-0"
         while not stop.is_set():
-            items = redis_call(lambda lo=low, s=stream, up=upper: client.xrange(s, min=lo, max=up, count=page))
+            items = redis_call(
+                lambda lo=low, s=stream, up=upper: client.xrange(s, min=lo, max=up, count=page)
+            )
             if not items:
                 break
             entries = [Entry(stream, _text(entry_id), fields) for entry_id, fields in items]
@@ -126,20 +129,34 @@ def replay(
                 break
             low = f"({entries[-1].entry_id}"
     result.seconds = time.monotonic() - started
-    log.info("replayed the retention window", extra={
-        "reason": reason, "entries": result.entries, "newly_stored": result.newly_stored,
-        "already_stored": result.already_stored, "seconds": round(result.seconds, 2)})
+    log.info(
+        "replayed the retention window",
+        extra={
+            "reason": reason,
+            "entries": result.entries,
+            "newly_stored": result.newly_stored,
+            "already_stored": result.already_stored,
+            "seconds": round(result.seconds, 2),
+        },
+    )
     return result
 
 
-def _write_again(store: DocumentStore, entries: list[Entry], result: ReplayResult, stop: threading.Event,
-                 store_outage: Outage) -> None:
+def _write_again(
+    store: DocumentStore,
+    entries: list[Entry],
+    result: ReplayResult,
+    stop: threading.Event,
+    store_outage: Outage,
+) -> None:
     """One page through the normal transform and writes; dead letters and rejections are not repeated."""
     batch = transform(entries)
     result.entries += len(entries)
     for collection, docs in batch.documents.items():
         mutable = collection in batch.mutable
-        outcome = retry(lambda c=collection, d=docs, m=mutable: store.write(c, d, mutable=m), store_outage, stop)
+        outcome = retry(
+            lambda c=collection, d=docs, m=mutable: store.write(c, d, mutable=m), store_outage, stop
+        )
         result.newly_stored += outcome.stored
         result.already_stored += outcome.already_stored
 

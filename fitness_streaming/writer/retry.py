@@ -55,7 +55,9 @@ def is_unavailable(exc: BaseException) -> bool:
     """
     if isinstance(exc, UNAVAILABLE):
         return True
-    if isinstance(exc, pymongo.errors.OperationFailure) and not isinstance(exc, pymongo.errors.BulkWriteError):
+    if isinstance(exc, pymongo.errors.OperationFailure) and not isinstance(
+        exc, pymongo.errors.BulkWriteError
+    ):
         return True
     if isinstance(exc, redis.exceptions.ResponseError):
         return str(exc).startswith(REDIS_NOT_NOW)
@@ -78,8 +80,14 @@ def backoff_delay(attempt: int, base_s: float, cap_s: float) -> float:
 class Outage:
     """One service's availability: logs when an outage starts and when it ends, not every retry."""
 
-    def __init__(self, service: str, *, base_s: float = 0.1, cap_s: float = 5.0,
-                 on_recovered: Callable[[], object] | None = None) -> None:
+    def __init__(
+        self,
+        service: str,
+        *,
+        base_s: float = 0.1,
+        cap_s: float = 5.0,
+        on_recovered: Callable[[], object] | None = None,
+    ) -> None:
         self.service = service
         self.base_s = base_s
         self.cap_s = cap_s
@@ -110,7 +118,8 @@ class Outage:
         was_active = self.active
         if was_active:
             log.warning(
-                "%s available again", self.service,
+                "%s available again",
+                self.service,
                 extra={
                     "service": self.service,
                     "retries": self.attempts,
@@ -155,8 +164,14 @@ class DiskGuard:
     cannot be measured (then there is no guard). Readings are taken at most every ``every_s``.
     """
 
-    def __init__(self, reading: Callable[[], tuple[int, int] | None], min_free_mb: int, *,
-                 every_s: float = 1.0, poll_s: float = 2.0) -> None:
+    def __init__(
+        self,
+        reading: Callable[[], tuple[int, int] | None],
+        min_free_mb: int,
+        *,
+        every_s: float = 1.0,
+        poll_s: float = 2.0,
+    ) -> None:
         self.reading = reading
         self.min_free = min_free_mb * 2**20
         self.every_s = every_s
@@ -179,7 +194,9 @@ class DiskGuard:
             self._free = None if space is None else space[0]
         return self._low
 
-    def wait_for_room(self, stop: threading.Event, *, while_waiting: Callable[[], object] | None = None) -> None:
+    def wait_for_room(
+        self, stop: threading.Event, *, while_waiting: Callable[[], object] | None = None
+    ) -> None:
         """Return at once when there is room; else log, wait until there is, log again.
 
         :class:`Stopping` when a stop is requested while paused.
@@ -188,8 +205,10 @@ class DiskGuard:
             return
         self.paused, self.pauses = True, self.pauses + 1
         started = time.monotonic()
-        log.warning("store disk almost full, writing paused", extra={
-            "free_mb": _mb(self._free), "min_free_mb": self.min_free // 2**20})
+        log.warning(
+            "store disk almost full, writing paused",
+            extra={"free_mb": _mb(self._free), "min_free_mb": self.min_free // 2**20},
+        )
         try:
             while True:
                 if while_waiting is not None:
@@ -201,8 +220,10 @@ class DiskGuard:
                     break
         finally:
             self.paused = False
-        log.warning("store disk has room again, writing resumed", extra={
-            "free_mb": _mb(self._free), "paused_s": round(time.monotonic() - started, 1)})
+        log.warning(
+            "store disk has room again, writing resumed",
+            extra={"free_mb": _mb(self._free), "paused_s": round(time.monotonic() - started, 1)},
+        )
 
 
 def _mb(size: int | None) -> int | None:

@@ -72,7 +72,9 @@ def fallback_lag(client: redis.Redis, stream: str, last_delivered: bytes | str, 
     return len(after)
 
 
-def backlog(client: redis.Redis, streams: tuple[str, ...] = STREAMS, group: str = GROUP) -> list[StreamBacklog]:
+def backlog(
+    client: redis.Redis, streams: tuple[str, ...] = STREAMS, group: str = GROUP
+) -> list[StreamBacklog]:
     """The backlog of every record stream."""
     return [stream_backlog(client, stream, group) for stream in streams]
 
@@ -88,9 +90,7 @@ def storage_status(client: redis.Redis, db: Database) -> dict[str, Any]:
         "group": GROUP,
         "streams": [asdict(b) for b in backlog(client)],
         "dlq_length": int(client.xlen(DLQ_STREAM)),
-        "collections": {
-            cls.COLLECTION: db[cls.COLLECTION].count_documents({}) for cls in BY_STREAM.values()
-        },
+        "collections": {cls.COLLECTION: db[cls.COLLECTION].count_documents({}) for cls in BY_STREAM.values()},
     }
 
 

@@ -130,8 +130,10 @@ class MongoDocumentStore:
         used, total = stats.get("fsUsedSize"), stats.get("fsTotalSize")
         self._db_stats_has_fs = used is not None and total is not None
         if not self._db_stats_has_fs:
-            log.debug("the store reports no disk usage (dbStats without fsUsedSize) and STORE_DATA_DIR is "
-                      "unset: no free-disk guard")
+            log.debug(
+                "the store reports no disk usage (dbStats without fsUsedSize) and STORE_DATA_DIR is "
+                "unset: no free-disk guard"
+            )
             return None
         return int(total) - int(used), int(total)
 
@@ -177,6 +179,8 @@ def outcome_of(total: int, details: dict[str, Any]) -> WriteOutcome:
         elif code in TRANSIENT_CODES or STORAGE_FAILURE.search(str(error.get("errmsg", ""))):
             raise StoreUnavailable(f"transient write error (code {code}): {error.get('errmsg')}", code)
         else:
-            outcome.rejected[error["index"]] = f"MongoDB rejected the document (code {code}): {error.get('errmsg')}"
+            outcome.rejected[error["index"]] = (
+                f"MongoDB rejected the document (code {code}): {error.get('errmsg')}"
+            )
     outcome.stored = total - outcome.already_stored - len(outcome.rejected)
     return outcome

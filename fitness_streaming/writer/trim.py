@@ -121,7 +121,9 @@ class StreamTrimmer:
         args = [self.policy.retention_s * 1000, self.policy.retained, SCAN_LIMIT]
         for stream in self.streams:
             self.script(keys=[stream], args=args, client=pipe)
-        removed = {stream: int(result[0]) for stream, result in zip(self.streams, pipe.execute(), strict=True)}
+        removed = {
+            stream: int(result[0]) for stream, result in zip(self.streams, pipe.execute(), strict=True)
+        }
         total = sum(removed.values())
         self.trimmed += total
         if total:

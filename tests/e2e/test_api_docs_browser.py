@@ -29,11 +29,17 @@ SCREENSHOT = ROOT / "docs" / "api-docs.png"
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (`make test` installs the Debian package)"),
+    pytest.mark.skipif(
+        CHROMIUM is None, reason="chromium is not installed (`make test` installs the Debian package)"
+    ),
 ]
 
 #: Operation summaries of the OpenAPI schema (routes/*.py) that each page must show.
-SUMMARIES = ("The latest 7-day workout plan", "The latest 3-day nutrition plan", "Every stored plan version, newest first")
+SUMMARIES = (
+    "The latest 7-day workout plan",
+    "The latest 3-day nutrition plan",
+    "Every stored plan version, newest first",
+)
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +48,12 @@ def api_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     log = tmp_path_factory.mktemp("api") / "api.log"
     with open(log, "wb") as out:
-        server = subprocess.Popen([sys.executable, "-m", "fitness_cli", "api", "--port", str(port)],
-                                  env=os.environ.copy(), stdout=out, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "fitness_cli", "api", "--port", str(port)],
+            env=os.environ.copy(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         wait_for_port(port, server, "fitness api", log)
         yield f"http://127.0.0.1:{port}"
@@ -61,10 +71,16 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevTools]:
 
 def requests(browser: DevTools) -> list[tuple[str, str | None]]:
     """(url, blocked reason) of every request the page started since it was opened."""
-    blocked = {e["params"]["requestId"]: e["params"].get("blockedReason")
-               for e in browser.events if e.get("method") == "Network.loadingFailed"}
-    return [(e["params"]["request"]["url"], blocked.get(e["params"]["requestId"]))
-            for e in browser.events if e.get("method") == "Network.requestWillBeSent"]
+    blocked = {
+        e["params"]["requestId"]: e["params"].get("blockedReason")
+        for e in browser.events
+        if e.get("method") == "Network.loadingFailed"
+    }
+    return [
+        (e["params"]["request"]["url"], blocked.get(e["params"]["requestId"]))
+        for e in browser.events
+        if e.get("method") == "Network.requestWillBeSent"
+    ]
 
 
 def wait_for_text(browser: DevTools, texts: tuple[str, ...], timeout: float = 30.0) -> None:
@@ -73,16 +89,21 @@ def wait_for_text(browser: DevTools, texts: tuple[str, ...], timeout: float = 30
     deadline = time.monotonic() + timeout
     while not browser.evaluate(probe):
         if time.monotonic() > deadline:
-            raise AssertionError(f"not rendered within {timeout} s: {texts}; page: "
-                                 f"{browser.evaluate('document.body.innerText')[:1000]!r}")
+            raise AssertionError(
+                f"not rendered within {timeout} s: {texts}; page: "
+                f"{browser.evaluate('document.body.innerText')[:1000]!r}"
+            )
         time.sleep(0.2)
 
 
 def outside(browser: DevTools, base: str) -> list[tuple[str, str | None]]:
     """Requests to anything but the API server (a blob or data URL of the page stays local)."""
     server = urlsplit(base).netloc
-    return [(url, reason) for url, reason in requests(browser)
-            if not url.startswith("data:") and urlsplit(url.removeprefix("blob:")).netloc != server]
+    return [
+        (url, reason)
+        for url, reason in requests(browser)
+        if not url.startswith("data:") and urlsplit(url.removeprefix("blob:")).netloc != server
+    ]
 
 
 def problems_besides_csp(browser: DevTools) -> list[str]:
@@ -91,7 +112,9 @@ def problems_besides_csp(browser: DevTools) -> list[str]:
 
 def save_top_of_page(browser: DevTools, path: Path, width: int = 1024, height: int = 900) -> None:
     """A screenshot of the page's first ``height`` pixels: the operations, not the long schema list."""
-    browser.send("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False)
+    browser.send(
+        "Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False
+    )
     time.sleep(0.3)  # let the layout settle at the new size
     shot = browser.send("Page.captureScreenshot", format="png")
     path.write_bytes(base64.b64decode(shot["data"]))
@@ -126,5 +149,7 @@ def test_redoc_renders_every_operation_from_local_assets_only(api_base: str, bro
     urls = [url for url, _ in requests(browser)]
     assert any(u.endswith("/static-offline-docs/redoc.standalone.js") for u in urls), urls
     assert problems_besides_csp(browser) == []
-    assert browser.evaluate("document.querySelectorAll('img[alt=\"redocly logo\"]').length") == 0  # not broken
+    assert (
+        browser.evaluate("document.querySelectorAll('img[alt=\"redocly logo\"]').length") == 0
+    )  # not broken
     assert browser.evaluate("document.querySelectorAll('[data-section-id^=\"operation/\"]').length") >= 11

@@ -19,15 +19,34 @@ USERS = 8
 FITNESS = [str(Path(sys.executable).with_name("fitness"))]
 #: What a user reads by default, stdout and stderr together (progress bars are drawn on a terminal only).
 MAX_CONSOLE_LINES = 80
-RUN_URL = re.compile(r"\(http://127\.0\.0\.1:3000/runs/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\)$")
+RUN_URL = re.compile(
+    r"\(http://127\.0\.0\.1:3000/runs/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\)$"
+)
 
 
 def run_demo(env: dict[str, str], cwd: Path, *extra: str) -> subprocess.CompletedProcess:
     started = time.perf_counter()
     result = subprocess.run(
-        [*FITNESS, "demo", "--once", "--users", str(USERS), "--weeks", "6", "--seed", "3", "--no-progress",
-         "--policy-timesteps", "2048", *extra],
-        env=env, cwd=cwd, capture_output=True, text=True, timeout=900,
+        [
+            *FITNESS,
+            "demo",
+            "--once",
+            "--users",
+            str(USERS),
+            "--weeks",
+            "6",
+            "--seed",
+            "3",
+            "--no-progress",
+            "--policy-timesteps",
+            "2048",
+            *extra,
+        ],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     result.seconds = time.perf_counter() - started  # type: ignore[attr-defined]
     return result
@@ -35,11 +54,15 @@ def run_demo(env: dict[str, str], cwd: Path, *extra: str) -> subprocess.Complete
 
 def console_lines(result: subprocess.CompletedProcess) -> list[str]:
     """The lines a user sees, without progress-bar redraws (carriage returns)."""
-    return [line for line in (result.stdout + result.stderr).splitlines() if line.strip() and "\r" not in line]
+    return [
+        line for line in (result.stdout + result.stderr).splitlines() if line.strip() and "\r" not in line
+    ]
 
 
 def counts(db: pymongo.database.Database) -> dict[str, int]:
-    return {name: db[name].count_documents({}) for name in (*store.RAW_COLLECTIONS, *store.DERIVED_COLLECTIONS)}
+    return {
+        name: db[name].count_documents({}) for name in (*store.RAW_COLLECTIONS, *store.DERIVED_COLLECTIONS)
+    }
 
 
 @pytest.fixture
@@ -52,8 +75,11 @@ def test_demo_once_materializes_the_week_for_every_user_and_is_idempotent(
 ) -> None:
     first = run_demo(demo_env, tmp_path)
     assert first.returncode == 0, first.stderr[-3000:]
-    week_line = next(line for line in first.stdout.splitlines() if line.startswith("dagster run weekly_chain")
-                     and "(" not in line.split(":")[0])
+    week_line = next(
+        line
+        for line in first.stdout.splitlines()
+        if line.startswith("dagster run weekly_chain") and "(" not in line.split(":")[0]
+    )
     week = week_line.split()[3].rstrip(":")
 
     db = mongo_db
@@ -68,8 +94,14 @@ def test_demo_once_materializes_the_week_for_every_user_and_is_idempotent(
 
     os.environ["DAGSTER_HOME"] = str(tmp_path / "var" / "dagster")
     with dg.DagsterInstance.get() as instance:
-        for key in ("weekly_features", "user_contexts", "weekly_prescriptions", "workout_plans",
-                    "nutrition_plans", "weekly_reports"):
+        for key in (
+            "weekly_features",
+            "user_contexts",
+            "weekly_prescriptions",
+            "workout_plans",
+            "nutrition_plans",
+            "weekly_reports",
+        ):
             event = instance.get_latest_materialization_event(dg.AssetKey(key))
             assert event is not None, key
             assert event.dagster_event.partition == week, key

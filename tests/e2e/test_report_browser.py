@@ -28,7 +28,9 @@ CREATED = datetime(2025, 3, 10, 6, 0, tzinfo=UTC)
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (`make test` installs the Debian package)"),
+    pytest.mark.skipif(
+        CHROMIUM is None, reason="chromium is not installed (`make test` installs the Debian package)"
+    ),
 ]
 
 
@@ -38,8 +40,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Publis
     root = tmp_path_factory.mktemp("artifacts")
     plans = [plan_summary(d) for d in sample_plan_documents("u-001", WEEK)]
     reports = [
-        sample_report_data("u-001", WEEK, seed=1, notes=("<script>console.error('x')</script> long run felt easy",))
-        .model_copy(update={"workout_plan": plans[0], "nutrition_plan": plans[1]}),
+        sample_report_data(
+            "u-001", WEEK, seed=1, notes=("<script>console.error('x')</script> long run felt easy",)
+        ).model_copy(update={"workout_plan": plans[0], "nutrition_plan": plans[1]}),
         sample_report_data("u-002", WEEK, seed=2),
         sample_report_data("u-003", WEEK, seed=3),
     ]
@@ -75,7 +78,9 @@ def test_index_loads_without_errors_and_links_every_report(site, browser: DevToo
     base, published = site
     browser.open(base + "index.html")
     assert browser.problems() == []
-    links = json.loads(browser.evaluate("JSON.stringify([...document.querySelectorAll('main a')].map(a => a.href))"))
+    links = json.loads(
+        browser.evaluate("JSON.stringify([...document.querySelectorAll('main a')].map(a => a.href))")
+    )
     assert sorted(links) == sorted(f"{base}{e.user_id}.html" for e in published.entries)
     for link in links:
         with urllib.request.urlopen(link, timeout=10) as response:
@@ -99,7 +104,11 @@ def test_a_hostile_note_is_shown_as_text_and_never_runs(site, browser: DevTools)
     base, _ = site
     browser.open(base + "u-001.html")
     assert browser.evaluate("document.querySelectorAll('script').length") == 0
-    notes = json.loads(browser.evaluate("JSON.stringify([...document.querySelectorAll('#feeling-h ~ ul li')].map(li => li.textContent))"))
+    notes = json.loads(
+        browser.evaluate(
+            "JSON.stringify([...document.querySelectorAll('#feeling-h ~ ul li')].map(li => li.textContent))"
+        )
+    )
     assert notes == ["<script>console.error('x')</script> long run felt easy"]
     assert browser.problems() == []
     browser.screenshot(var_dir() / "screenshots" / "report.png")

@@ -13,12 +13,19 @@ from fitness_core import store
 
 
 def fitness(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "fitness_cli", "--log-level", "WARNING", *args],
-                          env=dict(os.environ), capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "fitness_cli", "--log-level", "WARNING", *args],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.parametrize("command", [("report",), ("export", "OUT")])
-def test_an_unknown_user_is_named_as_such(settings, mongo_db, tmp_path: Path, command: tuple[str, ...]) -> None:
+def test_an_unknown_user_is_named_as_such(
+    settings, mongo_db, tmp_path: Path, command: tuple[str, ...]
+) -> None:
     mongo_db[store.USERS].insert_one({"_id": "u-known", "user_id": "u-known"})
     args = [str(tmp_path / "out") if a == "OUT" else a for a in command]
     result = fitness(*args, "--user-id", "nope")

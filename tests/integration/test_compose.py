@@ -15,13 +15,18 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
-pytestmark = pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose client not installed")
+pytestmark = pytest.mark.skipif(
+    shutil.which("docker-compose") is None, reason="docker-compose client not installed"
+)
 
 
 def compose(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         ["docker-compose", "--env-file", ".env.example", "-f", "docker-compose.yml", *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -39,8 +44,17 @@ def test_compose_file_validates() -> None:
 
 def test_the_production_stack_has_every_service(config: dict) -> None:
     expected = {
-        "redis", "mongo", "postgres", "user_code", "dagster_webserver", "dagster_daemon",
-        "publisher", "writer", "api", "ollama", "trainer",
+        "redis",
+        "mongo",
+        "postgres",
+        "user_code",
+        "dagster_webserver",
+        "dagster_daemon",
+        "publisher",
+        "writer",
+        "api",
+        "ollama",
+        "trainer",
     }
     assert expected <= set(config["services"])
     assert config["services"]["ollama"]["profiles"] == ["llm"]
@@ -86,7 +100,9 @@ def test_every_project_service_command_exists(config: dict) -> None:
         assert program in scripts or (BIN / program).exists(), f"{name}: {program} is not installed"
         if program == "fitness":
             # the subcommand exists and parses its flags
-            help_run = subprocess.run([str(BIN / "fitness"), command[1], "--help"], capture_output=True, text=True)
+            help_run = subprocess.run(
+                [str(BIN / "fitness"), command[1], "--help"], capture_output=True, text=True
+            )
             assert help_run.returncode == 0, f"{name}: {help_run.stderr}"
         if "-m" in command:
             module = command[command.index("-m") + 1]
@@ -140,8 +156,11 @@ def test_prometheus_and_grafana_are_an_optional_profile_on_loopback_with_pinned_
 def test_the_monitoring_mounts_are_files_of_this_repository(config: dict) -> None:
     expected = {
         "prometheus": {"/etc/prometheus/prometheus.yml"},
-        "grafana": {"/etc/grafana/provisioning/datasources/prometheus.yml",
-                    "/etc/grafana/provisioning/dashboards/fitness.yml", "/etc/grafana/dashboards/fitness.json"},
+        "grafana": {
+            "/etc/grafana/provisioning/datasources/prometheus.yml",
+            "/etc/grafana/provisioning/dashboards/fitness.yml",
+            "/etc/grafana/dashboards/fitness.json",
+        },
     }
     for name, targets in expected.items():
         mounts = _bind_mounts(config["services"][name])
@@ -157,16 +176,28 @@ def test_grafanas_admin_password_comes_from_the_environment_without_a_default(tm
     text = (ROOT / "docker-compose.yml").read_text()
     assert "GF_SECURITY_ADMIN_PASSWORD: ${GRAFANA_ADMIN_PASSWORD:?" in text
     without = tmp_path / "no-grafana-password.env"
-    without.write_text("".join(line for line in (ROOT / ".env.example").read_text().splitlines(keepends=True)
-                               if not line.startswith("GRAFANA_ADMIN_PASSWORD=")))
-    result = subprocess.run(["docker-compose", "--env-file", str(without), "-f", "docker-compose.yml", "config", "-q"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    without.write_text(
+        "".join(
+            line
+            for line in (ROOT / ".env.example").read_text().splitlines(keepends=True)
+            if not line.startswith("GRAFANA_ADMIN_PASSWORD=")
+        )
+    )
+    result = subprocess.run(
+        ["docker-compose", "--env-file", str(without), "-f", "docker-compose.yml", "config", "-q"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode != 0 and "GRAFANA_ADMIN_PASSWORD" in result.stderr
 
 
 def test_prometheus_scrapes_the_api_and_every_writer_on_their_metrics_ports(config: dict) -> None:
-    scrape = {job["job_name"]: job for job in
-              yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())["scrape_configs"]}
+    scrape = {
+        job["job_name"]: job
+        for job in yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())["scrape_configs"]
+    }
     assert scrape["fitness-api"]["static_configs"][0]["targets"] == ["api:8000"]
     assert "8000" in str(config["services"]["api"]["command"])
     writer_command = config["services"]["writer"]["command"]
@@ -179,7 +210,11 @@ def test_prometheus_scrapes_the_api_and_every_writer_on_their_metrics_ports(conf
     assert datasource["datasources"][0]["url"] == "http://prometheus:9090"
 
 
-SUFFIXES = {"counter": ("_total", "_created"), "histogram": ("_bucket", "_count", "_sum", "_created"), "gauge": ("",)}
+SUFFIXES = {
+    "counter": ("_total", "_created"),
+    "histogram": ("_bucket", "_count", "_sum", "_created"),
+    "gauge": ("",),
+}
 
 
 def _exported() -> dict[str, set[str]]:
@@ -191,13 +226,18 @@ def _exported() -> dict[str, set[str]]:
     from fitness_streaming.writer.metrics import WriterMetrics
 
     collectors = [value for value in vars(api_metrics).values() if isinstance(value, MetricWrapperBase)]
-    collectors += [value for value in vars(WriterMetrics(CollectorRegistry())).values()
-                   if isinstance(value, MetricWrapperBase)]
+    collectors += [
+        value
+        for value in vars(WriterMetrics(CollectorRegistry())).values()
+        if isinstance(value, MetricWrapperBase)
+    ]
     names: dict[str, set[str]] = {}
     for collector in collectors:
         family = collector.describe()[0]
         for suffix in SUFFIXES[family.type]:
-            names[family.name + suffix] = set(collector._labelnames) | ({"le"} if suffix == "_bucket" else set())
+            names[family.name + suffix] = set(collector._labelnames) | (
+                {"le"} if suffix == "_bucket" else set()
+            )
     return names
 
 
@@ -225,13 +265,19 @@ def test_the_dashboard_parses_and_queries_only_metrics_the_code_exports() -> Non
             for label in re.findall(r"\{([a-z_]+)[=!~]", expr):
                 assert label in labels or not metrics, f"{panel['title']}: no label {label}"
             used |= metrics
-    families = {name.removesuffix(suffix) for name in used for suffix in ("_total", "_bucket", "_count", "_sum")
-                if name.endswith(suffix)} | used
+    families = {
+        name.removesuffix(suffix)
+        for name in used
+        for suffix in ("_total", "_bucket", "_count", "_sum")
+        if name.endswith(suffix)
+    } | used
     # every metric the code exports has a panel, and docs/operations.md explains it
     operations = (ROOT / "docs" / "operations.md").read_text()
     for name in exported:
         if name.endswith("_created") or name.endswith(("_bucket", "_sum")):
             continue
         base = name.removesuffix("_total").removesuffix("_count")
-        assert base in families or name in families or base == "fitness_writer_backlog_updated_timestamp_seconds", name
+        assert (
+            base in families or name in families or base == "fitness_writer_backlog_updated_timestamp_seconds"
+        ), name
         assert base in operations, f"docs/operations.md does not explain {base}"

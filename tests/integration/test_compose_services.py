@@ -28,17 +28,27 @@ from fitness_cli.services import free_port
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
-pytestmark = pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose client not installed")
+pytestmark = pytest.mark.skipif(
+    shutil.which("docker-compose") is None, reason="docker-compose client not installed"
+)
 
 
 @pytest.fixture(scope="module")
 def commands() -> dict[str, list[str]]:
     result = subprocess.run(
-        ["docker-compose", "--env-file", ".env.example", "config"], cwd=ROOT, capture_output=True, text=True, timeout=60
+        ["docker-compose", "--env-file", ".env.example", "config"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     services = yaml.safe_load(result.stdout)["services"]
-    return {name: s["command"] for name, s in services.items() if str(s.get("image", "")).startswith("fitness-tracker")}
+    return {
+        name: s["command"]
+        for name, s in services.items()
+        if str(s.get("image", "")).startswith("fitness-tracker")
+    }
 
 
 @pytest.fixture
@@ -77,8 +87,9 @@ def launch(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen]]:
 
     def start(command: list[str], env: dict[str, str], name: str) -> subprocess.Popen:
         log = open(tmp_path / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
-        proc = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            command, env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         proc.log_path = tmp_path / f"{name}.log"  # type: ignore[attr-defined]
         started.append(proc)
         return proc
@@ -122,11 +133,21 @@ def test_dagster_code_server_webserver_and_daemon_start_on_the_production_instan
 
     code_port, ui_port = free_port(), free_port()
     workspace = tmp_path / "workspace.yaml"
-    workspace.write_text(yaml.safe_dump(
-        {"load_from": [{"grpc_server": {"host": "127.0.0.1", "port": code_port, "location_name": "fitness"}}]}
-    ))
-    swap = {"0.0.0.0": "127.0.0.1", "4000": str(code_port), "3000": str(ui_port),
-            "/opt/dagster/app/workspace.yaml": str(workspace)}
+    workspace.write_text(
+        yaml.safe_dump(
+            {
+                "load_from": [
+                    {"grpc_server": {"host": "127.0.0.1", "port": code_port, "location_name": "fitness"}}
+                ]
+            }
+        )
+    )
+    swap = {
+        "0.0.0.0": "127.0.0.1",
+        "4000": str(code_port),
+        "3000": str(ui_port),
+        "/opt/dagster/app/workspace.yaml": str(workspace),
+    }
     code = launch(localize(commands["user_code"], swap), service_env, "user_code")
     health = [str(BIN / "dagster"), "api", "grpc-health-check", "-p", str(code_port)]
     wait_until(lambda: probe(health), code, 120, "user_code")
@@ -146,8 +167,12 @@ def test_publisher_writer_and_api_start_against_redis_and_mongodb(
     swap = {"0.0.0.0": "127.0.0.1", "8000": str(api_port), "200": "5"}
     publisher = launch(localize(commands["publisher"], swap), service_env, "publisher")
     streams = redis.Redis.from_url(settings.redis_dsn)
-    wait_until(lambda: streams.exists("fitness:events") and streams.xlen("fitness:events") > 0,
-               publisher, 90, "publisher")
+    wait_until(
+        lambda: streams.exists("fitness:events") and streams.xlen("fitness:events") > 0,
+        publisher,
+        90,
+        "publisher",
+    )
 
     writer = launch(localize(commands["writer"], swap), service_env, "writer")
     db = pymongo.MongoClient(settings.mongo_uri)[settings.mongo_db]

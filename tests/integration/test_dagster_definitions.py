@@ -21,8 +21,16 @@ from fitness_core.settings import PROJECT_ROOT
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 SERVICE_VARS = ("MONGO_URI", "MONGO_DB", "REDIS_URL", "REDIS_HOST", "REDIS_PORT", "ARTIFACTS_DIR")
 RUN_ENV_VARS = {
-    "REDIS_URL", "MONGO_URI", "MONGO_DB", "ARTIFACTS_DIR", "OLLAMA_API", "OLLAMA_MODEL", "DAGSTER_DISABLE_TELEMETRY",
-    "LITELLM_LOCAL_MODEL_COST_MAP", "FITNESS_LLM", "FITNESS_LLM_CONCURRENCY",
+    "REDIS_URL",
+    "MONGO_URI",
+    "MONGO_DB",
+    "ARTIFACTS_DIR",
+    "OLLAMA_API",
+    "OLLAMA_MODEL",
+    "DAGSTER_DISABLE_TELEMETRY",
+    "LITELLM_LOCAL_MODEL_COST_MAP",
+    "FITNESS_LLM",
+    "FITNESS_LLM_CONCURRENCY",
 }
 
 
@@ -47,11 +55,20 @@ def test_definitions_load_and_validate_without_environment_or_services(no_servic
 
 def test_dagster_definitions_validate_passes_from_the_repo_root(tmp_path: Path):
     env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARS}
-    env |= {"DAGSTER_HOME": str(ensure_local_dagster_home(tmp_path / "home")), "FITNESS_VAR_DIR": str(tmp_path / "var"),
-            "DAGSTER_DISABLE_TELEMETRY": "1"}
+    env |= {
+        "DAGSTER_HOME": str(ensure_local_dagster_home(tmp_path / "home")),
+        "FITNESS_VAR_DIR": str(tmp_path / "var"),
+        "DAGSTER_DISABLE_TELEMETRY": "1",
+    }
     dagster = Path(sys.executable).with_name("dagster")
-    done = subprocess.run([str(dagster), "definitions", "validate"], cwd=PROJECT_ROOT, env=env,
-                          capture_output=True, text=True, timeout=180)
+    done = subprocess.run(
+        [str(dagster), "definitions", "validate"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-2000:]
     assert "All code locations passed validation" in output
@@ -66,12 +83,18 @@ def test_resources_read_the_service_variables_through_envvar_when_set(no_service
     assert resources["mongo"].uri.env_var_name == "MONGO_URI"
 
     @dg.asset
-    def probe(mongo: MongoResource, redis: RedisResource, artifacts: ArtifactStore) -> tuple[str, str, str, str]:
+    def probe(
+        mongo: MongoResource, redis: RedisResource, artifacts: ArtifactStore
+    ) -> tuple[str, str, str, str]:
         return mongo.uri, mongo.db, redis.url, artifacts.root
 
     result = dg.materialize([probe], resources=resources)
     assert result.output_for_node("probe") == (
-        "mongodb://db.example:27017/", "fitness_tracker", "redis://127.0.0.1:6379/0", "/srv/artifacts")
+        "mongodb://db.example:27017/",
+        "fitness_tracker",
+        "redis://127.0.0.1:6379/0",
+        "/srv/artifacts",
+    )
 
 
 def test_uris_in_error_messages_hide_the_password():
@@ -94,28 +117,49 @@ def test_the_weekly_job_runs_features_contexts_and_their_checks_with_every_weekl
     definitions = defs()
     job = definitions.resolve_job_def("weekly_chain")
     nodes = {node.name for node in job.graph.nodes}
-    assert {"weekly_features", "user_contexts", "weekly_features_no_duplicates", "weekly_features_physiological_ranges",
-            "weekly_features_complete", "weekly_features_coverage_steady"} <= nodes
+    assert {
+        "weekly_features",
+        "user_contexts",
+        "weekly_features_no_duplicates",
+        "weekly_features_physiological_ranges",
+        "weekly_features_complete",
+        "weekly_features_coverage_steady",
+    } <= nodes
     graph = definitions.resolve_asset_graph()
-    assert all(graph.get(key).partitions_def == job.partitions_def for key in job.asset_layer.selected_asset_keys)
+    assert all(
+        graph.get(key).partitions_def == job.partitions_def for key in job.asset_layer.selected_asset_keys
+    )
 
 
 def test_only_the_coverage_and_failed_users_checks_of_weekly_features_are_non_blocking():
     graph = defs().resolve_asset_graph()
-    checks = {key.name: graph.get_check_spec(key).blocking for key in graph.asset_check_keys
-              if key.asset_key == dg.AssetKey("weekly_features")}
-    assert checks == {"no_duplicates": True, "physiological_ranges": True, "complete": True, "coverage_steady": False,
-                      "no_failed_users": False}
+    checks = {
+        key.name: graph.get_check_spec(key).blocking
+        for key in graph.asset_check_keys
+        if key.asset_key == dg.AssetKey("weekly_features")
+    }
+    assert checks == {
+        "no_duplicates": True,
+        "physiological_ranges": True,
+        "complete": True,
+        "coverage_steady": False,
+        "no_failed_users": False,
+    }
 
 
-@pytest.mark.parametrize(("tick", "week"), [
-    (datetime(2025, 3, 10, 3, tzinfo=UTC), "2025-03-03"),
-    (datetime(2026, 1, 5, 3, tzinfo=UTC), "2025-12-29"),
-])
+@pytest.mark.parametrize(
+    ("tick", "week"),
+    [
+        (datetime(2025, 3, 10, 3, tzinfo=UTC), "2025-03-03"),
+        (datetime(2026, 1, 5, 3, tzinfo=UTC), "2025-12-29"),
+    ],
+)
 def test_the_monday_schedule_requests_the_week_that_just_closed(tick, week):
     schedule = defs().resolve_schedule_def("weekly_chain_monday")
     with dg.instance_for_test() as instance:
-        data = schedule.evaluate_tick(dg.build_schedule_context(instance=instance, scheduled_execution_time=tick))
+        data = schedule.evaluate_tick(
+            dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)
+        )
     assert [(r.partition_key, r.job_name) for r in data.run_requests] == [(week, "weekly_chain")]
 
 
@@ -129,8 +173,11 @@ def test_schedules_run_by_default_monday_three_and_hourly():
 
 
 def test_weekly_partition_keys_are_mondays():
-    keys = defs().resolve_job_def("weekly_chain").partitions_def.get_partition_keys(
-        current_time=datetime(2025, 3, 12, tzinfo=UTC))
+    keys = (
+        defs()
+        .resolve_job_def("weekly_chain")
+        .partitions_def.get_partition_keys(current_time=datetime(2025, 3, 12, tzinfo=UTC))
+    )
     assert keys[0] == "2024-01-01"
     assert keys[-1] == "2025-03-03"
     assert all(datetime.fromisoformat(k).weekday() == 0 for k in keys)
@@ -195,24 +242,33 @@ def test_the_production_run_launcher_and_coordinator_accept_their_config():
 
     config = yaml.safe_load((PROJECT_ROOT / "dagster.yaml").read_text())
     launcher = ConfigurableClassData(
-        config["run_launcher"]["module"], config["run_launcher"]["class"], yaml.safe_dump(config["run_launcher"]["config"])
+        config["run_launcher"]["module"],
+        config["run_launcher"]["class"],
+        yaml.safe_dump(config["run_launcher"]["config"]),
     ).rehydrate(as_type=object)
     assert type(launcher).__name__ == "DockerRunLauncher"
     assert (launcher.networks, launcher.image) == (["fitness-tracker"], "fitness-tracker:latest")
     assert set(launcher.env_vars) >= RUN_ENV_VARS
     assert "fitness-tracker-artifacts:/opt/fitness/artifacts" in launcher.container_kwargs["volumes"]
     coordinator = ConfigurableClassData(
-        config["run_coordinator"]["module"], config["run_coordinator"]["class"],
+        config["run_coordinator"]["module"],
+        config["run_coordinator"]["class"],
         yaml.safe_dump(config["run_coordinator"].get("config", {})),
     ).rehydrate(as_type=object)
     assert type(coordinator).__name__ == "QueuedRunCoordinator"
     from dagster._core.instance.config import ConcurrencyConfig, PoolGranularity
 
-    effective = ConcurrencyConfig.from_concurrency_settings(config["concurrency"], coordinator.get_run_queue_config())
+    effective = ConcurrencyConfig.from_concurrency_settings(
+        config["concurrency"], coordinator.get_run_queue_config()
+    )
     assert effective.run_queue_config.max_concurrent_runs == 4
-    assert [(t["key"], t["value"], t["limit"]) for t in effective.run_queue_config.tag_concurrency_limits] == [
-        ("fitness/pool", "training", 1)]
-    assert (effective.pool_config.pool_granularity, effective.pool_config.default_pool_limit) == (PoolGranularity.RUN, 1)
+    assert [
+        (t["key"], t["value"], t["limit"]) for t in effective.run_queue_config.tag_concurrency_limits
+    ] == [("fitness/pool", "training", 1)]
+    assert (effective.pool_config.pool_granularity, effective.pool_config.default_pool_limit) == (
+        PoolGranularity.RUN,
+        1,
+    )
 
 
 def test_the_production_workspace_loads_the_grpc_code_location():
@@ -220,14 +276,20 @@ def test_the_production_workspace_loads_the_grpc_code_location():
 
     workspace = yaml.safe_load((PROJECT_ROOT / "workspace.yaml").read_text())
     ensure_workspace_config(workspace, str(PROJECT_ROOT))
-    assert workspace["load_from"] == [{"grpc_server": {"host": "user_code", "port": 4000, "location_name": "fitness"}}]
+    assert workspace["load_from"] == [
+        {"grpc_server": {"host": "user_code", "port": 4000, "location_name": "fitness"}}
+    ]
 
 
 def test_the_production_instance_stores_runs_in_postgresql(tmp_path, monkeypatch, postgres_database):
     folder = production_config(tmp_path)
-    for name, value in {"DAGSTER_POSTGRES_HOST": "127.0.0.1", "DAGSTER_POSTGRES_USER": "postgres",
-                        "DAGSTER_POSTGRES_PASSWORD": "unused-with-trust-auth", "DAGSTER_POSTGRES_DB": postgres_database,
-                        "DAGSTER_HOME": str(folder)}.items():
+    for name, value in {
+        "DAGSTER_POSTGRES_HOST": "127.0.0.1",
+        "DAGSTER_POSTGRES_USER": "postgres",
+        "DAGSTER_POSTGRES_PASSWORD": "unused-with-trust-auth",
+        "DAGSTER_POSTGRES_DB": postgres_database,
+        "DAGSTER_HOME": str(folder),
+    }.items():
         monkeypatch.setenv(name, value)
 
     @dg.asset
@@ -245,8 +307,13 @@ def test_the_production_instance_stores_runs_in_postgresql(tmp_path, monkeypatch
 
 def test_fitness_ui_prints_the_local_dagster_environment(tmp_path):
     env = {**os.environ, "FITNESS_VAR_DIR": str(tmp_path / "var")}
-    done = subprocess.run([str(Path(sys.executable).with_name("fitness")), "ui", "--print-env"], env=env,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("fitness")), "ui", "--print-env"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     home = (tmp_path / "var" / "dagster").resolve()
     assert done.stdout.strip() == f"export DAGSTER_HOME={home} DAGSTER_DISABLE_TELEMETRY=1"

@@ -43,18 +43,28 @@ CHECKS = [checks.no_duplicates, checks.physiological_ranges, checks.complete, ch
 TOL = 0.011  # stored features are rounded to 2 decimals (shares to 4)
 
 
-def materialize_chain(mongo: MongoResource, week: str, *, raise_on_error: bool = True) -> dg.ExecuteInProcessResult:
-    return dg.materialize([weekly_features, user_contexts, *CHECKS], partition_key=week,
-                          resources={"mongo": mongo}, raise_on_error=raise_on_error)
+def materialize_chain(
+    mongo: MongoResource, week: str, *, raise_on_error: bool = True
+) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        [weekly_features, user_contexts, *CHECKS],
+        partition_key=week,
+        resources={"mongo": mongo},
+        raise_on_error=raise_on_error,
+    )
 
 
 @pytest.fixture(scope="module")
-def simulated(mongo_server: str, redis_server: str) -> Iterator[tuple[pymongo.database.Database, MongoResource]]:
+def simulated(
+    mongo_server: str, redis_server: str
+) -> Iterator[tuple[pymongo.database.Database, MongoResource]]:
     """Eight weeks of six simulated users, published to Redis and stored by the writer; the chain
     materialized for WEEK after the features of the four weeks before it."""
     name = f"dagster_{uuid.uuid4().hex[:10]}"
     config = SimulationConfig(users=USERS, days=56, seed=11, end=END)
-    publisher.publish_simulation(config, redis_server, maxlen=None, stop=threading.Event(), workers=0, progress=False)
+    publisher.publish_simulation(
+        config, redis_server, maxlen=None, stop=threading.Event(), workers=0, progress=False
+    )
     settings = Settings(redis_url=redis_server, mongo_uri=mongo_server, mongo_db=name)
     stats = run_writer(settings, WriterConfig(drain=True, block_ms=100))
     assert stats.stored_total > USERS * 56 * 5
@@ -107,7 +117,11 @@ def reference(db, user_id: str, week: str) -> dict:
     r["workouts.by_type"] = {t: (len(g), g["minutes"].sum()) for t, g in wo.groupby("activity_type")}
     r["workouts.strength_days"] = wo.loc[wo["activity_type"] == "strength", "local_date"].nunique()
     with_hr = wo.dropna(subset=["heart_rate_bpm"])
-    r["workouts.avg_hr_bpm"] = (with_hr["heart_rate_bpm"] * with_hr["minutes"]).sum() / with_hr["minutes"].sum() if len(with_hr) else None
+    r["workouts.avg_hr_bpm"] = (
+        (with_hr["heart_rate_bpm"] * with_hr["minutes"]).sum() / with_hr["minutes"].sum()
+        if len(with_hr)
+        else None
+    )
     r["workouts.max_hr_bpm"] = wo["max_heart_rate_bpm"].max() if len(wo) else None
     r["workouts.longest_min"] = wo["minutes"].max() if len(wo) else 0.0
     zones = np.array([z for z in ev["hr_zone_s"] if isinstance(z, list)]).reshape(-1, 5)
@@ -116,19 +130,33 @@ def reference(db, user_id: str, week: str) -> dict:
     both = pd.concat([ev, prior])
     both = both.assign(minutes=both["duration_s"] / 60)
     trimp = lambda frame: physiology.banister_trimp(  # noqa: E731
-        frame["minutes"].to_numpy(), frame["heart_rate_bpm"].to_numpy(), hr_rest, hr_max, female)
+        frame["minutes"].to_numpy(), frame["heart_rate_bpm"].to_numpy(), hr_rest, hr_max, female
+    )
     pairs = both.dropna(subset=["heart_rate_bpm", "perceived_exertion"])
     au = pairs["perceived_exertion"] * pairs["minutes"]
     scale = float((trimp(pairs) * au).sum() / (au**2).sum()) if len(pairs) >= 3 else 0.27
 
     def daily_load(frame: pd.DataFrame, on_days: list[str]) -> np.ndarray:
         frame = frame.assign(minutes=frame["duration_s"] / 60)
-        load = np.where(frame["heart_rate_bpm"].notna(), np.nan_to_num(trimp(frame)),
-                        (frame["perceived_exertion"] * frame["minutes"] * scale).fillna(0))
-        return frame.assign(load=load).groupby("local_date")["load"].sum().reindex(on_days, fill_value=0).to_numpy()
+        load = np.where(
+            frame["heart_rate_bpm"].notna(),
+            np.nan_to_num(trimp(frame)),
+            (frame["perceived_exertion"] * frame["minutes"] * scale).fillna(0),
+        )
+        return (
+            frame.assign(load=load)
+            .groupby("local_date")["load"]
+            .sum()
+            .reindex(on_days, fill_value=0)
+            .to_numpy()
+        )
 
     loads = daily_load(ev, days)
-    prior_loads = daily_load(prior, [d for w in previous_weeks(week, 3) for d in week_days(w)]) if len(prior) else np.zeros(21)
+    prior_loads = (
+        daily_load(prior, [d for w in previous_weeks(week, 3) for d in week_days(w)])
+        if len(prior)
+        else np.zeros(21)
+    )
     r["load.daily"] = loads.tolist()
     r["load.total"] = loads.sum()
     r["load.acwr"] = loads.mean() / prior_loads.mean() if prior_loads.mean() > 0 else None
@@ -137,8 +165,16 @@ def reference(db, user_id: str, week: str) -> dict:
     stages = pd.json_normalize(sl["sleep_stage_breakdown"])
     sl["in_bed"] = (sl["end_ts"] - sl["start_ts"]).dt.total_seconds() / 60
     sl["asleep"] = stages["light"] + stages["deep"] + stages["rem"]
-    onsets = [(ts.astimezone(ZoneInfo(tz)).hour * 60 + ts.astimezone(ZoneInfo(tz)).minute
-               + ts.astimezone(ZoneInfo(tz)).second / 60 - 720) % 1440 for ts, tz in zip(sl["start_ts"], sl["timezone"], strict=True)]
+    onsets = [
+        (
+            ts.astimezone(ZoneInfo(tz)).hour * 60
+            + ts.astimezone(ZoneInfo(tz)).minute
+            + ts.astimezone(ZoneInfo(tz)).second / 60
+            - 720
+        )
+        % 1440
+        for ts, tz in zip(sl["start_ts"], sl["timezone"], strict=True)
+    ]
     r["sleep.count"] = len(sl)
     r["sleep.mean_asleep_min"] = sl["asleep"].mean()
     r["sleep.mean_efficiency"] = sl["efficiency"].mean()
@@ -162,13 +198,24 @@ def reference(db, user_id: str, week: str) -> dict:
     r["macros.protein_g"], r["macros.carbs_g"], r["macros.fat_g"] = per_day.tolist()
     r["macros.protein_g_per_kg"] = per_day["protein_g"] / user["weight_kg"]
 
-    for name, column in (("mood", "mood"), ("energy", "energy"), ("perceived_exertion", "perceived_exertion"),
-                         ("soreness", "soreness_level"), ("readiness", "readiness")):
+    for name, column in (
+        ("mood", "mood"),
+        ("energy", "energy"),
+        ("perceived_exertion", "perceived_exertion"),
+        ("soreness", "soreness_level"),
+        ("readiness", "readiness"),
+    ):
         r[f"feedback.{name}"] = fb[column].mean()
     r["feedback.count"] = len(fb)
-    r["coverage"] = {"activity": ev["local_date"].nunique(), "sleep": sl["local_date"].nunique(),
-                     "nutrition": nu["local_date"].nunique(), "feedback": fb["local_date"].nunique(),
-                     "any": len(set(ev["local_date"]) | set(sl["local_date"]) | set(nu["local_date"]) | set(fb["local_date"]))}
+    r["coverage"] = {
+        "activity": ev["local_date"].nunique(),
+        "sleep": sl["local_date"].nunique(),
+        "nutrition": nu["local_date"].nunique(),
+        "feedback": fb["local_date"].nunique(),
+        "any": len(
+            set(ev["local_date"]) | set(sl["local_date"]) | set(nu["local_date"]) | set(fb["local_date"])
+        ),
+    }
     return r
 
 
@@ -195,7 +242,9 @@ def close(actual, expected, tol: float = TOL) -> bool:
     if expected is None or (isinstance(expected, float) and np.isnan(expected)):
         return actual is None
     if isinstance(expected, list):
-        return len(actual) == len(expected) and all(close(a, e, tol) for a, e in zip(actual, expected, strict=True))
+        return len(actual) == len(expected) and all(
+            close(a, e, tol) for a, e in zip(actual, expected, strict=True)
+        )
     return abs(actual - expected) <= tol + 1e-6 * abs(expected)
 
 
@@ -220,11 +269,15 @@ def test_features_match_an_independent_pandas_computation_for_several_users(simu
             if path == "workouts.by_type":
                 got = {t: (s["count"], s["minutes"]) for t, s in doc["workouts"]["by_type"].items()}
                 assert got.keys() == value.keys(), doc["user_id"]
-                assert all(got[t][0] == value[t][0] and close(got[t][1], value[t][1]) for t in value), doc["user_id"]
+                assert all(got[t][0] == value[t][0] and close(got[t][1], value[t][1]) for t in value), doc[
+                    "user_id"
+                ]
             elif path == "coverage":
                 assert doc["coverage"] == value, doc["user_id"]
             else:
-                assert close(stored(doc, path), value, tolerance(path)), f"{doc['user_id']} {path}: {stored(doc, path)} != {value}"
+                assert close(stored(doc, path), value, tolerance(path)), (
+                    f"{doc['user_id']} {path}: {stored(doc, path)} != {value}"
+                )
             compared += 1
     assert compared >= 4 * 40
 
@@ -234,13 +287,17 @@ def test_the_simulated_week_has_real_training_load_and_a_defined_acwr(simulated)
     docs = list(db.weekly_features.find({"week": WEEK}))
     assert all(d["load"]["total"] > 0 for d in docs)
     assert sum(d["load"]["acwr"] is not None for d in docs) >= USERS - 1
-    assert all(d["load"]["srpe_scale_method"] == "user regression" for d in docs if d["workouts"]["count"] >= 3)
+    assert all(
+        d["load"]["srpe_scale_method"] == "user regression" for d in docs if d["workouts"]["count"] >= 3
+    )
 
 
 def test_the_pull_reader_gives_the_same_features_as_the_aggregation(simulated):
     db, _ = simulated
     now = datetime(2025, 3, 10, tzinfo=UTC)
-    aggregate = [d.model_dump(exclude={"provenance"}) for d in weekly_features_for(db, WEEK, "aggregate", now)]
+    aggregate = [
+        d.model_dump(exclude={"provenance"}) for d in weekly_features_for(db, WEEK, "aggregate", now)
+    ]
     pull = [d.model_dump(exclude={"provenance"}) for d in weekly_features_for(db, WEEK, "pull", now)]
     assert len(aggregate) == USERS
     for a, p in zip(aggregate, pull, strict=True):
@@ -261,7 +318,9 @@ def test_contexts_hold_profile_four_weeks_trends_and_feedback(simulated):
     previous = db.weekly_features.find_one({"_id": f"{shift_week(WEEK, -1)}:{context['user_id']}"})
     assert context["trends"]["training_load"]["previous"] == previous["load"]["total"]
     assert context["trends"]["training_load"]["baseline_weeks"] == 4
-    latest = db.feedback_events.find_one({"user_id": context["user_id"], "week": {"$lte": WEEK}}, sort=[("feedback_ts", -1)])
+    latest = db.feedback_events.find_one(
+        {"user_id": context["user_id"], "week": {"$lte": WEEK}}, sort=[("feedback_ts", -1)]
+    )
     assert context["latest_feedback"]["ts"] == latest["feedback_ts"]
 
 
@@ -269,18 +328,31 @@ def test_the_longest_session_is_the_longest_workout_in_the_30_days_to_sunday(sim
     db, _ = simulated
     context = db.user_contexts.find_one({"week": WEEK})
     last = date.fromisoformat(WEEK) + timedelta(days=6)
-    workouts = db.fitness_events.find({"user_id": context["user_id"], "kind": "workout",
-                                       "local_date": {"$gte": (last - timedelta(days=29)).isoformat(), "$lte": last.isoformat()}})
-    assert context["longest_session_30d_min"] == pytest.approx(max(w["duration_s"] for w in workouts) / 60, abs=0.006)
+    workouts = db.fitness_events.find(
+        {
+            "user_id": context["user_id"],
+            "kind": "workout",
+            "local_date": {"$gte": (last - timedelta(days=29)).isoformat(), "$lte": last.isoformat()},
+        }
+    )
+    assert context["longest_session_30d_min"] == pytest.approx(
+        max(w["duration_s"] for w in workouts) / 60, abs=0.006
+    )
 
 
 def test_rematerializing_a_week_changes_nothing(simulated):
     db, mongo = simulated
-    before = {c: list(db[c].find({"week": WEEK}).sort("_id")) for c in (store.WEEKLY_FEATURES, store.USER_CONTEXTS)}
+    before = {
+        c: list(db[c].find({"week": WEEK}).sort("_id")) for c in (store.WEEKLY_FEATURES, store.USER_CONTEXTS)
+    }
     result = materialize_chain(mongo, WEEK)
-    after = {c: list(db[c].find({"week": WEEK}).sort("_id")) for c in (store.WEEKLY_FEATURES, store.USER_CONTEXTS)}
+    after = {
+        c: list(db[c].find({"week": WEEK}).sort("_id")) for c in (store.WEEKLY_FEATURES, store.USER_CONTEXTS)
+    }
     assert after == before
-    metadata = {e.asset_key.path[-1]: e.materialization.metadata for e in result.get_asset_materialization_events()}
+    metadata = {
+        e.asset_key.path[-1]: e.materialization.metadata for e in result.get_asset_materialization_events()
+    }
     assert metadata["weekly_features"]["unchanged"].value == USERS
     assert metadata["weekly_features"]["written"].value == 0
     assert metadata["user_contexts"]["unchanged"].value == USERS
@@ -293,10 +365,20 @@ def test_the_weekly_job_of_the_code_location_runs_on_the_configured_database(sim
     from fitness_assets.definitions import defs
 
     job = defs().resolve_job_def("weekly_chain")
-    result = job.execute_in_process(partition_key=WEEK, asset_selection=[dg.AssetKey("weekly_features"), dg.AssetKey("user_contexts")])
-    assert {e.asset_key.path[-1] for e in result.get_asset_materialization_events()} == {"weekly_features", "user_contexts"}
+    result = job.execute_in_process(
+        partition_key=WEEK, asset_selection=[dg.AssetKey("weekly_features"), dg.AssetKey("user_contexts")]
+    )
+    assert {e.asset_key.path[-1] for e in result.get_asset_materialization_events()} == {
+        "weekly_features",
+        "user_contexts",
+    }
     assert {e.check_name for e in result.get_asset_check_evaluations()} == {
-        "no_duplicates", "physiological_ranges", "complete", "coverage_steady", "no_failed_users"}
+        "no_duplicates",
+        "physiological_ranges",
+        "complete",
+        "coverage_steady",
+        "no_failed_users",
+    }
     assert db.user_contexts.count_documents({"week": WEEK}) == USERS
 
 
@@ -307,15 +389,23 @@ def test_the_materialization_reports_rows_a_preview_and_the_column_schema(simula
     assert metadata["dagster/row_count"].value == USERS
     assert metadata["preview"].value.startswith("| user | steps/day |")
     assert "sim11-u00000" in metadata["preview"].value
-    assert {c.name for c in weekly_features.specs_by_key[dg.AssetKey("weekly_features")].metadata["dagster/column_schema"].columns} >= {
-        "_id", "week", "user_id", "steps", "load", "sleep", "coverage", "provenance"}
+    assert {
+        c.name
+        for c in weekly_features.specs_by_key[dg.AssetKey("weekly_features")]
+        .metadata["dagster/column_schema"]
+        .columns
+    } >= {"_id", "week", "user_id", "steps", "load", "sleep", "coverage", "provenance"}
 
 
 def test_every_check_passes_on_simulated_data(simulated):
     _, mongo = simulated
-    result = dg.materialize([weekly_features, *CHECKS], partition_key=WEEK, resources={"mongo": mongo},
-                            selection=dg.AssetSelection.assets(weekly_features).without_checks()
-                            | dg.AssetSelection.checks_for_assets(weekly_features))
+    result = dg.materialize(
+        [weekly_features, *CHECKS],
+        partition_key=WEEK,
+        resources={"mongo": mongo},
+        selection=dg.AssetSelection.assets(weekly_features).without_checks()
+        | dg.AssetSelection.checks_for_assets(weekly_features),
+    )
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert set(evaluations) == {"no_duplicates", "physiological_ranges", "complete", "coverage_steady"}
     assert all(e.passed for e in evaluations.values()), {n: e.description for n, e in evaluations.items()}
@@ -329,8 +419,13 @@ def test_the_observation_job_records_each_raw_collections_count_and_newest_recor
         key = RAW_KEYS[store.FITNESS_EVENTS]
         record = instance.get_latest_data_version_record(key)
         newest = db.fitness_events.find_one(sort=[("event_ts", -1)])["event_ts"]
-        assert record.asset_observation.data_version == f"{db.fitness_events.count_documents({})}:{newest.isoformat()}"
-        assert record.asset_observation.metadata["dagster/row_count"].value == db.fitness_events.count_documents({})
+        assert (
+            record.asset_observation.data_version
+            == f"{db.fitness_events.count_documents({})}:{newest.isoformat()}"
+        )
+        assert record.asset_observation.metadata[
+            "dagster/row_count"
+        ].value == db.fitness_events.count_documents({})
 
 
 # --- bad input and failures ----------------------------------------------------------------------
@@ -338,23 +433,40 @@ def test_the_observation_job_records_each_raw_collections_count_and_newest_recor
 
 def _walk(user: str, day: date, steps: int = 4000) -> dict:
     start = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
-    return FitnessEvent(event_id=f"{user}-{day}", user_id=user, activity_type="walk", event_ts=start, duration_s=1800,
-                        heart_rate_bpm=105, step_increment=steps).to_document()
+    return FitnessEvent(
+        event_id=f"{user}-{day}",
+        user_id=user,
+        activity_type="walk",
+        event_ts=start,
+        duration_s=1800,
+        heart_rate_bpm=105,
+        step_increment=steps,
+    ).to_document()
 
 
 def _profile(user: str) -> dict:
-    return User(user_id=user, sex="male", birth_year=1990, height_cm=180, weight_kg=75,
-                updated_ts=datetime(2025, 1, 1, tzinfo=UTC)).to_document()
+    return User(
+        user_id=user,
+        sex="male",
+        birth_year=1990,
+        height_cm=180,
+        weight_kg=75,
+        updated_ts=datetime(2025, 1, 1, tzinfo=UTC),
+    ).to_document()
 
 
 def _fill(db, users: list[str], weeks: list[str]) -> None:
     db.users.insert_many([_profile(u) for u in users])
-    db.fitness_events.insert_many([_walk(u, date.fromisoformat(d)) for u in users for w in weeks for d in week_days(w)])
+    db.fitness_events.insert_many(
+        [_walk(u, date.fromisoformat(d)) for u in users for w in weeks for d in week_days(w)]
+    )
 
 
 def test_a_failing_blocking_check_stops_user_contexts_in_the_same_run(mongo_db, mongo_server):
     _fill(mongo_db, ["a", "b"], [WEEK])
-    mongo_db.fitness_events.insert_one(_walk("b", date(2025, 2, 25), steps=150_000) | {"_id": "too-many", "event_id": "too-many"})
+    mongo_db.fitness_events.insert_one(
+        _walk("b", date(2025, 2, 25), steps=150_000) | {"_id": "too-many", "event_id": "too-many"}
+    )
     result = materialize_chain(MongoResource(uri=mongo_server, db=mongo_db.name), WEEK, raise_on_error=False)
     ranges = next(e for e in result.get_asset_check_evaluations() if e.check_name == "physiological_ranges")
     assert not ranges.passed
@@ -367,8 +479,10 @@ def test_a_failing_blocking_check_stops_user_contexts_in_the_same_run(mongo_db, 
 
 def test_a_week_without_data_gives_empty_but_valid_outputs(mongo_db, mongo_server):
     result = materialize_chain(MongoResource(uri=mongo_server, db=mongo_db.name), WEEK)
-    rows = {e.asset_key.path[-1]: e.materialization.metadata["dagster/row_count"].value
-            for e in result.get_asset_materialization_events()}
+    rows = {
+        e.asset_key.path[-1]: e.materialization.metadata["dagster/row_count"].value
+        for e in result.get_asset_materialization_events()
+    }
     assert rows == {"weekly_features": 0, "user_contexts": 0}
     assert all(e.passed for e in result.get_asset_check_evaluations())
 
@@ -376,7 +490,9 @@ def test_a_week_without_data_gives_empty_but_valid_outputs(mongo_db, mongo_serve
 def test_a_user_with_data_before_and_after_but_not_this_week_is_reported(mongo_db, mongo_server):
     users = [f"u{i}" for i in range(6)]
     _fill(mongo_db, users, [shift_week(WEEK, -1), shift_week(WEEK, 1)])
-    mongo_db.fitness_events.insert_many([_walk(u, date.fromisoformat(d)) for u in users[1:] for d in week_days(WEEK)])
+    mongo_db.fitness_events.insert_many(
+        [_walk(u, date.fromisoformat(d)) for u in users[1:] for d in week_days(WEEK)]
+    )
     result = materialize_chain(MongoResource(uri=mongo_server, db=mongo_db.name), WEEK)
     complete = next(e for e in result.get_asset_check_evaluations() if e.check_name == "complete")
     assert complete.passed
@@ -397,28 +513,42 @@ def test_an_ingest_gap_for_many_users_fails_completeness(mongo_db, mongo_server)
 
 def test_an_unreachable_mongodb_fails_the_run_with_a_clear_message():
     port = services.free_port()
-    result = dg.materialize([weekly_features], partition_key=WEEK, raise_on_error=False,
-                            resources={"mongo": MongoResource(uri=f"mongodb://127.0.0.1:{port}/", timeout_ms=300)})
+    result = dg.materialize(
+        [weekly_features],
+        partition_key=WEEK,
+        raise_on_error=False,
+        resources={"mongo": MongoResource(uri=f"mongodb://127.0.0.1:{port}/", timeout_ms=300)},
+    )
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data
-    assert failure.user_failure_data.description.startswith(f"cannot reach MongoDB at mongodb://127.0.0.1:{port}/ within 0.3 s")
+    assert failure.user_failure_data.description.startswith(
+        f"cannot reach MongoDB at mongodb://127.0.0.1:{port}/ within 0.3 s"
+    )
 
 
 def test_a_partition_key_that_is_not_a_monday_is_refused(mongo_db, mongo_server):
     with pytest.raises(dg.DagsterUnknownPartitionError, match="2025-02-25"):
-        dg.materialize([weekly_features], partition_key="2025-02-25",
-                       resources={"mongo": MongoResource(uri=mongo_server, db=mongo_db.name)})
+        dg.materialize(
+            [weekly_features],
+            partition_key="2025-02-25",
+            resources={"mongo": MongoResource(uri=mongo_server, db=mongo_db.name)},
+        )
     with pytest.raises(WeekKeyError, match="is a Tuesday"):
         materialize_weekly_features(mongo_db, "2025-02-25")
     assert mongo_db.list_collection_names() == []
 
 
 @pytest.mark.parametrize(("config", "used"), [({}, "pull"), ({"strategy": "aggregate"}, "aggregate")])
-def test_the_reader_is_run_configuration_and_auto_picks_pull_on_secantusdb(mongo_db, mongo_server, config, used):
+def test_the_reader_is_run_configuration_and_auto_picks_pull_on_secantusdb(
+    mongo_db, mongo_server, config, used
+):
     _fill(mongo_db, ["a"], [WEEK])
-    result = dg.materialize([weekly_features], partition_key=WEEK,
-                            resources={"mongo": MongoResource(uri=mongo_server, db=mongo_db.name)},
-                            run_config=dg.RunConfig({"weekly_features": WeeklyFeaturesConfig(**config)}))
+    result = dg.materialize(
+        [weekly_features],
+        partition_key=WEEK,
+        resources={"mongo": MongoResource(uri=mongo_server, db=mongo_db.name)},
+        run_config=dg.RunConfig({"weekly_features": WeeklyFeaturesConfig(**config)}),
+    )
     metadata = result.get_asset_materialization_events()[0].materialization.metadata
     assert metadata["strategy"].value == used
     assert mongo_db.weekly_features.find_one()["steps"]["total"] == 7 * 4000

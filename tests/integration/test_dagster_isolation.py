@@ -46,14 +46,28 @@ WEEK = "2025-03-03"
 PLAN_WEEK = next_week(WEEK)
 USERS = 6
 DOT = "."
-ASSETS = [weekly_features, user_contexts, weekly_prescriptions, workout_plans, nutrition_plans, weekly_reports]
+ASSETS = [
+    weekly_features,
+    user_contexts,
+    weekly_prescriptions,
+    workout_plans,
+    nutrition_plans,
+    weekly_reports,
+]
 CHECKS = [
-    feature_checks.no_duplicates, feature_checks.physiological_ranges, feature_checks.complete,
-    feature_checks.weekly_features_failed_users, feature_checks.user_contexts_failed_users,
-    ml_checks.prescriptions_within_guidelines, ml_checks.weekly_prescriptions_failed_users,
-    plan_checks.workout_plans_pass_guardrails, plan_checks.nutrition_plans_pass_guardrails,
-    plan_checks.workout_plans_failed_users, plan_checks.nutrition_plans_failed_users,
-    report_checks.every_user_has_a_report, report_checks.weekly_reports_failed_users,
+    feature_checks.no_duplicates,
+    feature_checks.physiological_ranges,
+    feature_checks.complete,
+    feature_checks.weekly_features_failed_users,
+    feature_checks.user_contexts_failed_users,
+    ml_checks.prescriptions_within_guidelines,
+    ml_checks.weekly_prescriptions_failed_users,
+    plan_checks.workout_plans_pass_guardrails,
+    plan_checks.nutrition_plans_pass_guardrails,
+    plan_checks.workout_plans_failed_users,
+    plan_checks.nutrition_plans_failed_users,
+    report_checks.every_user_has_a_report,
+    report_checks.weekly_reports_failed_users,
 ]
 
 
@@ -76,9 +90,16 @@ def poison(db: pymongo.database.Database, users: list[str]) -> tuple[str, str]:
     # The user "." : a copy of a healthy user's profile and week under an id no edge accepts.
     profile = db[store.USERS].find_one({"_id": template})
     db[store.USERS].insert_one({**profile, "_id": DOT, "user_id": DOT})
-    for collection in (store.FITNESS_EVENTS, store.SLEEP_SESSIONS, store.NUTRITION_LOGS, store.FEEDBACK_EVENTS):
-        copies = [{**d, "_id": f"dot-{d['_id']}", "user_id": DOT}
-                  for d in db[collection].find({"week": WEEK, "user_id": template})]
+    for collection in (
+        store.FITNESS_EVENTS,
+        store.SLEEP_SESSIONS,
+        store.NUTRITION_LOGS,
+        store.FEEDBACK_EVENTS,
+    ):
+        copies = [
+            {**d, "_id": f"dot-{d['_id']}", "user_id": DOT}
+            for d in db[collection].find({"week": WEEK, "user_id": template})
+        ]
         if copies:
             db[collection].insert_many(copies)
     return unreadable, bad_profile
@@ -101,12 +122,24 @@ def chain(mongo_server: str, redis_server: str, tmp_path_factory: pytest.TempPat
     users = sorted(db[store.USERS].distinct("_id"))
     unreadable, bad_profile = poison(db, users)
     root = tmp_path_factory.mktemp("artifacts")
-    resources = {"mongo": MongoResource(uri=mongo_server, db=db.name), "artifacts": ArtifactStore(root=str(root)),
-                 "redis": RedisResource(url=redis_server), "llm": LLMResource(enabled=False)}
-    run_config = {"ops": {"weekly_prescriptions": {"config": {"baseline_validation_users": 40,
-                                                              "baseline_test_users": 60}}}}
-    result = dg.materialize([*ASSETS, *CHECKS], partition_key=WEEK, resources=resources, run_config=run_config,
-                            raise_on_error=False)
+    resources = {
+        "mongo": MongoResource(uri=mongo_server, db=db.name),
+        "artifacts": ArtifactStore(root=str(root)),
+        "redis": RedisResource(url=redis_server),
+        "llm": LLMResource(enabled=False),
+    }
+    run_config = {
+        "ops": {
+            "weekly_prescriptions": {"config": {"baseline_validation_users": 40, "baseline_test_users": 60}}
+        }
+    }
+    result = dg.materialize(
+        [*ASSETS, *CHECKS],
+        partition_key=WEEK,
+        resources=resources,
+        run_config=run_config,
+        raise_on_error=False,
+    )
     healthy = [u for u in users if u not in (unreadable, bad_profile)]
     yield Chain(db, root, healthy, unreadable, bad_profile, result)
     client.drop_database(db.name)
@@ -129,8 +162,12 @@ def users_in(db, collection: str, week: str) -> list[str]:
 def test_the_run_succeeds_and_every_blocking_check_passes(chain: Chain) -> None:
     assert chain.result.success
     failed = {k: e.description for k, e in evaluations(chain.result).items() if not e.passed}
-    assert set(failed) == {f"{a}:{CHECK_NAME}" for a in ("weekly_features", "user_contexts", "weekly_reports")}, failed
-    assert all(e.severity == dg.AssetCheckSeverity.WARN for k, e in evaluations(chain.result).items() if k in failed)
+    assert set(failed) == {
+        f"{a}:{CHECK_NAME}" for a in ("weekly_features", "user_contexts", "weekly_reports")
+    }, failed
+    assert all(
+        e.severity == dg.AssetCheckSeverity.WARN for k, e in evaluations(chain.result).items() if k in failed
+    )
 
 
 def test_every_other_user_gets_features_context_prescription_plans_and_a_report(chain: Chain) -> None:
@@ -140,7 +177,9 @@ def test_every_other_user_gets_features_context_prescription_plans_and_a_report(
     assert users_in(db, store.USER_CONTEXTS, WEEK) == chain.healthy
     assert users_in(db, store.PRESCRIPTIONS, PLAN_WEEK) == chain.healthy
     for plan_type in ("workout", "nutrition"):
-        planned = sorted({d["user_id"] for d in db[store.PLANS].find({"week": PLAN_WEEK, "plan_type": plan_type})})
+        planned = sorted(
+            {d["user_id"] for d in db[store.PLANS].find({"week": PLAN_WEEK, "plan_type": plan_type})}
+        )
         assert planned == chain.healthy, plan_type
     pages = sorted(p.stem for p in (chain.root / "reports" / WEEK).glob("*.html") if p.name != "index.html")
     assert pages == chain.healthy
@@ -177,17 +216,27 @@ def test_the_warning_checks_name_the_skipped_users(chain: Chain) -> None:
 
 
 def test_a_features_document_stored_under_an_unnamable_id_is_isolated_by_the_reports(
-        chain: Chain, mongo_server: str, tmp_path: Path) -> None:
+    chain: Chain, mongo_server: str, tmp_path: Path
+) -> None:
     """The report file naming is the last line of defence: '.' put straight into weekly_features."""
     db = chain.db
     doc = db[store.WEEKLY_FEATURES].find_one({"week": WEEK, "user_id": chain.healthy[0]})
     db[store.WEEKLY_FEATURES].insert_one({**doc, "_id": f"{WEEK}:{DOT}", "user_id": DOT})
     try:
-        resources = {"mongo": MongoResource(uri=mongo_server, db=db.name),
-                     "artifacts": ArtifactStore(root=str(tmp_path))}
-        result = dg.materialize([weekly_reports, report_checks.every_user_has_a_report,
-                                 report_checks.weekly_reports_failed_users], partition_key=WEEK,
-                                resources=resources, raise_on_error=False)
+        resources = {
+            "mongo": MongoResource(uri=mongo_server, db=db.name),
+            "artifacts": ArtifactStore(root=str(tmp_path)),
+        }
+        result = dg.materialize(
+            [
+                weekly_reports,
+                report_checks.every_user_has_a_report,
+                report_checks.weekly_reports_failed_users,
+            ],
+            partition_key=WEEK,
+            resources=resources,
+            raise_on_error=False,
+        )
     finally:
         db[store.WEEKLY_FEATURES].delete_one({"_id": f"{WEEK}:{DOT}"})
     assert result.success
@@ -231,5 +280,9 @@ def test_in_batches_finds_the_bad_users_by_halving_and_keeps_every_other_result(
 
 def test_a_store_outage_is_not_isolated() -> None:
     with pytest.raises(pymongo.errors.ServerSelectionTimeoutError):
-        each_user(["a"], str, lambda u: (_ for _ in ()).throw(pymongo.errors.ServerSelectionTimeoutError("down")),
-                  UserFailures("test"))
+        each_user(
+            ["a"],
+            str,
+            lambda u: (_ for _ in ()).throw(pymongo.errors.ServerSelectionTimeoutError("down")),
+            UserFailures("test"),
+        )

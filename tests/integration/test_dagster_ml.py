@@ -82,8 +82,16 @@ def losing_table() -> dict:
 
 
 def registry_document(version: str, status: str, table: dict, created: datetime, **extra: Any) -> dict:
-    return {"_id": version, "version": version, "status": status, "evaluation": table, "created_at": created,
-            "gate": {"min_relative_gain": 0.0}, "data_snapshot": {"newest_week": "2025-02-24"}, **extra}
+    return {
+        "_id": version,
+        "version": version,
+        "status": status,
+        "evaluation": table,
+        "created_at": created,
+        "gate": {"min_relative_gain": 0.0},
+        "data_snapshot": {"newest_week": "2025-02-24"},
+        **extra,
+    }
 
 
 # --- a real training run -------------------------------------------------------------------------
@@ -109,11 +117,19 @@ def trained(mongo_server: str, artifacts_root: Path) -> Iterator[Trained]:
     (so it must be refused) materialized with its blocking check."""
     client = pymongo.MongoClient(mongo_server, tz_aware=True)
     db = client[f"ml_{uuid.uuid4().hex[:10]}"]
-    db[store.POLICIES].insert_one(registry_document(PREVIOUS, registry.CURRENT, winning_table(),
-                                                    datetime(2025, 3, 1, tzinfo=UTC)))
-    resources = {"mongo": MongoResource(uri=mongo_server, db=db.name), "artifacts": ArtifactStore(root=str(artifacts_root))}
-    result = dg.materialize([training_policy, policy_beats_baseline], resources=resources, raise_on_error=False,
-                            run_config=training_config(min_relative_gain=1e6))
+    db[store.POLICIES].insert_one(
+        registry_document(PREVIOUS, registry.CURRENT, winning_table(), datetime(2025, 3, 1, tzinfo=UTC))
+    )
+    resources = {
+        "mongo": MongoResource(uri=mongo_server, db=db.name),
+        "artifacts": ArtifactStore(root=str(artifacts_root)),
+    }
+    result = dg.materialize(
+        [training_policy, policy_beats_baseline],
+        resources=resources,
+        raise_on_error=False,
+        run_config=training_config(min_relative_gain=1e6),
+    )
     meta = metadata(result, "training_policy")
     doc = db[store.POLICIES].find_one({"version": meta["version"]})
     yield Trained(db, artifacts_root, result, meta, doc)
@@ -146,8 +162,14 @@ def test_the_registry_document_records_config_data_snapshot_evaluation_and_prove
 def test_the_materialization_shows_the_evaluation_table_and_the_reward_curve(trained):
     meta = trained.meta
     ppo = trained.doc["evaluation"]["rows"]["PPO"]["mean_return"]
-    assert meta["evaluation"].startswith("| policy | mean return |") and f"| PPO | {ppo:.2f} |" in meta["evaluation"]
-    assert "Mean validation return" in meta["reward_curve"] and "| steps | validation return |" in meta["reward_curve"]
+    assert (
+        meta["evaluation"].startswith("| policy | mean return |")
+        and f"| PPO | {ppo:.2f} |" in meta["evaluation"]
+    )
+    assert (
+        "Mean validation return" in meta["reward_curve"]
+        and "| steps | validation return |" in meta["reward_curve"]
+    )
     assert meta["ppo_mean_return"] == pytest.approx(ppo)
     assert meta["checkpoint"] == str(trained.root / trained.doc["paths"]["checkpoint"])
     assert meta["tensorboard"].startswith("`tensorboard --logdir ")
@@ -163,24 +185,33 @@ def test_the_gate_refuses_a_policy_that_loses_and_the_previous_current_stays(tra
 
 
 def test_the_blocking_gate_stops_what_follows_in_the_same_run(trained, artifacts_root, mongo_server):
-    resources = {"mongo": MongoResource(uri=mongo_server, db=trained.db.name), "artifacts": ArtifactStore(root=str(artifacts_root))}
+    resources = {
+        "mongo": MongoResource(uri=mongo_server, db=trained.db.name),
+        "artifacts": ArtifactStore(root=str(artifacts_root)),
+    }
 
     @dg.asset(deps=[training_policy])
     def after_policy() -> None:
         raise AssertionError("must not run after a refused policy")
 
-    result = dg.materialize([training_policy, policy_beats_baseline, after_policy], resources=resources,
-                            raise_on_error=False, run_config=training_config(min_relative_gain=1e6, test_users=20))
+    result = dg.materialize(
+        [training_policy, policy_beats_baseline, after_policy],
+        resources=resources,
+        raise_on_error=False,
+        run_config=training_config(min_relative_gain=1e6, test_users=20),
+    )
     assert not result.asset_materializations_for_node("after_policy")
     assert registry.current_policy(trained.db)["version"] == PREVIOUS
 
 
 def test_a_candidate_that_beats_the_best_baseline_becomes_current_and_retires_the_previous(mongo_db):
     now = datetime(2025, 3, 10, tzinfo=UTC)
-    mongo_db[store.POLICIES].insert_many([
-        registry_document("old", registry.CURRENT, winning_table(), datetime(2025, 3, 1, tzinfo=UTC)),
-        registry_document("new", registry.CANDIDATE, winning_table(), now),
-    ])
+    mongo_db[store.POLICIES].insert_many(
+        [
+            registry_document("old", registry.CURRENT, winning_table(), datetime(2025, 3, 1, tzinfo=UTC)),
+            registry_document("new", registry.CANDIDATE, winning_table(), now),
+        ]
+    )
     assert registry.gate_of(registry.policy(mongo_db, "new")).passed
     assert registry.promote(mongo_db, "new", now) == "old"
     assert registry.current_policy(mongo_db)["version"] == "new"
@@ -190,10 +221,12 @@ def test_a_candidate_that_beats_the_best_baseline_becomes_current_and_retires_th
 
 def test_promotion_is_refused_from_the_stored_table_whatever_the_caller_says(mongo_db):
     now = datetime(2025, 3, 10, tzinfo=UTC)
-    mongo_db[store.POLICIES].insert_many([
-        registry_document("old", registry.CURRENT, winning_table(), datetime(2025, 3, 1, tzinfo=UTC)),
-        registry_document("loser", registry.CANDIDATE, losing_table(), now, gate={"passed": True}),
-    ])
+    mongo_db[store.POLICIES].insert_many(
+        [
+            registry_document("old", registry.CURRENT, winning_table(), datetime(2025, 3, 1, tzinfo=UTC)),
+            registry_document("loser", registry.CANDIDATE, losing_table(), now, gate={"passed": True}),
+        ]
+    )
     with pytest.raises(ValueError, match="loser does not beat the best baseline: PPO minus B2 is -"):
         registry.promote(mongo_db, "loser", now)
     assert registry.current_policy(mongo_db)["version"] == "old"
@@ -204,15 +237,20 @@ def test_the_gate_names_each_failed_criterion():
     assert not verdict.passed and verdict.reasons[0].startswith("PPO minus B2 is -")
     assert registry.gate(winning_table()).passed
     assert registry.gate({"rows": {}, "comparisons": {}}).reasons == [
-        "the evaluation has no paired comparison of PPO with the baselines B0, B1, B2, B3, B4"]
+        "the evaluation has no paired comparison of PPO with the baselines B0, B1, B2, B3, B4"
+    ]
 
 
 def test_a_bad_training_config_is_refused_before_training(mongo_db, mongo_server, artifacts_root):
-    resources = {"mongo": MongoResource(uri=mongo_server, db=mongo_db.name), "artifacts": ArtifactStore(root=str(artifacts_root))}
+    resources = {
+        "mongo": MongoResource(uri=mongo_server, db=mongo_db.name),
+        "artifacts": ArtifactStore(root=str(artifacts_root)),
+    }
     with pytest.raises(dg.DagsterInvalidConfigError, match="preset"):
         dg.materialize([training_policy], resources=resources, run_config=training_config(preset="fast"))
-    result = dg.materialize([training_policy], resources=resources, run_config=training_config(test_users=0),
-                            raise_on_error=False)
+    result = dg.materialize(
+        [training_policy], resources=resources, run_config=training_config(test_users=0), raise_on_error=False
+    )
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     message = failure.step_failure_data.error.cause.message
     assert "test_users" in message and "greater than or equal to 10" in message
@@ -233,8 +271,11 @@ def test_training_runs_in_the_training_pool_and_its_job_carries_the_queue_tag():
     assert job.tags.items() >= TRAINING_TAGS.items()
     assert {n.name for n in job.graph.nodes} == {"training_policy", "training_policy_beats_baseline"}
     graph = definitions.resolve_asset_graph()
-    checks = {k.name: graph.get_check_spec(k).blocking for k in graph.asset_check_keys
-              if k.asset_key in (training_policy.key, weekly_prescriptions.key)}
+    checks = {
+        k.name: graph.get_check_spec(k).blocking
+        for k in graph.asset_check_keys
+        if k.asset_key in (training_policy.key, weekly_prescriptions.key)
+    }
     assert checks == {"beats_baseline": True, "within_guidelines": True, "no_failed_users": False}
 
 
@@ -265,8 +306,11 @@ def simulated(mongo_server: str) -> Iterator[pymongo.database.Database]:
         db[collection].insert_many(list(documents.values()))
     for week in previous_weeks(WEEK, 4):
         materialize_weekly_features(db, week)
-    dg.materialize([weekly_features, user_contexts], partition_key=WEEK,
-                   resources={"mongo": MongoResource(uri=mongo_server, db=db.name)})
+    dg.materialize(
+        [weekly_features, user_contexts],
+        partition_key=WEEK,
+        resources={"mongo": MongoResource(uri=mongo_server, db=db.name)},
+    )
     assert db[store.USER_CONTEXTS].count_documents({"week": WEEK}) == USERS
     yield db
     client.drop_database(db.name)
@@ -284,39 +328,56 @@ def week_db(simulated, trained) -> pymongo.database.Database:
 
 @pytest.fixture
 def rx_resources(simulated, mongo_server, artifacts_root, redis_url) -> dict[str, dg.ConfigurableResource]:
-    return {"mongo": MongoResource(uri=mongo_server, db=simulated.name), "artifacts": ArtifactStore(root=str(artifacts_root)),
-            "redis": RedisResource(url=redis_url), "llm": LLMResource(enabled=False)}
+    return {
+        "mongo": MongoResource(uri=mongo_server, db=simulated.name),
+        "artifacts": ArtifactStore(root=str(artifacts_root)),
+        "redis": RedisResource(url=redis_url),
+        "llm": LLMResource(enabled=False),
+    }
 
 
 def prescribe(resources: dict, **config: Any) -> dg.ExecuteInProcessResult:
     run_config = {"ops": {"weekly_prescriptions": {"config": config}}} if config else None
-    return dg.materialize([weekly_prescriptions, prescriptions_within_guidelines], partition_key=WEEK,
-                          resources=resources, run_config=run_config)
+    return dg.materialize(
+        [weekly_prescriptions, prescriptions_within_guidelines],
+        partition_key=WEEK,
+        resources=resources,
+        run_config=run_config,
+    )
 
 
 def stored(db) -> list[dict[str, Any]]:
     return list(db[store.PRESCRIPTIONS].find({"week": PLAN_WEEK}).sort("user_id"))
 
 
-def test_every_user_with_a_context_gets_next_weeks_dose_from_the_current_policy(week_db, rx_resources, trained):
+def test_every_user_with_a_context_gets_next_weeks_dose_from_the_current_policy(
+    week_db, rx_resources, trained
+):
     result = prescribe(rx_resources)
     docs = stored(week_db)
     users = sorted(c["user_id"] for c in week_db[store.USER_CONTEXTS].find({"week": WEEK}))
     assert [d["user_id"] for d in docs] == users
     assert {d["_id"] for d in docs} == {f"{PLAN_WEEK}:{u}" for u in users}
-    assert {(d["partition"], d["source"], d["policy_version"]) for d in docs} == {(WEEK, trained.doc["version"],
-                                                                                    trained.doc["version"])}
+    assert {(d["partition"], d["source"], d["policy_version"]) for d in docs} == {
+        (WEEK, trained.doc["version"], trained.doc["version"])
+    }
     for doc in docs:
         Prescription.model_validate({k: v for k, v in doc.items() if k in Prescription.model_fields})
         assert doc["fallback"] is None and doc["entered_program"] and doc["block_week"] == 0
     meta = metadata(result, "weekly_prescriptions")
-    assert meta["dagster/row_count"] == USERS and meta["prescribed_week"] == PLAN_WEEK and meta["written"] == USERS
+    assert (
+        meta["dagster/row_count"] == USERS
+        and meta["prescribed_week"] == PLAN_WEEK
+        and meta["written"] == USERS
+    )
     assert all(e.passed for e in result.get_asset_check_evaluations())
 
 
 def test_prescriptions_stay_inside_the_guideline_bounds_with_the_baseline_beside_them(week_db, rx_resources):
     prescribe(rx_resources)
-    longest = {c["user_id"]: c["longest_session_30d_min"] for c in week_db[store.USER_CONTEXTS].find({"week": WEEK})}
+    longest = {
+        c["user_id"]: c["longest_session_30d_min"] for c in week_db[store.USER_CONTEXTS].find({"week": WEEK})
+    }
     best = registry.current_policy(week_db)["evaluation"]["comparisons"]["best_baseline"]["baseline"]
     for doc in stored(week_db):
         assert guideline_violations(doc, longest[doc["user_id"]]) == []
@@ -329,7 +390,9 @@ def test_prescriptions_stay_inside_the_guideline_bounds_with_the_baseline_beside
 def test_the_guideline_check_fails_for_a_dose_outside_the_bounds(week_db, rx_resources):
     prescribe(rx_resources)
     user = stored(week_db)[0]["user_id"]
-    week_db[store.PRESCRIPTIONS].update_one({"_id": f"{PLAN_WEEK}:{user}"}, {"$set": {"weekly_minutes": 900.0}})
+    week_db[store.PRESCRIPTIONS].update_one(
+        {"_id": f"{PLAN_WEEK}:{user}"}, {"$set": {"weekly_minutes": 900.0}}
+    )
     finding = check_week(week_db, WEEK)
     assert not finding.passed and list(finding.failing) == [user]
     assert finding.failing[user][0] == "policy: 900.0 min/week outside 60-600"
@@ -340,14 +403,18 @@ def test_workout_plans_follow_the_stored_prescriptions_without_deriving_any(week
     result = dg.materialize([workout_plans], partition_key=WEEK, resources=rx_resources)
     meta = metadata(result, "workout_plans")
     assert meta["prescriptions_derived"] == 0 and meta["dagster/row_count"] == USERS
-    versions = {p["policy_version"] for p in week_db[store.PLANS].find({"week": PLAN_WEEK, "plan_type": "workout"})}
+    versions = {
+        p["policy_version"] for p in week_db[store.PLANS].find({"week": PLAN_WEEK, "plan_type": "workout"})
+    }
     assert versions == {registry.current_policy(week_db)["version"]}
 
 
 def test_rerunning_a_partition_rewrites_nothing_and_removes_users_no_longer_in_it(week_db, rx_resources):
     prescribe(rx_resources)
     before = {d["_id"]: d["created_at"] for d in stored(week_db)}
-    week_db[store.PRESCRIPTIONS].insert_one({"_id": f"{PLAN_WEEK}:gone", "user_id": "gone", "week": PLAN_WEEK})
+    week_db[store.PRESCRIPTIONS].insert_one(
+        {"_id": f"{PLAN_WEEK}:gone", "user_id": "gone", "week": PLAN_WEEK}
+    )
     meta = metadata(prescribe(rx_resources), "weekly_prescriptions")
     assert (meta["written"], meta["unchanged"], meta["deleted"]) == (0, USERS, 1)
     assert {d["_id"]: d["created_at"] for d in stored(week_db)} == before
@@ -360,7 +427,9 @@ def test_without_a_current_policy_the_best_baseline_prescribes_and_says_so(week_
     name = default_baselines(CONFIG)[best].name
     docs = stored(week_db)
     assert {(d["source"], d["policy_version"], d["baseline_policy"]) for d in docs} == {(name, None, best)}
-    assert {d["fallback"] for d in docs} == {f"no current policy (the newest, {trained.doc['version']}, is rejected)"}
+    assert {d["fallback"] for d in docs} == {
+        f"no current policy (the newest, {trained.doc['version']}, is rejected)"
+    }
     assert all(d["baseline"]["weekly_minutes"] == d["weekly_minutes"] for d in docs)
     assert metadata(result, "weekly_prescriptions")["fallback"].startswith("no current policy")
 
@@ -370,7 +439,13 @@ def test_with_no_policy_ever_trained_the_baselines_are_tuned_and_the_best_prescr
     prescribe(rx_resources, baseline_validation_users=40, baseline_test_users=60)
     docs = stored(week_db)
     assert len(docs) == USERS and {d["fallback"] for d in docs} == {"no policy trained yet"}
-    assert len({d["baseline_policy"] for d in docs}) == 1 and docs[0]["baseline_policy"] in ("B0", "B1", "B2", "B3", "B4")
+    assert len({d["baseline_policy"] for d in docs}) == 1 and docs[0]["baseline_policy"] in (
+        "B0",
+        "B1",
+        "B2",
+        "B3",
+        "B4",
+    )
     assert (Path(rx_resources["artifacts"].root) / registry.KNOBS_FILE).is_file()
     assert check_week(week_db, WEEK).passed
 
@@ -379,7 +454,9 @@ def test_next_week_continues_the_prescribed_plan_and_its_block(week_db, rx_resou
     prescribe(rx_resources)
     followed = {d["user_id"]: d for d in stored(week_db)}
     for doc in followed.values():  # as if this were the week the users just followed
-        week_db[store.PRESCRIPTIONS].insert_one({**doc, "_id": f"{WEEK}:{doc['user_id']}", "week": WEEK, "block_week": 6})
+        week_db[store.PRESCRIPTIONS].insert_one(
+            {**doc, "_id": f"{WEEK}:{doc['user_id']}", "week": WEEK, "block_week": 6}
+        )
     histories = read_histories(week_db, WEEK)
     features = observation_features(histories, WEEK, CONFIG)
     for i, h in enumerate(histories):
@@ -411,8 +488,12 @@ def test_the_observation_reads_the_stored_loads_sleep_and_profile(week_db):
 def test_after_a_deload_week_the_ten_percent_rule_returns_to_its_base_grown_by_the_ramp():
     features = BatchedTrainingEnv(3, cohort=held_out_cohort(3, "test", 9, CONFIG), config=CONFIG).features()
     rule = TenPercentRule(CONFIG, ramp=0.10, deload_every=4, deload=0.30, hold_below=0.0)
-    features = {**features, "weeks_remaining": np.full(3, CONFIG.episode_weeks - 4.0),  # week 3 was a deload
-                "plan_minutes": np.full(3, 70.0), "injured": np.zeros(3)}
+    features = {
+        **features,
+        "weeks_remaining": np.full(3, CONFIG.episode_weeks - 4.0),  # week 3 was a deload
+        "plan_minutes": np.full(3, 70.0),
+        "injured": np.zeros(3),
+    }
     targets = one_week_baseline(rule, features, CONFIG).targets(features)
     np.testing.assert_allclose(targets, 70.0 / 0.7 * 1.1)
 
@@ -420,7 +501,10 @@ def test_after_a_deload_week_the_ten_percent_rule_returns_to_its_base_grown_by_t
 def test_the_open_loop_schedule_resumes_mid_block_from_the_current_plan():
     schedule = OpenLoopSchedule(CONFIG, ramp=0.10, ramp_weeks=8, deload_every=4, deload=0.25)
     factors = schedule.schedule()
-    features = {"weeks_remaining": np.full(2, CONFIG.episode_weeks - 5.0), "plan_minutes": np.array([100.0, 150.0])}
+    features = {
+        "weeks_remaining": np.full(2, CONFIG.episode_weeks - 5.0),
+        "plan_minutes": np.array([100.0, 150.0]),
+    }
     rebased = one_week_baseline(schedule, {**features, "plan_intensity": np.full(2, 0.6)}, CONFIG)
     np.testing.assert_allclose(rebased.start * factors[5], features["plan_minutes"] * factors[5] / factors[4])
 
@@ -429,7 +513,9 @@ def test_the_open_loop_schedule_resumes_mid_block_from_the_current_plan():
 
 
 def add_features(db, week: str, users: int) -> None:
-    db[store.WEEKLY_FEATURES].insert_many([{"_id": f"{week}:u{i}", "week": week, "user_id": f"u{i}"} for i in range(users)])
+    db[store.WEEKLY_FEATURES].insert_many(
+        [{"_id": f"{week}:u{i}", "week": week, "user_id": f"u{i}"} for i in range(users)]
+    )
 
 
 def tick(db, mongo_server: str, cursor: str | None = None) -> dg.SensorResult | dg.SkipReason:
@@ -443,18 +529,28 @@ def sensor_db(mongo_db, monkeypatch):
     monkeypatch.setenv(MIN_NEW_ENV, "4")
     monkeypatch.delenv(PRESET_ENV, raising=False)
     store.ensure_indexes(mongo_db)
-    mongo_db[store.POLICIES].insert_one(registry_document("cur", registry.CURRENT, {}, datetime(2025, 3, 1, tzinfo=UTC),
-                                                          data_snapshot={"newest_week": "2025-02-24"}))
+    mongo_db[store.POLICIES].insert_one(
+        registry_document(
+            "cur",
+            registry.CURRENT,
+            {},
+            datetime(2025, 3, 1, tzinfo=UTC),
+            data_snapshot={"newest_week": "2025-02-24"},
+        )
+    )
     add_features(mongo_db, "2025-02-24", 10)  # already seen by the current policy
     return mongo_db
 
 
-def test_the_sensor_skips_until_enough_weekly_data_arrived_after_the_policys_snapshot(sensor_db, mongo_server):
+def test_the_sensor_skips_until_enough_weekly_data_arrived_after_the_policys_snapshot(
+    sensor_db, mongo_server
+):
     add_features(sensor_db, "2025-03-03", 3)
     result = tick(sensor_db, mongo_server)
     assert isinstance(result, dg.SkipReason)
-    assert result.skip_message == ("only 3 weekly_features documents after week 2025-02-24 (current policy cur); "
-                                   "retraining waits for 4")
+    assert result.skip_message == (
+        "only 3 weekly_features documents after week 2025-02-24 (current policy cur); retraining waits for 4"
+    )
 
 
 def test_the_sensor_requests_a_training_run_once_enough_new_data_arrived(sensor_db, mongo_server):
@@ -466,7 +562,11 @@ def test_the_sensor_requests_a_training_run_once_enough_new_data_arrived(sensor_
 
     dg.validate_run_config(defs().resolve_job_def("policy_training"), request.run_config)
     assert request.tags.items() >= TRAINING_TAGS.items()
-    assert json.loads(result.cursor) == {"requested_after_week": "2025-03-03", "new_documents": 4, "current_policy": "cur"}
+    assert json.loads(result.cursor) == {
+        "requested_after_week": "2025-03-03",
+        "new_documents": 4,
+        "current_policy": "cur",
+    }
 
 
 def test_after_a_request_the_sensor_waits_for_as_much_new_data_again(sensor_db, mongo_server):

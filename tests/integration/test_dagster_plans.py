@@ -67,7 +67,11 @@ def simulated(mongo_server: str) -> Iterator[tuple[pymongo.database.Database, li
         db[collection].insert_many(list(documents.values()))
     for week in previous_weeks(WEEK, 4):
         materialize_weekly_features(db, week)
-    dg.materialize([weekly_features, user_contexts], partition_key=WEEK, resources={"mongo": MongoResource(uri=mongo_server, db=name)})
+    dg.materialize(
+        [weekly_features, user_contexts],
+        partition_key=WEEK,
+        resources={"mongo": MongoResource(uri=mongo_server, db=name)},
+    )
     contexts = list(db[store.USER_CONTEXTS].find({"week": WEEK}).sort("user_id"))
     assert len(contexts) == USERS
     yield db, contexts
@@ -76,17 +80,36 @@ def simulated(mongo_server: str) -> Iterator[tuple[pymongo.database.Database, li
 
 
 def prescription(user_id: str, minutes: float = 120.0) -> Prescription:
-    return Prescription(user_id=user_id, week=date.fromisoformat(PLAN_WEEK), target_hrr=0.5, weekly_minutes=minutes,
-                        sessions=3, source=POLICY)
+    return Prescription(
+        user_id=user_id,
+        week=date.fromisoformat(PLAN_WEEK),
+        target_hrr=0.5,
+        weekly_minutes=minutes,
+        sessions=3,
+        source=POLICY,
+    )
 
 
 def store_prescription(db, p: Prescription) -> None:
     """As the policy asset stores it: a whole ``PrescriptionDocument`` around the dose."""
     doc = PrescriptionDocument(
-        _id=f"{PLAN_WEEK}:{p.user_id}", **p.model_dump(), partition=WEEK, policy_version=POLICY,
-        baseline_policy="B1", baseline_name="B1", fallback=None, session_minutes=p.weekly_minutes / max(p.sessions, 1),
-        action=[0.0, 0.0], block_week=0, entered_program=True, created_at=datetime(2025, 3, 10, tzinfo=UTC),
-        provenance={"code_version": "weekly_prescriptions/1", "policy_version": POLICY, "inputs_hash": "test"},
+        _id=f"{PLAN_WEEK}:{p.user_id}",
+        **p.model_dump(),
+        partition=WEEK,
+        policy_version=POLICY,
+        baseline_policy="B1",
+        baseline_name="B1",
+        fallback=None,
+        session_minutes=p.weekly_minutes / max(p.sessions, 1),
+        action=[0.0, 0.0],
+        block_week=0,
+        entered_program=True,
+        created_at=datetime(2025, 3, 10, tzinfo=UTC),
+        provenance={
+            "code_version": "weekly_prescriptions/1",
+            "policy_version": POLICY,
+            "inputs_hash": "test",
+        },
     ).to_document()
     db[store.PRESCRIPTIONS].replace_one({"_id": doc["_id"]}, doc, upsert=True)
 
@@ -111,7 +134,9 @@ def week(simulated, server: OllamaStub) -> tuple[pymongo.database.Database, list
 
 
 @pytest.fixture
-def resources(simulated, mongo_server: str, server: OllamaStub, redis_url: str) -> dict[str, dg.ConfigurableResource]:
+def resources(
+    simulated, mongo_server: str, server: OllamaStub, redis_url: str
+) -> dict[str, dg.ConfigurableResource]:
     db, _ = simulated
     return {
         "mongo": MongoResource(uri=mongo_server, db=db.name),
@@ -153,7 +178,10 @@ def test_plan_assets_share_the_llm_pool_and_follow_contexts_and_prescriptions():
 
 def test_plan_assets_run_in_the_weekly_chain():
     (workout,), (nutrition,) = workout_plans.specs, nutrition_plans.specs
-    assert workout.tags.items() >= WEEKLY_CHAIN_TAG.items() and nutrition.tags.items() >= WEEKLY_CHAIN_TAG.items()
+    assert (
+        workout.tags.items() >= WEEKLY_CHAIN_TAG.items()
+        and nutrition.tags.items() >= WEEKLY_CHAIN_TAG.items()
+    )
 
 
 def test_a_derived_prescription_holds_last_weeks_minutes_within_60_to_150_at_45_percent_hrr():
@@ -246,8 +274,10 @@ def test_a_changed_prescription_writes_version_2_for_that_user_only(week, resour
     run(resources)
     changed = prescription(users[0], minutes=100.0)
     store_prescription(db, changed)
-    MODEL.plans = good_replies(list(db[store.USER_CONTEXTS].find({"week": WEEK})),
-                               {u: prescription(u) for u in users[1:-1]} | {users[0]: changed})
+    MODEL.plans = good_replies(
+        list(db[store.USER_CONTEXTS].find({"week": WEEK})),
+        {u: prescription(u) for u in users[1:-1]} | {users[0]: changed},
+    )
     server.reset()
     result = run(resources)
     assert server.calls == 1
@@ -273,13 +303,18 @@ def test_a_missing_prescription_is_derived_conservatively_and_said_so(week, reso
 
 def test_llm_requests_in_flight_never_exceed_the_configured_concurrency(week, resources):
     MODEL.delay_s = 0.3
-    run(resources, llm=LLMResource(model="llama3.2:latest", api_base=resources["llm"].api_base, max_concurrency=2))
+    run(
+        resources,
+        llm=LLMResource(model="llama3.2:latest", api_base=resources["llm"].api_base, max_concurrency=2),
+    )
     assert MODEL.max_in_flight == 2
 
 
 def test_with_the_llm_disabled_every_plan_comes_from_the_rules_without_a_request(week, resources, server):
     db, users = week
-    result = run(resources, llm=LLMResource(model="llama3.2:latest", api_base=resources["llm"].api_base, enabled=False))
+    result = run(
+        resources, llm=LLMResource(model="llama3.2:latest", api_base=resources["llm"].api_base, enabled=False)
+    )
     assert server.calls == 0
     assert {latest(db, u, t).source for u in users for t in ("workout", "nutrition")} == {"rules"}
     assert metadata(result, "nutrition_plans")["llm_model"] == "disabled"
@@ -302,25 +337,34 @@ def test_once_the_server_answers_again_rules_plans_are_replaced_by_the_models(we
     run(resources, llm=LLMResource(model="llama3.2:latest", api_base=f"http://127.0.0.1:{closed_port()}"))
     run(resources)
     assert server.calls == 2 * USERS
-    assert {(latest(db, u, "workout").source, latest(db, u, "workout").version) for u in users} == {("llm", 2)}
+    assert {(latest(db, u, "workout").source, latest(db, u, "workout").version) for u in users} == {
+        ("llm", 2)
+    }
 
 
 def test_while_the_server_is_down_plans_the_model_wrote_are_kept(week, resources):
     db, _ = week
     run(resources)
     stored = db[store.PLANS].count_documents({})
-    result = run(resources, llm=LLMResource(model="llama3.2:latest", api_base=f"http://127.0.0.1:{closed_port()}"))
+    result = run(
+        resources, llm=LLMResource(model="llama3.2:latest", api_base=f"http://127.0.0.1:{closed_port()}")
+    )
     assert db[store.PLANS].count_documents({}) == stored
     assert metadata(result, "workout_plans")["by_source"] == {"llm": USERS, "rules": 0}
 
 
 def test_a_malformed_ollama_url_fails_the_run_with_one_clear_message_and_writes_nothing(week, resources):
     db, _ = week
-    result = dg.materialize(PLAN_ASSETS, partition_key=WEEK, raise_on_error=False,
-                            resources={**resources, "llm": LLMResource(api_base="ollama:11434")})
+    result = dg.materialize(
+        PLAN_ASSETS,
+        partition_key=WEEK,
+        raise_on_error=False,
+        resources={**resources, "llm": LLMResource(api_base="ollama:11434")},
+    )
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert failure.step_failure_data.user_failure_data.description == (
-        "LLM configuration: OLLAMA_API 'ollama:11434' is not an http(s) URL")
+        "LLM configuration: OLLAMA_API 'ollama:11434' is not an http(s) URL"
+    )
     assert db[store.PLANS].count_documents({}) == 0
 
 
@@ -333,7 +377,9 @@ def test_a_redis_outage_leaves_the_plans_written_and_the_run_green(week, resourc
 
 def test_a_user_with_a_medical_flag_gets_rules_plans_without_asking_the_model(week, resources, server):
     db, users = week
-    db[store.USER_CONTEXTS].update_one({"week": WEEK, "user_id": users[3]}, {"$set": {"profile.medical_flags": ["diabetes"]}})
+    db[store.USER_CONTEXTS].update_one(
+        {"week": WEEK, "user_id": users[3]}, {"$set": {"profile.medical_flags": ["diabetes"]}}
+    )
     run(resources, llm=LLMResource(model="llama3.2:latest", api_base=f"http://127.0.0.1:{closed_port()}"))
     assert server.calls == 0
     doc = latest(db, users[3], "workout")
@@ -345,8 +391,10 @@ def test_a_user_with_a_medical_flag_gets_rules_plans_without_asking_the_model(we
 
 def test_a_user_with_an_incomplete_profile_gets_a_workout_plan_and_is_listed_for_nutrition(week, resources):
     db, users = week
-    db[store.USER_CONTEXTS].update_one({"week": WEEK, "user_id": users[1]},
-                                       {"$set": {"profile.age": None, "profile.bmr_kcal": None, "profile.tdee_kcal": None}})
+    db[store.USER_CONTEXTS].update_one(
+        {"week": WEEK, "user_id": users[1]},
+        {"$set": {"profile.age": None, "profile.bmr_kcal": None, "profile.tdee_kcal": None}},
+    )
     result = run(resources)
     meta = metadata(result, "nutrition_plans")
     assert meta["dagster/row_count"] == USERS - 1 and list(meta["skipped_users"]) == [users[1]]

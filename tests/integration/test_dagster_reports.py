@@ -39,14 +39,20 @@ def store_simulation(db, users: int) -> None:
     by_collection: dict[str, dict[str, dict]] = {}
     for record in iter_records(SimulationConfig(users=users, days=21, seed=5, end=date(2025, 3, 9))):
         document = record.to_document()
-        by_collection.setdefault(record.COLLECTION, {})[document["_id"]] = document  # mutable records: keep the last
+        by_collection.setdefault(record.COLLECTION, {})[document["_id"]] = (
+            document  # mutable records: keep the last
+        )
     for collection, documents in by_collection.items():
         db[collection].insert_many(list(documents.values()))
 
 
 def materialize(mongo: MongoResource, root: Path, assets: list, **kwargs) -> dg.ExecuteInProcessResult:
-    return dg.materialize(assets, partition_key=WEEK, resources={"mongo": mongo, "artifacts": ArtifactStore(root=str(root))},
-                          **kwargs)
+    return dg.materialize(
+        assets,
+        partition_key=WEEK,
+        resources={"mongo": mongo, "artifacts": ArtifactStore(root=str(root))},
+        **kwargs,
+    )
 
 
 def report_metadata(result: dg.ExecuteInProcessResult) -> dict:
@@ -80,7 +86,9 @@ def week(mongo_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     store_simulation(client[name], USERS)
     mongo = MongoResource(uri=mongo_server, db=name)
     root = tmp_path_factory.mktemp("artifacts")
-    result = materialize(mongo, root, [weekly_features, user_contexts, weekly_reports, every_user_has_a_report])
+    result = materialize(
+        mongo, root, [weekly_features, user_contexts, weekly_reports, every_user_has_a_report]
+    )
     users = sorted(d["user_id"] for d in client[name][store.WEEKLY_FEATURES].find({"week": WEEK}))
     yield Week(client[name], mongo, root, users, result)
     client.drop_database(name)
@@ -156,7 +164,10 @@ def test_metadata_shows_the_recommendation_mix_of_the_stored_documents(week: Wee
 def test_the_completeness_check_passes_when_every_user_has_a_report(week: Week) -> None:
     evaluation = check_result(week.result)
     assert evaluation.passed
-    assert evaluation.description == f"all {USERS} users with features in {WEEK} have a report document and a page"
+    assert (
+        evaluation.description
+        == f"all {USERS} users with features in {WEEK} have a report document and a page"
+    )
 
 
 def test_materializing_the_week_again_stores_nothing_new_and_keeps_the_same_pages(week: Week) -> None:
@@ -165,7 +176,11 @@ def test_materializing_the_week_again_stores_nothing_new_and_keeps_the_same_page
     assert sorted(d["_id"] for d in week.db[store.REPORTS].find()) == before
     assert page_names(week.root) == sorted([*(f"{u}.html" for u in week.users), "index.html"])
     metadata = report_metadata(again)
-    assert (metadata["dagster/row_count"], metadata["new_documents"], metadata["removed_pages"]) == (USERS, 0, 0)
+    assert (metadata["dagster/row_count"], metadata["new_documents"], metadata["removed_pages"]) == (
+        USERS,
+        0,
+        0,
+    )
     assert check_result(again).passed
 
 
@@ -176,7 +191,10 @@ def test_plans_stored_for_the_next_week_appear_in_that_users_report(week: Week, 
     db, mongo, root = copied
     db[store.PLANS].insert_many(sample_plan_documents(week.users[0], date.fromisoformat(WEEK)))
     materialize(mongo, root, [weekly_reports])
-    assert "Workout plan for the week of 2025-03-10" in (root / "reports" / WEEK / f"{week.users[0]}.html").read_text()
+    assert (
+        "Workout plan for the week of 2025-03-10"
+        in (root / "reports" / WEEK / f"{week.users[0]}.html").read_text()
+    )
     assert "No workout or nutrition plan" in (root / "reports" / WEEK / f"{week.users[1]}.html").read_text()
 
 
@@ -184,17 +202,27 @@ def test_a_user_whose_features_cannot_be_read_is_skipped_named_and_warned_about(
     db, mongo, root = copied
     broken = week.users[1]
     db[store.WEEKLY_FEATURES].update_one({"week": WEEK, "user_id": broken}, {"$unset": {"steps": ""}})
-    result = materialize(mongo, root, [weekly_reports, every_user_has_a_report, weekly_reports_failed_users],
-                         raise_on_error=False)
+    result = materialize(
+        mongo,
+        root,
+        [weekly_reports, every_user_has_a_report, weekly_reports_failed_users],
+        raise_on_error=False,
+    )
     metadata = report_metadata(result)
-    assert (metadata["dagster/row_count"], metadata["skipped_users"], metadata["failed_users"]) == (USERS - 1, 1, 1)
+    assert (metadata["dagster/row_count"], metadata["skipped_users"], metadata["failed_users"]) == (
+        USERS - 1,
+        1,
+        1,
+    )
     assert f"`{broken}`" in metadata["skipped"] and "steps: Field required" in metadata["skipped"]
     assert "steps: Field required" in metadata["failed_user_reasons"][broken]
     assert page_names(root) == sorted([*(f"{u}.html" for u in week.users if u != broken), "index.html"])
     # Isolated, not silently missing: the blocking coverage passes, the warning check names the user.
     assert result.success and check_result(result).passed
     assert check_result(result).description.endswith("1 skipped with a recorded reason (no_failed_users)")
-    (warning,) = [e for e in result.get_asset_check_evaluations() if e.asset_check_key.name == "no_failed_users"]
+    (warning,) = [
+        e for e in result.get_asset_check_evaluations() if e.asset_check_key.name == "no_failed_users"
+    ]
     assert not warning.passed and warning.severity == dg.AssetCheckSeverity.WARN
     assert warning.description.startswith(f"1 users skipped: {broken}: ")
 
@@ -204,7 +232,11 @@ def test_a_page_deleted_after_publishing_is_named_by_the_coverage(week: Week, co
     materialize(mongo, root, [weekly_reports])
     (root / "reports" / WEEK / f"{week.users[2]}.html").unlink()
     coverage = report_coverage(db, root.resolve(), WEEK)
-    assert (coverage.without_page, coverage.without_document, coverage.index_present) == ([week.users[2]], [], True)
+    assert (coverage.without_page, coverage.without_document, coverage.index_present) == (
+        [week.users[2]],
+        [],
+        True,
+    )
     assert not coverage.passed
 
 
@@ -229,8 +261,11 @@ def test_the_completeness_check_is_blocking() -> None:
 
 
 def test_without_plan_assets_defined_the_plan_keys_are_external_and_the_reports_still_load() -> None:
-    definitions = dg.Definitions(assets=[weekly_features, user_contexts, weekly_reports], asset_checks=[every_user_has_a_report],
-                                 resources={"mongo": MongoResource(), "artifacts": ArtifactStore()})
+    definitions = dg.Definitions(
+        assets=[weekly_features, user_contexts, weekly_reports],
+        asset_checks=[every_user_has_a_report],
+        resources={"mongo": MongoResource(), "artifacts": ArtifactStore()},
+    )
     dg.Definitions.validate_loadable(definitions)
     graph = definitions.resolve_asset_graph()
     assert [graph.get(key).is_materializable for key in PLAN_KEYS] == [False, False]
@@ -240,7 +275,10 @@ def test_without_plan_assets_defined_the_plan_keys_are_external_and_the_reports_
 def test_the_weekly_job_runs_the_reports_and_their_check_after_the_plans() -> None:
     job = defs().resolve_job_def("weekly_chain")
     assert {"weekly_reports", "workout_plans", "nutrition_plans"} <= {
-        k.to_user_string() for k in job.asset_layer.selected_asset_keys}
+        k.to_user_string() for k in job.asset_layer.selected_asset_keys
+    }
     assert "weekly_reports_every_user_has_a_report" in {node.name for node in job.graph.nodes}
-    upstream = {o.node_name for o in job.graph.dependency_structure.all_upstream_outputs_from_node("weekly_reports")}
+    upstream = {
+        o.node_name for o in job.graph.dependency_structure.all_upstream_outputs_from_node("weekly_reports")
+    }
     assert {"workout_plans", "nutrition_plans", "user_contexts"} <= upstream

@@ -83,7 +83,9 @@ def test_a_stopped_writer_resumed_after_another_reclaimed_its_entries_adds_no_se
         publish_records(redis_client, records[start : start + 100])
         injected.append(redis_client.xadd("fitness:events", BAD_JSON).decode())
     options = ("--block-ms", "100", "--claim-idle-ms", "1000", "--batch", "200", "--drain")
-    a = subprocess.Popen(fitness_command("write", *options), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    a = subprocess.Popen(
+        fitness_command("write", *options), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     consumer_a = None
     deadline = time.monotonic() + 30
     while consumer_a is None and time.monotonic() < deadline:  # stop A as soon as it holds entries
@@ -99,7 +101,9 @@ def test_a_stopped_writer_resumed_after_another_reclaimed_its_entries_adds_no_se
     try:
         b = subprocess.run(fitness_command("write", *options), capture_output=True, text=True, timeout=180)
         assert b.returncode == 0, b.stderr[-2000:]
-        held_by_a = {c["name"].decode(): c["pending"] for c in redis_client.xinfo_consumers("fitness:events", GROUP)}
+        held_by_a = {
+            c["name"].decode(): c["pending"] for c in redis_client.xinfo_consumers("fitness:events", GROUP)
+        }
         assert held_by_a.get(consumer_a, 0) == 0  # B reclaimed everything A held
     finally:
         os.kill(a.pid, signal.SIGCONT)

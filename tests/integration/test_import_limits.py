@@ -24,8 +24,10 @@ from tests.support.peak_rss import Run, fitness_import
 pytestmark = pytest.mark.integration
 MB = 1 << 20
 RSS_LIMIT_MB = 300
-APPLE_HEAD = (b'<?xml version="1.0" encoding="UTF-8"?>\n<HealthData locale="en_US">\n'
-              b'<ExportDate value="2024-01-01 00:00:00 +0000"/>\n')
+APPLE_HEAD = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<HealthData locale="en_US">\n'
+    b'<ExportDate value="2024-01-01 00:00:00 +0000"/>\n'
+)
 HR_ITEM = b'{"dateTime":"01/01/24 00:00:00","value":{"bpm":60,"confidence":2}},'
 
 
@@ -36,8 +38,10 @@ def stream_entries(client: redis.Redis) -> int:
 def zip_member(path: Path, name: str, head: bytes, filler: bytes, size: int, tail: bytes) -> Path:
     """A zip holding one member of ``size`` bytes: ``head``, ``filler`` repeated, ``tail`` (written streamed)."""
     chunk = filler * (8 * MB // len(filler))
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive, \
-            archive.open(name, "w", force_zip64=True) as member:
+    with (
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive,
+        archive.open(name, "w", force_zip64=True) as member,
+    ):
         member.write(head)
         for _ in range(size // len(chunk)):
             member.write(chunk)
@@ -57,49 +61,92 @@ def assert_refused(run: Run, client: redis.Redis, *phrases: str) -> None:
 
 
 @pytest.mark.slow
-def test_an_apple_zip_bomb_is_refused_from_its_directory(settings: Settings, redis_client: redis.Redis,
-                                                         tmp_path: Path) -> None:
-    bomb = zip_member(tmp_path / "export.zip", "apple_health_export/export.xml", APPLE_HEAD, b" ", 1100 * MB,
-                      b"</HealthData>\n")
+def test_an_apple_zip_bomb_is_refused_from_its_directory(
+    settings: Settings, redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    bomb = zip_member(
+        tmp_path / "export.zip",
+        "apple_health_export/export.xml",
+        APPLE_HEAD,
+        b" ",
+        1100 * MB,
+        b"</HealthData>\n",
+    )
     assert bomb.stat().st_size < 2 * MB
     run = fitness_import(bomb, tmp_path)
-    assert_refused(run, redis_client, "export.zip refused: apple_health_export/export.xml expands",
-                   "(IMPORT_MAX_RATIO): a zip bomb")
+    assert_refused(
+        run,
+        redis_client,
+        "export.zip refused: apple_health_export/export.xml expands",
+        "(IMPORT_MAX_RATIO): a zip bomb",
+    )
 
 
 @pytest.mark.slow
-def test_an_apple_bomb_within_the_ratio_is_stopped_by_the_xml_text_limit(settings: Settings,
-                                                                         redis_client: redis.Redis,
-                                                                         tmp_path: Path) -> None:
-    bomb = zip_member(tmp_path / "export.zip", "apple_health_export/export.xml", APPLE_HEAD, b" \n\t", 600 * MB,
-                      b"</HealthData>\n")
+def test_an_apple_bomb_within_the_ratio_is_stopped_by_the_xml_text_limit(
+    settings: Settings, redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    bomb = zip_member(
+        tmp_path / "export.zip",
+        "apple_health_export/export.xml",
+        APPLE_HEAD,
+        b" \n\t",
+        600 * MB,
+        b"</HealthData>\n",
+    )
     run = fitness_import(bomb, tmp_path, IMPORT_MAX_RATIO="100000")
-    assert_refused(run, redis_client, "nothing imported: apple_health_export/export.xml: more than 8 MB of XML "
-                   "without an element", "IMPORT_MAX_TEXT_MB")
+    assert_refused(
+        run,
+        redis_client,
+        "nothing imported: apple_health_export/export.xml: more than 8 MB of XML without an element",
+        "IMPORT_MAX_TEXT_MB",
+    )
 
 
-def test_a_fitbit_zip_bomb_is_refused_from_its_directory(settings: Settings, redis_client: redis.Redis,
-                                                         tmp_path: Path) -> None:
-    bomb = zip_member(tmp_path / "takeout.zip", "Takeout/Fitbit/Global Export Data/heart_rate-2024-01-01.json",
-                      b"[", HR_ITEM, 256 * MB, HR_ITEM[:-1] + b"]")
+def test_a_fitbit_zip_bomb_is_refused_from_its_directory(
+    settings: Settings, redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    bomb = zip_member(
+        tmp_path / "takeout.zip",
+        "Takeout/Fitbit/Global Export Data/heart_rate-2024-01-01.json",
+        b"[",
+        HR_ITEM,
+        256 * MB,
+        HR_ITEM[:-1] + b"]",
+    )
     run = fitness_import(bomb, tmp_path)
-    assert_refused(run, redis_client, "takeout.zip refused: Takeout/Fitbit/Global Export Data/heart_rate-2024-01-01"
-                   ".json expands", "(IMPORT_MAX_RATIO): a zip bomb")
+    assert_refused(
+        run,
+        redis_client,
+        "takeout.zip refused: Takeout/Fitbit/Global Export Data/heart_rate-2024-01-01.json expands",
+        "(IMPORT_MAX_RATIO): a zip bomb",
+    )
 
 
-def test_a_fitbit_bomb_within_the_ratio_is_stopped_by_the_json_text_limit(settings: Settings,
-                                                                          redis_client: redis.Redis,
-                                                                          tmp_path: Path) -> None:
-    bomb = zip_member(tmp_path / "takeout.zip", "Takeout/Fitbit/heart_rate-2024-01-01.json",
-                      b'[{"dateTime":"01/01/24 00:00:00","value":{"bpm":60,"note":"', b"A", 512 * MB, b'"}}]')
+def test_a_fitbit_bomb_within_the_ratio_is_stopped_by_the_json_text_limit(
+    settings: Settings, redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    bomb = zip_member(
+        tmp_path / "takeout.zip",
+        "Takeout/Fitbit/heart_rate-2024-01-01.json",
+        b'[{"dateTime":"01/01/24 00:00:00","value":{"bpm":60,"note":"',
+        b"A",
+        512 * MB,
+        b'"}}]',
+    )
     run = fitness_import(bomb, tmp_path, IMPORT_MAX_RATIO="100000")
-    assert_refused(run, redis_client, "nothing imported: Takeout/Fitbit/heart_rate-2024-01-01.json: a JSON string "
-                   "or number longer than 8 MB (IMPORT_MAX_TEXT_MB)")
+    assert_refused(
+        run,
+        redis_client,
+        "nothing imported: Takeout/Fitbit/heart_rate-2024-01-01.json: a JSON string "
+        "or number longer than 8 MB (IMPORT_MAX_TEXT_MB)",
+    )
 
 
 @pytest.mark.slow
-def test_a_150_mb_truncated_json_is_rejected_in_bounded_memory(settings: Settings, redis_client: redis.Redis,
-                                                               tmp_path: Path) -> None:
+def test_a_150_mb_truncated_json_is_rejected_in_bounded_memory(
+    settings: Settings, redis_client: redis.Redis, tmp_path: Path
+) -> None:
     path = tmp_path / "heart_rate-2024-01-02.json"
     chunk = HR_ITEM * (MB // len(HR_ITEM))
     with path.open("wb") as out:
@@ -109,21 +156,30 @@ def test_a_150_mb_truncated_json_is_rejected_in_bounded_memory(settings: Setting
         out.write(HR_ITEM[:30])  # cut in the middle of an item
     assert path.stat().st_size > 150 * 10**6
     run = fitness_import(path, tmp_path)
-    assert_refused(run, redis_client, "nothing imported: heart_rate-2024-01-02.json: unreadable Fitbit heart file "
-                   "(truncated or malformed JSON: parse error: premature EOF)")
+    assert_refused(
+        run,
+        redis_client,
+        "nothing imported: heart_rate-2024-01-02.json: unreadable Fitbit heart file "
+        "(truncated or malformed JSON: parse error: premature EOF)",
+    )
 
 
-def test_a_deeply_nested_json_is_rejected_naming_the_limit(settings: Settings, redis_client: redis.Redis,
-                                                           tmp_path: Path) -> None:
+def test_a_deeply_nested_json_is_rejected_naming_the_limit(
+    settings: Settings, redis_client: redis.Redis, tmp_path: Path
+) -> None:
     path = tmp_path / "sleep-2024-01-01.json"
     path.write_bytes(b'[{"dateOfSleep": "2024-01-01", "levels": ' + b"[" * 200_000 + b"]" * 200_000 + b"}]")
     run = fitness_import(path, tmp_path)
-    assert_refused(run, redis_client, "nothing imported: sleep-2024-01-01.json: JSON nested deeper than 64 levels "
-                   "(IMPORT_MAX_JSON_DEPTH)")
+    assert_refused(
+        run,
+        redis_client,
+        "nothing imported: sleep-2024-01-01.json: JSON nested deeper than 64 levels (IMPORT_MAX_JSON_DEPTH)",
+    )
 
 
-def test_a_huge_whitespace_xml_text_is_rejected_naming_the_limit(settings: Settings, redis_client: redis.Redis,
-                                                                 tmp_path: Path) -> None:
+def test_a_huge_whitespace_xml_text_is_rejected_naming_the_limit(
+    settings: Settings, redis_client: redis.Redis, tmp_path: Path
+) -> None:
     path = tmp_path / "export.xml"
     with path.open("wb") as out:
         out.write(APPLE_HEAD + b"<Record>")
@@ -131,13 +187,17 @@ def test_a_huge_whitespace_xml_text_is_rejected_naming_the_limit(settings: Setti
             out.write(b" \n\t" * (MB // 3))
         out.write(b"</Record></HealthData>\n")
     run = fitness_import(path, tmp_path)
-    assert_refused(run, redis_client, "nothing imported: export.xml: more than 8 MB of XML without an element",
-                   "IMPORT_MAX_TEXT_MB)")
+    assert_refused(
+        run,
+        redis_client,
+        "nothing imported: export.xml: more than 8 MB of XML without an element",
+        "IMPORT_MAX_TEXT_MB)",
+    )
 
 
-def test_implausible_dates_and_heart_rates_are_counted_and_the_rest_published(settings: Settings,
-                                                                              redis_client: redis.Redis,
-                                                                              tmp_path: Path) -> None:
+def test_implausible_dates_and_heart_rates_are_counted_and_the_rest_published(
+    settings: Settings, redis_client: redis.Redis, tmp_path: Path
+) -> None:
     from tests.unit.test_import_limits import gpx
 
     folder = tmp_path / "runs"
@@ -147,7 +207,9 @@ def test_implausible_dates_and_heart_rates_are_counted_and_the_rest_published(se
     (folder / "run.gpx").write_text(gpx("2024-05-01", bpms=(120, 400, 140)))
     result = CliRunner().invoke(main, ["import", str(folder), "--user-id", "ivy", "--no-progress"])
     assert result.exit_code == 0, result.output
-    assert ("dropped 3 implausible: heart_rate out of range 25-250: 1; timestamp before 2000-01-01 (workouts): 1; "
-            "timestamp more than a day in the future (workouts): 1") in result.stdout.splitlines()
+    assert (
+        "dropped 3 implausible: heart_rate out of range 25-250: 1; timestamp before 2000-01-01 (workouts): 1; "
+        "timestamp more than a day in the future (workouts): 1"
+    ) in result.stdout.splitlines()
     entries = redis_client.xrange("fitness:events")
     assert len(entries) == 1 and b'"event_ts":"2024-05-01T07:00:00' in entries[0][1][b"data"]

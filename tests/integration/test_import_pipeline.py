@@ -39,7 +39,11 @@ def counts(db) -> dict[str, int]:
 
 def test_published_messages_decode_to_the_imported_records(redis_client: redis.Redis) -> None:
     captured: list = []
-    import_path(FIXTURES / "fit", "ivy", publish=lambda records: publish_records(redis_client, captured_all(records, captured)))
+    import_path(
+        FIXTURES / "fit",
+        "ivy",
+        publish=lambda records: publish_records(redis_client, captured_all(records, captured)),
+    )
     sent = {r.natural_id: r for r in captured}
     stream_entries = [entry for cls in RECORD_TYPES for entry in redis_client.xrange(cls.STREAM)]
     assert len(stream_entries) == len(captured) > 0
@@ -54,8 +58,9 @@ def captured_all(records, into: list):
         yield record
 
 
-def test_importing_the_same_folder_twice_stores_everything_once(settings: Settings, redis_client: redis.Redis,
-                                                               mongo_db, tmp_path: Path) -> None:
+def test_importing_the_same_folder_twice_stores_everything_once(
+    settings: Settings, redis_client: redis.Redis, mongo_db, tmp_path: Path
+) -> None:
     folder = wearable_folder(tmp_path)
     publish = partial(publish_records, redis_client)
     first = import_path(folder, "ivy", timezone="America/Los_Angeles", publish=publish)
@@ -73,16 +78,25 @@ def test_importing_the_same_folder_twice_stores_everything_once(settings: Settin
     assert again.stored_total == 0 and again.already_stored == second.total
 
 
-def test_export_then_import_round_trips_every_document(settings: Settings, redis_client: redis.Redis,
-                                                       mongo_client: pymongo.MongoClient, mongo_db,
-                                                       tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_export_then_import_round_trips_every_document(
+    settings: Settings,
+    redis_client: redis.Redis,
+    mongo_client: pymongo.MongoClient,
+    mongo_db,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     publish = partial(publish_records, redis_client)
     (tmp_path / "apple").mkdir()
-    shutil.copy(FIXTURES / "apple_health" / "apple-health-parser_export.xml", tmp_path / "apple" / "export.xml")
+    shutil.copy(
+        FIXTURES / "apple_health" / "apple-health-parser_export.xml", tmp_path / "apple" / "export.xml"
+    )
     for source in (FIXTURES / "fit", FIXTURES / "fitbit", tmp_path / "apple"):
         import_path(source, "ivy", timezone="Europe/Amsterdam", publish=publish)
     run_writer(settings, DRAIN)
-    original = {cls.COLLECTION: {d["_id"]: d for d in mongo_db[cls.COLLECTION].find()} for cls in RECORD_TYPES}
+    original = {
+        cls.COLLECTION: {d["_id"]: d for d in mongo_db[cls.COLLECTION].find()} for cls in RECORD_TYPES
+    }
 
     for fmt in ("csv", "parquet"):
         out = tmp_path / fmt
@@ -93,16 +107,21 @@ def test_export_then_import_round_trips_every_document(settings: Settings, redis
         redis_client.flushdb()
         import_path(out, None, fmt="tables", publish=publish)
         run_writer(Settings.load(), DRAIN)
-        restored = {cls.COLLECTION: {d["_id"]: d for d in mongo_client[copy_db][cls.COLLECTION].find()}
-                    for cls in RECORD_TYPES}
+        restored = {
+            cls.COLLECTION: {d["_id"]: d for d in mongo_client[copy_db][cls.COLLECTION].find()}
+            for cls in RECORD_TYPES
+        }
         mongo_client.drop_database(copy_db)
         assert restored == original, fmt
 
 
-def test_cli_import_publishes_and_export_writes_the_tables(settings: Settings, redis_client: redis.Redis,
-                                                          mongo_db, tmp_path: Path) -> None:
+def test_cli_import_publishes_and_export_writes_the_tables(
+    settings: Settings, redis_client: redis.Redis, mongo_db, tmp_path: Path
+) -> None:
     runner = CliRunner()
-    result = runner.invoke(main, ["import", str(FIXTURES / "tcx" / "test.tcx"), "--user-id", "ivy", "--no-progress"])
+    result = runner.invoke(
+        main, ["import", str(FIXTURES / "tcx" / "test.tcx"), "--user-id", "ivy", "--no-progress"]
+    )
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("2 records published from 1 file(s) [tcx]")
     assert redis_client.xlen("fitness:events") == 1 and redis_client.xlen("fitness:devices") == 1
@@ -111,23 +130,35 @@ def test_cli_import_publishes_and_export_writes_the_tables(settings: Settings, r
     assert result.exit_code == 0, result.output
     assert "wrote 2 rows" in result.stdout
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
-        f"{cls.COLLECTION}.parquet" for cls in RECORD_TYPES)
+        f"{cls.COLLECTION}.parquet" for cls in RECORD_TYPES
+    )
 
 
 def test_stored_profile_lookup_reads_the_user_and_tolerates_an_unreachable_store(
-        settings: Settings, redis_client: redis.Redis, mongo_db, tmp_path: Path) -> None:
+    settings: Settings, redis_client: redis.Redis, mongo_db, tmp_path: Path
+) -> None:
     (tmp_path / "apple").mkdir()
-    body = (FIXTURES / "apple_health" / "apple-health-parser_export.xml").read_text().replace(
-        "</HealthData>",
-        '<Record type="HKQuantityTypeIdentifierHeight" sourceName="Scale" unit="cm" startDate="2024-01-01 08:00:00 +0200"'
-        ' endDate="2024-01-01 08:00:00 +0200" value="181"/>'
-        '<Record type="HKQuantityTypeIdentifierBodyMass" sourceName="Scale" unit="kg" startDate="2024-01-02 08:00:00 +0200"'
-        ' endDate="2024-01-02 08:00:00 +0200" value="77.2"/></HealthData>')
+    body = (
+        (FIXTURES / "apple_health" / "apple-health-parser_export.xml")
+        .read_text()
+        .replace(
+            "</HealthData>",
+            '<Record type="HKQuantityTypeIdentifierHeight" sourceName="Scale" unit="cm" startDate="2024-01-01 08:00:00 +0200"'
+            ' endDate="2024-01-01 08:00:00 +0200" value="181"/>'
+            '<Record type="HKQuantityTypeIdentifierBodyMass" sourceName="Scale" unit="kg" startDate="2024-01-02 08:00:00 +0200"'
+            ' endDate="2024-01-02 08:00:00 +0200" value="77.2"/></HealthData>',
+        )
+    )
     (tmp_path / "apple" / "export.xml").write_text(body)
     lookup = partial(stored_user, settings.mongo_uri, settings.mongo_db)
     assert lookup("ivy") == (None, True)
     import_path(tmp_path / "apple", "ivy", lookup_user=lookup, publish=partial(publish_records, redis_client))
     run_writer(settings, DRAIN)
     user, found = lookup("ivy")
-    assert found and (user.sex, user.birth_year, user.height_cm, user.weight_kg) == ("male", 1990, 181.0, 77.2)
+    assert found and (user.sex, user.birth_year, user.height_cm, user.weight_kg) == (
+        "male",
+        1990,
+        181.0,
+        77.2,
+    )
     assert stored_user("mongodb://127.0.0.1:1", "x", "ivy", timeout_ms=200) == (None, False)

@@ -160,7 +160,9 @@ def test_a_client_error_is_not_retried(ollama, llm):
 
 
 def test_an_unreachable_server_falls_back_to_rules():
-    client = LLMClient("llama3.2:latest", "http://127.0.0.1:9", timeout_s=TIMEOUT_S, max_retries=1, backoff_s=0.0)
+    client = LLMClient(
+        "llama3.2:latest", "http://127.0.0.1:9", timeout_s=TIMEOUT_S, max_retries=1, backoff_s=0.0
+    )
     doc = workout(client)
     assert doc.source == "rules" and doc.usage.attempts == 2
     assert doc.usage.failure_reasons[0].startswith("attempt 1: connection error")
@@ -189,7 +191,9 @@ def test_changed_inputs_ask_again_and_make_version_2(ollama, llm):
     ollama.script([Reply.of_json(good_workout())])
     first = workout(llm)
     ollama.script([Reply.of_json(good_workout())])
-    changed = make_workout_plan(example_context(), example_prescription(weekly_minutes=152), llm, previous=first)
+    changed = make_workout_plan(
+        example_context(), example_prescription(weekly_minutes=152), llm, previous=first
+    )
     assert changed.version == 2 and ollama.calls == 2 and changed.source == "llm"
 
 
@@ -253,7 +257,12 @@ def test_an_audited_bad_reply_twice_is_replaced_by_the_rules_plan(ollama, llm, c
     doc = _make(ctx, rx, llm)
     assert doc.source == "rules" and doc.guardrails.passed and doc.usage.outcome == "fallback"
     expected = {
-        "four_for_three_hard_mon_to_wed": ["training_days", "hard_days_apart", "strength_days", "session_rpe"],
+        "four_for_three_hard_mon_to_wed": [
+            "training_days",
+            "hard_days_apart",
+            "strength_days",
+            "session_rpe",
+        ],
         "oats_soy_sauce_for_gluten": ["macros_consistent", "diet_and_allergens"],
         "seven_for_five_six_hard_in_a_row": ["training_days", "hard_days_apart", "strength_days"],
     }[name]
@@ -262,8 +271,10 @@ def test_an_audited_bad_reply_twice_is_replaced_by_the_rules_plan(ollama, llm, c
 
 GENERATED = [
     (plan_type, rule, i)
-    for plan_type, breaks in (("workout", ("training_days", "hard_days_apart", "session_rpe", "strength_days")),
-                              ("nutrition", ("diet_and_allergens", "calorie_floor", "ingredients_known")))
+    for plan_type, breaks in (
+        ("workout", ("training_days", "hard_days_apart", "session_rpe", "strength_days")),
+        ("nutrition", ("diet_and_allergens", "calorie_floor", "ingredients_known")),
+    )
     for rule in breaks
     for i in range(3)
 ]
@@ -271,7 +282,7 @@ GENERATED = [
 
 def _generated_case(plan_type: str, rule: str, index: int):
     """The first simulated person (from ``index``) whose good plan the mutation can break."""
-    for ctx, rx in population(60, seed=13)[index * 15:]:
+    for ctx, rx in population(60, seed=13)[index * 15 :]:
         if ctx.medical_flags:
             continue
         if plan_type == "workout":

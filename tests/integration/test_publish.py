@@ -41,7 +41,9 @@ def test_backfill_decodes_back_to_the_simulated_records(redis_client: redis.Redi
     stats = backfill(config, redis_client, maxlen=100_000, workers=0, progress=False)
     expected = list(iter_records(config))
     for stream in STREAMS:
-        assert [decode(f) for f in stream_contents(redis_client)[stream]] == [r for r in expected if stream == r.STREAM]
+        assert [decode(f) for f in stream_contents(redis_client)[stream]] == [
+            r for r in expected if stream == r.STREAM
+        ]
     assert stats.per_stream == Counter(r.STREAM for r in expected)
     assert stats.total == len(expected) and stats.seconds > 0
 
@@ -63,7 +65,9 @@ def test_publish_records_keeps_its_signature_and_counts(redis_client: redis.Redi
 
 
 def fill(client: redis.Redis, n: int, stream: str = STREAM, **options) -> None:
-    records = [r for r in iter_records(SimulationConfig(users=3, days=3, seed=4, end=END)) if stream == r.STREAM]
+    records = [
+        r for r in iter_records(SimulationConfig(users=3, days=3, seed=4, end=END)) if stream == r.STREAM
+    ]
     while len(records) < n:
         records += records
     publish_records(client, records[:n], **options)
@@ -74,8 +78,11 @@ def test_publishing_at_the_cap_trims_nothing_and_stops_with_a_clear_error(redis_
     fill(redis_client, 300, maxlen=300)
     redis_client.xreadgroup(GROUP, "w1", {STREAM: ">"}, count=300)
     redis_client.xack(STREAM, GROUP, *[eid for eid, _ in redis_client.xrange(STREAM)])  # read and stored
-    with pytest.raises(StreamFullError, match=rf"^{STREAM} is at its cap of 300 entries .* start the storage "
-                                              "writer or raise STREAM_MAXLEN$"):
+    with pytest.raises(
+        StreamFullError,
+        match=rf"^{STREAM} is at its cap of 300 entries .* start the storage "
+        "writer or raise STREAM_MAXLEN$",
+    ):
         fill(redis_client, 10, maxlen=300, max_wait_s=0.5)
     assert redis_client.xlen(STREAM) == 300  # only the writer trims, even what it has acknowledged
 
@@ -107,7 +114,9 @@ def test_publisher_waits_for_the_writer_to_make_room(redis_client: redis.Redis) 
     reader.start()
     started = time.monotonic()
     records = records_of(SimulationConfig(users=3, days=3, seed=4, end=END), STREAM)
-    stats = publish_records(redis_client, (records * (250 // len(records) + 1))[:250], maxlen=300, max_wait_s=20)
+    stats = publish_records(
+        redis_client, (records * (250 // len(records) + 1))[:250], maxlen=300, max_wait_s=20
+    )
     waited = time.monotonic() - started
     reader.join(10)
     assert waited >= 0.7 and stats.waited_s > 0.5
@@ -120,8 +129,13 @@ def test_live_mode_keeps_publishing_in_arrival_order_until_stopped(redis_client:
     window = len(list(iter_records(config)))
     stop = threading.Event()
     result = {}
-    runner = threading.Thread(target=lambda: result.update(stats=live(
-        config, redis_client, speed=86_400 * 2, stop=stop, maxlen=100_000, workers=0, tick_s=0.05)))
+    runner = threading.Thread(
+        target=lambda: result.update(
+            stats=live(
+                config, redis_client, speed=86_400 * 2, stop=stop, maxlen=100_000, workers=0, tick_s=0.05
+            )
+        )
+    )
     runner.start()
     deadline = time.monotonic() + 30
     while sum(redis_client.xlen(s) for s in STREAMS) < window + 50 and time.monotonic() < deadline:
@@ -130,7 +144,9 @@ def test_live_mode_keeps_publishing_in_arrival_order_until_stopped(redis_client:
     runner.join(10)
     assert not runner.is_alive()
     assert result["stats"].total >= window + 50
-    live_meals = [decode(f) for f in stream_contents(redis_client)["fitness:nutrition"]][len(records_of(config, "fitness:nutrition")):]
+    live_meals = [decode(f) for f in stream_contents(redis_client)["fitness:nutrition"]][
+        len(records_of(config, "fitness:nutrition")) :
+    ]
     assert live_meals and all(r.log_ts.date() > END for r in live_meals)
     arrivals = [r.ingest_ts for r in live_meals]
     assert arrivals == sorted(arrivals)

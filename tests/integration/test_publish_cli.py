@@ -24,7 +24,9 @@ SUMMARY = re.compile(r"^published ([\d,]+) records in [\d.]+ s \([\d,]+/s\): .*e
 
 
 def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([*FITNESS, *args], capture_output=True, text=True, timeout=timeout, env=os.environ.copy())
+    return subprocess.run(
+        [*FITNESS, *args], capture_output=True, text=True, timeout=timeout, env=os.environ.copy()
+    )
 
 
 def published(line: str) -> int:
@@ -34,7 +36,9 @@ def published(line: str) -> int:
 
 
 def test_publish_prints_a_one_line_summary_matching_the_streams(settings: Settings) -> None:
-    result = run("publish", "--users", "3", "--days", "2", "--seed", "5", "--end", "2024-01-31", "--no-progress")
+    result = run(
+        "publish", "--users", "3", "--days", "2", "--seed", "5", "--end", "2024-01-31", "--no-progress"
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 1
@@ -42,17 +46,41 @@ def test_publish_prints_a_one_line_summary_matching_the_streams(settings: Settin
     assert published(lines[0]) == sum(client.xlen(s) for s in STREAMS)
 
 
-@pytest.mark.parametrize(("stop_signal", "users", "workers"),
-                         [(signal.SIGTERM, 2, 0), (signal.SIGINT, 2, 0), (signal.SIGTERM, 150, 2)])
-def test_live_publishing_stops_cleanly_on_a_signal(settings: Settings, stop_signal: signal.Signals, users: int,
-                                                   workers: int) -> None:
+@pytest.mark.parametrize(
+    ("stop_signal", "users", "workers"),
+    [(signal.SIGTERM, 2, 0), (signal.SIGINT, 2, 0), (signal.SIGTERM, 150, 2)],
+)
+def test_live_publishing_stops_cleanly_on_a_signal(
+    settings: Settings, stop_signal: signal.Signals, users: int, workers: int
+) -> None:
     client = redis.Redis.from_url(settings.redis_dsn)
-    proc = subprocess.Popen([*FITNESS, "publish", "--users", str(users), "--days", "1", "--end", "2024-01-31",
-                             "--live", "--speed", "86400", "--workers", str(workers), "--no-progress"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+    proc = subprocess.Popen(
+        [
+            *FITNESS,
+            "publish",
+            "--users",
+            str(users),
+            "--days",
+            "1",
+            "--end",
+            "2024-01-31",
+            "--live",
+            "--speed",
+            "86400",
+            "--workers",
+            str(workers),
+            "--no-progress",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+    )
     try:
         deadline = time.monotonic() + 60
-        while client.xlen("fitness:nutrition") < 6 * users and time.monotonic() < deadline:  # past the backfill
+        while (
+            client.xlen("fitness:nutrition") < 6 * users and time.monotonic() < deadline
+        ):  # past the backfill
             time.sleep(0.2)
         proc.send_signal(stop_signal)
         signalled = time.monotonic()
@@ -66,7 +94,9 @@ def test_live_publishing_stops_cleanly_on_a_signal(settings: Settings, stop_sign
     assert published(out.strip().splitlines()[-1]) == sum(client.xlen(s) for s in STREAMS)
 
 
-def test_demo_uses_configured_services_and_reports_what_it_published(settings: Settings, tmp_path: Path) -> None:
+def test_demo_uses_configured_services_and_reports_what_it_published(
+    settings: Settings, tmp_path: Path
+) -> None:
     result = run("demo", "--users", "3", "--weeks", "1", "--no-progress", "--publish-only")
     assert result.returncode == 0, result.stderr
     out = result.stdout
@@ -81,7 +111,9 @@ def test_demo_uses_configured_services_and_reports_what_it_published(settings: S
     assert not (tmp_path / "var" / "services.json").exists()  # no embedded services were started
 
 
-def test_demo_starts_embedded_services_when_none_are_configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_starts_embedded_services_when_none_are_configured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("REDIS_URL", raising=False)
     monkeypatch.delenv("MONGO_URI", raising=False)
     monkeypatch.setenv("FITNESS_VAR_DIR", str(tmp_path / "var"))

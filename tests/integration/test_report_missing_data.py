@@ -38,23 +38,66 @@ SIMULATED_PAGES = {
     "sim5-u00002": "7add74fb6c68b7c7a75afc1fb2fcb51c4b0f288c29bff761803d86679ede517b",
 }
 SIMULATED_NUMBERS = {
-    "sim5-u00000": ({"Steps per day": "6,394", "Workouts": "2", "Sleep per night": "7.0 h",
-                     "Calories eaten per day": "2,018 kcal", "Protein per day": "127 g", "Mood (1-5)": "3.3"},
-                    ["acwr_danger", "workouts_below_minimum", "sleep_quality_low", "steps_below_target",
-                     "strength_below_guideline", "sleep_efficiency_low"]),
-    "sim5-u00001": ({"Steps per day": "7,482", "Workouts": "3", "Sleep per night": "7.3 h",
-                     "Calories eaten per day": "2,250 kcal", "Protein per day": "101 g", "Mood (1-5)": "3.7"},
-                    ["acwr_danger", "sleep_quality_low", "steps_below_target", "strength_below_guideline"]),
-    "sim5-u00002": ({"Steps per day": "7,907", "Workouts": "3", "Sleep per night": "7.5 h",
-                     "Calories eaten per day": "1,638 kcal", "Protein per day": "138 g", "Mood (1-5)": "3.4"},
-                    ["sleep_quality_low", "steps_below_target", "strength_below_guideline"]),
+    "sim5-u00000": (
+        {
+            "Steps per day": "6,394",
+            "Workouts": "2",
+            "Sleep per night": "7.0 h",
+            "Calories eaten per day": "2,018 kcal",
+            "Protein per day": "127 g",
+            "Mood (1-5)": "3.3",
+        },
+        [
+            "acwr_danger",
+            "workouts_below_minimum",
+            "sleep_quality_low",
+            "steps_below_target",
+            "strength_below_guideline",
+            "sleep_efficiency_low",
+        ],
+    ),
+    "sim5-u00001": (
+        {
+            "Steps per day": "7,482",
+            "Workouts": "3",
+            "Sleep per night": "7.3 h",
+            "Calories eaten per day": "2,250 kcal",
+            "Protein per day": "101 g",
+            "Mood (1-5)": "3.7",
+        },
+        ["acwr_danger", "sleep_quality_low", "steps_below_target", "strength_below_guideline"],
+    ),
+    "sim5-u00002": (
+        {
+            "Steps per day": "7,907",
+            "Workouts": "3",
+            "Sleep per night": "7.5 h",
+            "Calories eaten per day": "1,638 kcal",
+            "Protein per day": "138 g",
+            "Mood (1-5)": "3.4",
+        },
+        ["sleep_quality_low", "steps_below_target", "strength_below_guideline"],
+    ),
 }
 STEP_RULES = {"steps_low", "steps_below_target"}
-SLEEP_RULES = {"short_sleep_nights", "sleep_short", "sleep_long", "sleep_quality_low", "sleep_efficiency_low",
-               "resting_hr_rise"}
+SLEEP_RULES = {
+    "short_sleep_nights",
+    "sleep_short",
+    "sleep_long",
+    "sleep_quality_low",
+    "sleep_efficiency_low",
+    "resting_hr_rise",
+}
 NUTRITION_RULES = {"intake_below_bmr", "protein_low"}
-ACTIVITY_RULES = STEP_RULES | {"workouts_below_minimum", "aerobic_below_guideline", "strength_below_guideline",
-                               "acwr_danger", "acwr_high", "acwr_low", "coverage_low"}
+ACTIVITY_RULES = STEP_RULES | {
+    "workouts_below_minimum",
+    "aerobic_below_guideline",
+    "strength_below_guideline",
+    "acwr_danger",
+    "acwr_high",
+    "acwr_low",
+    "coverage_low",
+}
 
 
 def store_records(db, records: list[Record]) -> None:
@@ -70,9 +113,13 @@ def store_records(db, records: list[Record]) -> None:
 def cards(page: str) -> dict[str, tuple[str, list[str]]]:
     """Every header card: label -> (value, comparison lines)."""
     found = {}
-    for label, value, rest in re.findall(r'<span class="label">([^<]*)</span><span class="value">([^<]*)</span>(.*?)</li>',
-                                         page, re.S):
-        lines = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r'<span class="cmp[^"]*">(.*?)</span>\s*(?=<span class="cmp|$)', rest, re.S)]
+    for label, value, rest in re.findall(
+        r'<span class="label">([^<]*)</span><span class="value">([^<]*)</span>(.*?)</li>', page, re.S
+    ):
+        lines = [
+            re.sub(r"<[^>]+>", "", c).strip()
+            for c in re.findall(r'<span class="cmp[^"]*">(.*?)</span>\s*(?=<span class="cmp|$)', rest, re.S)
+        ]
         found[htmllib.unescape(label)] = (htmllib.unescape(value), lines)
     return found
 
@@ -107,22 +154,43 @@ def assert_no_data_report(page: str, labels: list[str]) -> None:
 def test_a_gpx_only_user_has_no_steps_sleep_nutrition_or_feedback_and_no_rule_about_them(mongo_db) -> None:
     start = datetime(2025, 3, 5, 17, 0, tzinfo=UTC)
     ctx = ImportContext("gpx-user", hr_max_bpm=190.0)
-    records = list(gpx.convert([Entry.from_bytes("run.gpx", gpx_track(start, [120] * 90 + [165] * 90).encode())], ctx))
+    records = list(
+        gpx.convert([Entry.from_bytes("run.gpx", gpx_track(start, [120] * 90 + [165] * 90).encode())], ctx)
+    )
     assert [type(r) for r in records] == [FitnessEvent]
     store_records(mongo_db, records)
 
     doc = features_agree(mongo_db)["gpx-user"]
     assert doc["provenance"]["code_version"] == "weekly_features/2"
-    assert doc["steps"] == {"daily": [None] * 7, "total": None, "mean_per_day": None, "goal": None, "days_goal_met": None}
+    assert doc["steps"] == {
+        "daily": [None] * 7,
+        "total": None,
+        "mean_per_day": None,
+        "goal": None,
+        "days_goal_met": None,
+    }
     assert doc["hr_zone_min"] is not None and sum(doc["hr_zone_min"]) > 25  # the run carried heart rate
     assert (doc["workouts"]["count"], doc["coverage"]["activity"]) == (1, 1)
-    assert (doc["sleep"]["count"], doc["sleep"]["mean_asleep_min"], doc["sleep"]["short_nights"]) == (0, None, None)
+    assert (doc["sleep"]["count"], doc["sleep"]["mean_asleep_min"], doc["sleep"]["short_nights"]) == (
+        0,
+        None,
+        None,
+    )
     assert doc["energy"]["daily_in"] == [None] * 7 and doc["macros"]["protein_g"] is None
     assert (doc["feedback"]["count"], doc["feedback"]["mood"]) == (0, None)
 
     page = render_report(user_report_data(mongo_db, "gpx-user", WEEK)).html
-    assert_no_data_report(page, ["Steps per day", "Sleep per night", "Calories eaten per day", "Protein per day",
-                                 "Mood (1-5)", "Resting heart rate"])
+    assert_no_data_report(
+        page,
+        [
+            "Steps per day",
+            "Sleep per night",
+            "Calories eaten per day",
+            "Protein per day",
+            "Mood (1-5)",
+            "Resting heart rate",
+        ],
+    )
     assert cards(page)["Workouts"][0] == "1"
     fired = set(fired_rules(page))
     assert not fired & (STEP_RULES | SLEEP_RULES | NUTRITION_RULES)
@@ -153,9 +221,20 @@ def test_a_sleep_only_user_has_no_activity_nutrition_or_feedback_and_no_rule_abo
     assert doc["macros"]["protein_g"] is None and doc["feedback"]["mood"] is None
 
     page = render_report(user_report_data(mongo_db, user_id, WEEK)).html
-    assert_no_data_report(page, ["Steps per day", "Active minutes (moderate-equivalent)", "Workouts", "Workout time",
-                                 "Training load (TRIMP)", "Acute:chronic load ratio", "Calories eaten per day",
-                                 "Protein per day", "Mood (1-5)"])
+    assert_no_data_report(
+        page,
+        [
+            "Steps per day",
+            "Active minutes (moderate-equivalent)",
+            "Workouts",
+            "Workout time",
+            "Training load (TRIMP)",
+            "Acute:chronic load ratio",
+            "Calories eaten per day",
+            "Protein per day",
+            "Mood (1-5)",
+        ],
+    )
     assert cards(page)["Sleep per night"][0].endswith(" h")
     assert not set(fired_rules(page)) & (ACTIVITY_RULES | NUTRITION_RULES)
     assert "No activity data this week" in page
@@ -183,5 +262,7 @@ def test_a_full_simulated_week_renders_exactly_as_before(mongo_db) -> None:
         shown = cards(page)
         assert {label: shown[label][0] for label in numbers} == numbers, user_id
         assert fired_rules(page) == rules_fired, user_id
-        assert all("4-week baseline" in lines[1] or lines[1].startswith("=") for _, lines in shown.values()), user_id
+        assert all(
+            "4-week baseline" in lines[1] or lines[1].startswith("=") for _, lines in shown.values()
+        ), user_id
         assert hashlib.sha256(page.encode()).hexdigest() == digest, user_id

@@ -38,8 +38,15 @@ def stored(mongo_db):
     for seed, user in enumerate(USERS):
         store_user(mongo_db, user, seed)
     mongo_db[store.PLANS].insert_many(sample_plan_documents("u-a", WEEK))
-    note = Feedback(user_id="u-b", feedback_id="fb-1", feedback_ts=datetime(2025, 3, 5, 19, tzinfo=UTC),
-                    mood=4, energy=3, perceived_exertion=5, note=NOTE)
+    note = Feedback(
+        user_id="u-b",
+        feedback_id="fb-1",
+        feedback_ts=datetime(2025, 3, 5, 19, tzinfo=UTC),
+        mood=4,
+        energy=3,
+        perceived_exertion=5,
+        note=NOTE,
+    )
     mongo_db[store.FEEDBACK_EVENTS].insert_one(note.to_document())
     return mongo_db
 
@@ -54,8 +61,10 @@ def test_publishing_a_week_writes_every_page_the_index_and_the_documents(stored,
     documents = {d["user_id"]: d for d in stored[store.REPORTS].find({"week": WEEK.isoformat()})}
     assert set(documents) == set(USERS)
     assert documents["u-a"]["path"] == f"reports/{WEEK}/u-a.html"
-    mix = {p: sum(r["priority"] == p for d in documents.values() for r in d["recommendations"])
-           for p in ("high", "medium", "low")}
+    mix = {
+        p: sum(r["priority"] == p for d in documents.values() for r in d["recommendations"])
+        for p in ("high", "medium", "low")
+    }
     assert published.mix == mix
     for user, document in documents.items():
         assert escape(document["status"]) in index
@@ -73,8 +82,14 @@ def test_stored_notes_are_escaped_and_stored_plans_are_shown(stored, tmp_path: P
 
 
 def test_the_context_profile_is_preferred_to_the_users_document(stored) -> None:
-    stored[store.USER_CONTEXTS].insert_one({"_id": f"{WEEK}:u-a", "week": WEEK.isoformat(), "user_id": "u-a",
-                                            "profile": {"goal": "endurance", "allergies": ["<b>sesame</b>"]}})
+    stored[store.USER_CONTEXTS].insert_one(
+        {
+            "_id": f"{WEEK}:u-a",
+            "week": WEEK.isoformat(),
+            "user_id": "u-a",
+            "profile": {"goal": "endurance", "allergies": ["<b>sesame</b>"]},
+        }
+    )
     data = user_report_data(stored, "u-a", WEEK.isoformat())
     assert (data.profile.goal, data.profile.allergies) == ("endurance", ("<b>sesame</b>",))
     assert user_report_data(stored, "u-b", WEEK.isoformat()).profile.allergies == ()
@@ -82,8 +97,10 @@ def test_the_context_profile_is_preferred_to_the_users_document(stored) -> None:
 
 def test_the_baseline_comes_from_the_four_stored_weeks_before(stored) -> None:
     data = user_report_data(stored, "u-a", WEEK.isoformat())
-    earlier = [stored[store.WEEKLY_FEATURES].find_one({"_id": f"{w}:u-a"})
-               for w in ("2025-02-03", "2025-02-10", "2025-02-17", "2025-02-24")]
+    earlier = [
+        stored[store.WEEKLY_FEATURES].find_one({"_id": f"{w}:u-a"})
+        for w in ("2025-02-03", "2025-02-10", "2025-02-17", "2025-02-24")
+    ]
     assert data.baseline_weeks == 4
     assert data.previous.steps_per_day == earlier[-1]["steps"]["mean_per_day"]
     assert data.baseline.steps_per_day == pytest.approx(sum(e["steps"]["mean_per_day"] for e in earlier) / 4)
@@ -109,7 +126,9 @@ def test_publishing_again_stores_nothing_new_and_drops_pages_of_users_gone(store
     assert stored[store.REPORTS].count_documents({}) == 3
 
 
-def test_a_malformed_features_document_is_skipped_and_named_while_the_others_publish(stored, tmp_path: Path) -> None:
+def test_a_malformed_features_document_is_skipped_and_named_while_the_others_publish(
+    stored, tmp_path: Path
+) -> None:
     stored[store.WEEKLY_FEATURES].update_one({"_id": f"{WEEK}:u-b"}, {"$unset": {"steps": ""}})
     published = publish_week(stored, tmp_path, WEEK.isoformat(), created_at=CREATED, progress=False)
     assert published.count == 2
@@ -118,8 +137,13 @@ def test_a_malformed_features_document_is_skipped_and_named_while_the_others_pub
 
 
 def fitness(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "fitness_cli", "--log-level", "WARNING", *args],
-                          env=dict(os.environ), capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "fitness_cli", "--log-level", "WARNING", *args],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_fitness_report_writes_one_self_contained_file(stored, settings, tmp_path: Path) -> None:
@@ -136,12 +160,18 @@ def test_fitness_report_defaults_to_the_latest_week_in_the_artifact_store(stored
     assert (settings.artifacts_dir / "reports" / WEEK.isoformat() / "u-c.html").exists()
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("--user-id", "u-a", "--week", "2025-03-04"), "is a Tuesday, not a Monday"),
-    (("--user-id", "u-a", "--week", "March"), "is not a date"),
-    (("--user-id", "nobody"), "unknown user 'nobody'"),
-    (("--user-id", "u-a", "--week", "2024-01-01"), "no weekly features for user 'u-a' in week 2024-01-01"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--user-id", "u-a", "--week", "2025-03-04"), "is a Tuesday, not a Monday"),
+        (("--user-id", "u-a", "--week", "March"), "is not a date"),
+        (("--user-id", "nobody"), "unknown user 'nobody'"),
+        (
+            ("--user-id", "u-a", "--week", "2024-01-01"),
+            "no weekly features for user 'u-a' in week 2024-01-01",
+        ),
+    ],
+)
 def test_fitness_report_bad_input_is_one_line_and_a_non_zero_exit(stored, settings, args, message) -> None:
     result = fitness("report", *args)
     assert result.returncode == 1
@@ -174,10 +204,12 @@ def test_simulated_users_reports_match_their_stored_features(mongo_db, tmp_path:
         page = (tmp_path / "reports" / WEEK.isoformat() / f"{features['user_id']}.html").read_text()
         steps = f'<span class="value">{features["steps"]["mean_per_day"]:,.0f}</span>'
         assert steps in page
-        assert f'{features["coverage"]["sleep"]} of 7' in page
-        earlier = mongo_db[store.WEEKLY_FEATURES].find({"user_id": features["user_id"], "week": {"$in": weeks[:-1]}})
+        assert f"{features['coverage']['sleep']} of 7" in page
+        earlier = mongo_db[store.WEEKLY_FEATURES].find(
+            {"user_id": features["user_id"], "week": {"$in": weeks[:-1]}}
+        )
         baseline = sum(d["steps"]["mean_per_day"] for d in earlier) / 4
         delta = round(features["steps"]["mean_per_day"] - baseline)
         word = "up" if delta > 0 else "down"
-        card = page[page.index(steps):page.index("</li>", page.index(steps))]
+        card = page[page.index(steps) : page.index("</li>", page.index(steps))]
         assert re.search(rf"{word} {abs(delta):,} \([^)]*\) vs 4-week baseline", card)

@@ -30,7 +30,15 @@ from tests.integration.test_writer import fitness_command, population
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-UNSET = ("REDIS_URL", "MONGO_URI", "MONGO_DB", "REDIS_HOST", "REDIS_PORT", "FITNESS_VAR_DIR", "STORE_DATA_DIR")
+UNSET = (
+    "REDIS_URL",
+    "MONGO_URI",
+    "MONGO_DB",
+    "REDIS_HOST",
+    "REDIS_PORT",
+    "FITNESS_VAR_DIR",
+    "STORE_DATA_DIR",
+)
 
 
 class Var:
@@ -53,7 +61,11 @@ class Var:
 
     def spawn(self, *args: str) -> subprocess.Popen:
         return subprocess.Popen(
-            fitness_command(*args), cwd=self.root, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            fitness_command(*args),
+            cwd=self.root,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
         )
 
@@ -94,7 +106,9 @@ def all_stored(db, records: list[S.Record]) -> bool:
     wanted: dict[str, set[str]] = {}
     for record in records:
         wanted.setdefault(record.COLLECTION, set()).add(record.natural_id)
-    return all(db[name].count_documents({"_id": {"$in": sorted(ids)}}) == len(ids) for name, ids in wanted.items())
+    return all(
+        db[name].count_documents({"_id": {"$in": sorted(ids)}}) == len(ids) for name, ids in wanted.items()
+    )
 
 
 def stream_entries(client: redis.Redis) -> int:

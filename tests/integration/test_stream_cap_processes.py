@@ -41,14 +41,38 @@ def test_two_publishers_share_a_small_cap_and_nothing_is_trimmed_unread(
             for stream in S.STREAMS:
                 peak[stream] = max(peak[stream], redis_client.xlen(stream))
 
-    writer = subprocess.Popen(fitness_command("write", "--batch", "50", "--block-ms", "100"),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    writer = subprocess.Popen(
+        fitness_command("write", "--batch", "50", "--block-ms", "100"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     sampling = threading.Thread(target=sampler, daemon=True)
     sampling.start()
-    publishers = [subprocess.Popen(fitness_command(
-        "publish", "--users", "20", "--days", "14", "--seed", str(config.seed), "--end", END.isoformat(),
-        "--workers", "0", "--batch-size", "500", "--no-progress"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True) for config in configs]
+    publishers = [
+        subprocess.Popen(
+            fitness_command(
+                "publish",
+                "--users",
+                "20",
+                "--days",
+                "14",
+                "--seed",
+                str(config.seed),
+                "--end",
+                END.isoformat(),
+                "--workers",
+                "0",
+                "--batch-size",
+                "500",
+                "--no-progress",
+            ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for config in configs
+    ]
     try:
         results = [p.communicate(timeout=300) for p in publishers]
         assert [p.returncode for p in publishers] == [0, 0], [err[-2000:] for _, err in results]

@@ -57,7 +57,9 @@ def test_the_async_single_add_returns_the_entry_id_or_nothing_when_full(any_redi
     async def run() -> list:
         client = redis.asyncio.Redis.from_url(any_redis_url)
         try:
-            return [await capped_add_one(client, STREAM, {"schema": "x", "data": str(i)}, cap=2) for i in range(3)]
+            return [
+                await capped_add_one(client, STREAM, {"schema": "x", "data": str(i)}, cap=2) for i in range(3)
+            ]
         finally:
             await client.aclose()
 
@@ -73,8 +75,9 @@ def _produce(url: str, cap: int, seed: int, out, start) -> None:
     client.ping()
     start.wait(30)  # every producer connected: they start together
     while True:
-        result = capped_add(client, STREAM, [{"p": str(seed), "i": str(added + k)} for k in range(rng.randint(1, 40))],
-                            cap)
+        result = capped_add(
+            client, STREAM, [{"p": str(seed), "i": str(added + k)} for k in range(rng.randint(1, 40))], cap
+        )
         added += result.added
         if not result.added and result.room == 0:
             break
@@ -85,7 +88,9 @@ def test_concurrent_producer_processes_never_pass_the_cap(any_redis_url: str) ->
     cap = 5_000
     context = multiprocessing.get_context("fork")
     out, start = context.Queue(), context.Barrier(4)
-    producers = [context.Process(target=_produce, args=(any_redis_url, cap, seed, out, start)) for seed in range(4)]
+    producers = [
+        context.Process(target=_produce, args=(any_redis_url, cap, seed, out, start)) for seed in range(4)
+    ]
     for producer in producers:
         producer.start()
     added = [out.get(timeout=60) for _ in producers]
@@ -117,9 +122,14 @@ def test_concurrent_writer_threads_fill_exactly_to_the_cap_and_then_wait(any_red
     client = redis.Redis.from_url(any_redis_url)
     assert client.xlen(STREAM) == cap
     assert len(done) == 3 and len(errors) == 1  # three fitted whole, the last one went in as far as it fitted
-    assert re.fullmatch(rf"{STREAM} is at its cap of 1,000 entries \(unread plus retained\) after waiting \d+ s: "
-                        "start the storage writer or raise STREAM_MAXLEN", errors[0]), errors[0]
-    per_thread = sorted(sum(1 for _, f in client.xrange(STREAM) if f[b"t"] == str(k).encode()) for k in range(4))
+    assert re.fullmatch(
+        rf"{STREAM} is at its cap of 1,000 entries \(unread plus retained\) after waiting \d+ s: "
+        "start the storage writer or raise STREAM_MAXLEN",
+        errors[0],
+    ), errors[0]
+    per_thread = sorted(
+        sum(1 for _, f in client.xrange(STREAM) if f[b"t"] == str(k).encode()) for k in range(4)
+    )
     assert per_thread == [100, 300, 300, 300]
 
 
@@ -134,4 +144,6 @@ def test_a_waiting_writer_resumes_as_soon_as_room_is_made(redis_client: redis.Re
     threading.Thread(target=make_room).start()
     writer.add({STREAM: [{"i": str(i)} for i in range(100, 160)]})
     assert redis_client.xlen(STREAM) == 100 and writer.waited_s >= 0.3
-    assert [f[b"i"] for _, f in redis_client.xrange(STREAM)][-60:] == [str(i).encode() for i in range(100, 160)]
+    assert [f[b"i"] for _, f in redis_client.xrange(STREAM)][-60:] == [
+        str(i).encode() for i in range(100, 160)
+    ]

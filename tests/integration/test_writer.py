@@ -38,7 +38,9 @@ START = datetime(2026, 1, 5, tzinfo=UTC)
 
 def population(users: int, days: int, seed: int = 0, duplicate_rate: float = 0.0) -> list[S.Record]:
     """A simulated backfill in publishing order (profiles, then day by day), retransmits included."""
-    config = SimulationConfig(users=users, days=days, seed=seed, end=date(2026, 2, 1), duplicate_rate=duplicate_rate)
+    config = SimulationConfig(
+        users=users, days=days, seed=seed, end=date(2026, 2, 1), duplicate_rate=duplicate_rate
+    )
     return list(iter_records(config))
 
 
@@ -75,8 +77,13 @@ def unique_count(sent: list[S.Record]) -> int:
 
 def writer_config(**overrides: object) -> WriterConfig:
     """Test-sized timings: short blocking reads, fast reclaim, fast backoff."""
-    values: dict = {"drain": True, "block_ms": 100, "claim_idle_ms": 500, "backoff_base_s": 0.05,
-                    "backoff_cap_s": 0.5}
+    values: dict = {
+        "drain": True,
+        "block_ms": 100,
+        "claim_idle_ms": 500,
+        "backoff_base_s": 0.05,
+        "backoff_cap_s": 0.5,
+    }
     values.update(overrides)
     return WriterConfig(**values)
 
@@ -108,10 +115,20 @@ def test_a_newer_profile_replaces_the_stored_one_and_an_older_one_does_not(
     settings: Settings, redis_client: redis.Redis, mongo_db
 ) -> None:
     def profile(days: int, weight: float) -> S.User:
-        return S.User(user_id="u-1", sex="male", birth_year=1985, height_cm=180, weight_kg=weight,
-                      updated_ts=START + timedelta(days=days))
+        return S.User(
+            user_id="u-1",
+            sex="male",
+            birth_year=1985,
+            height_cm=180,
+            weight_kg=weight,
+            updated_ts=START + timedelta(days=days),
+        )
 
-    for record, weight_after in ((profile(2, 80.0), 80.0), (profile(1, 90.0), 80.0), (profile(3, 78.5), 78.5)):
+    for record, weight_after in (
+        (profile(2, 80.0), 80.0),
+        (profile(1, 90.0), 80.0),
+        (profile(3, 78.5), 78.5),
+    ):
         publish_records(redis_client, [record])
         run_writer(settings, writer_config())
         assert mongo_db.users.find_one({"_id": "u-1"})["weight_kg"] == weight_after
@@ -126,8 +143,11 @@ def test_one_percent_malformed_messages_are_exactly_the_dead_letters_and_the_res
     malformed = [
         ("fitness:events", {"schema": "fitness_event/1", "data": "{truncated"}, "invalid JSON"),
         ("fitness:sleep", {"schema": "sleep_session/7", "data": "{}"}, "unknown schema 'sleep_session/7'"),
-        ("fitness:events", {"schema": "fitness_event/1", "data": json.dumps(valid_event | {"duration_s": -1})},
-         "duration_s: Input should be greater than 0"),
+        (
+            "fitness:events",
+            {"schema": "fitness_event/1", "data": json.dumps(valid_event | {"duration_s": -1})},
+            "duration_s: Input should be greater than 0",
+        ),
         ("fitness:feedback", {"data": "{}"}, "lacks the 'schema' or 'data' field"),
     ]
     count = len(records) // 100
@@ -153,7 +173,9 @@ def test_one_percent_malformed_messages_are_exactly_the_dead_letters_and_the_res
 # --- reclaim and poison messages ------------------------------------------------------------
 
 
-def leave_pending(client: redis.Redis, records: list[S.Record], consumer: str = "ghost", deliveries: int = 1) -> list[str]:
+def leave_pending(
+    client: redis.Redis, records: list[S.Record], consumer: str = "ghost", deliveries: int = 1
+) -> list[str]:
     """Publish records and have a consumer that then dies read them ``deliveries`` times."""
     publish_records(client, records)
     for stream in {r.STREAM for r in records}:
@@ -186,13 +208,16 @@ def test_an_entry_delivered_more_than_k_times_goes_to_the_dlq_as_poison(
     poison = events(population(users=1, days=2, seed=6), 2)
     ids = leave_pending(redis_client, poison, deliveries=3)
     time.sleep(0.3)
-    writer = StorageWriter(redis_client, MongoDocumentStore(mongo_db),
-                           writer_config(claim_idle_ms=200, max_deliveries=3))
+    writer = StorageWriter(
+        redis_client, MongoDocumentStore(mongo_db), writer_config(claim_idle_ms=200, max_deliveries=3)
+    )
     stats = writer.run()
     letters = [S.DeadLetter.model_validate_json(f[b"data"]) for _, f in redis_client.xrange(S.DLQ_STREAM)]
     assert sorted(letter.entry_id for letter in letters) == sorted(ids)
     assert {letter.deliveries for letter in letters} == {4}
-    assert all(letter.reason == "poison message: delivered 4 times without being stored" for letter in letters)
+    assert all(
+        letter.reason == "poison message: delivered 4 times without being stored" for letter in letters
+    )
     assert (stats.dead_lettered, mongo_db.fitness_events.count_documents({})) == (2, 0)
 
 
@@ -212,7 +237,9 @@ def any_redis(request: pytest.FixtureRequest) -> redis.Redis:
     return client
 
 
-def test_an_entry_trimmed_while_pending_is_dead_lettered_and_the_rest_stored(any_redis: redis.Redis, mongo_db) -> None:
+def test_an_entry_trimmed_while_pending_is_dead_lettered_and_the_rest_stored(
+    any_redis: redis.Redis, mongo_db
+) -> None:
     records = events(population(users=1, days=2, seed=7), 4)
     ids = leave_pending(any_redis, records)
     any_redis.xdel("fitness:events", ids[1])
@@ -221,7 +248,8 @@ def test_an_entry_trimmed_while_pending_is_dead_lettered_and_the_rest_stored(any
     [letter] = [S.DeadLetter.model_validate_json(f[b"data"]) for _, f in any_redis.xrange(S.DLQ_STREAM)]
     assert (letter.entry_id, letter.reason) == (ids[1], TRIMMED_REASON)
     assert sorted(d["_id"] for d in mongo_db.fitness_events.find()) == sorted(
-        r.natural_id for i, r in enumerate(records) if i != 1)
+        r.natural_id for i, r in enumerate(records) if i != 1
+    )
 
 
 def test_reclaiming_never_returns_entries_the_writer_still_holds(any_redis: redis.Redis) -> None:
@@ -237,7 +265,8 @@ def test_reclaiming_never_returns_entries_the_writer_still_holds(any_redis: redi
 
     assert len(held) == 3
     assert sorted((e.entry_id, e.fields is None) for e in claimed) == sorted(
-        [(ghost_ids[0], True), (ghost_ids[1], False), (ghost_ids[2], False)])
+        [(ghost_ids[0], True), (ghost_ids[1], False), (ghost_ids[2], False)]
+    )
 
 
 # --- lag, drain and status -------------------------------------------------------------------
@@ -263,19 +292,27 @@ def test_status_reports_length_lag_pending_dlq_and_documents(
     events = next(s for s in before["streams"] if s["stream"] == "fitness:events")
     n_events = sum(isinstance(r, S.FitnessEvent) for r in records)
     assert (events["length"], events["lag"], events["pending"], events["group_exists"]) == (
-        n_events + 1, n_events + 1, 0, False)
+        n_events + 1,
+        n_events + 1,
+        0,
+        False,
+    )
 
     run_writer(settings, writer_config())
-    after = json.loads(subprocess.run(fitness_command("status", "--json"), capture_output=True, text=True,
-                                      check=True).stdout)
+    after = json.loads(
+        subprocess.run(fitness_command("status", "--json"), capture_output=True, text=True, check=True).stdout
+    )
     assert all((s["lag"], s["pending"], s["group_exists"]) == (0, 0, True) for s in after["streams"])
     assert after["dlq_length"] == 1
     assert after["collections"] == {
-        cls.COLLECTION: sum(isinstance(r, cls) for r in records) for cls in S.RECORD_TYPES}
+        cls.COLLECTION: sum(isinstance(r, cls) for r in records) for cls in S.RECORD_TYPES
+    }
 
 
 def test_bad_writer_options_are_one_line_errors() -> None:
     result = subprocess.run(fitness_command("write", "--batch", "0"), capture_output=True, text=True)
     assert result.returncode == 2
     [line] = result.stderr.strip().splitlines()
-    assert line.endswith("write: error: Invalid value for '--batch': 0 is not in the range 1<=x<=100000. (see --help)")
+    assert line.endswith(
+        "write: error: Invalid value for '--batch': 0 is not in the range 1<=x<=100000. (see --help)"
+    )

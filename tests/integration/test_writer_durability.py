@@ -40,8 +40,15 @@ FILE_LIMIT = 3 * 2**19
 def feedback(count: int, tag: str = "f") -> list[S.Record]:
     """``count`` check-ins of 50 users, one per user and day."""
     return [
-        S.Feedback(user_id=f"u-{i % 50}", feedback_id=f"{tag}-{i}", feedback_ts=START + timedelta(days=i // 50, hours=21),
-                   mood=1 + i % 5, energy=1 + i % 4, perceived_exertion=1 + i % 10, timezone="Europe/Berlin")
+        S.Feedback(
+            user_id=f"u-{i % 50}",
+            feedback_id=f"{tag}-{i}",
+            feedback_ts=START + timedelta(days=i // 50, hours=21),
+            mood=1 + i % 5,
+            energy=1 + i % 4,
+            perceived_exertion=1 + i % 10,
+            timezone="Europe/Berlin",
+        )
         for i in range(count)
     ]
 
@@ -52,6 +59,7 @@ def start_limited_store(data: Path, port: int, limit: int) -> subprocess.Popen:
     CPython ignores SIGXFSZ, so a write past the limit fails with EFBIG: WiredTiger's journal
     write fails and the storage engine panics, after the store acknowledged earlier writes.
     """
+
     def limited() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
         os.setsid()
@@ -60,13 +68,30 @@ def start_limited_store(data: Path, port: int, limit: int) -> subprocess.Popen:
     log = data.parent / f"secantus-{port}.log"
     with open(log, "ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "secantus", "--host", "127.0.0.1", "--port", str(port), "--storage-path",
-             str(data), "--log-level", "WARNING"], stdout=out, stderr=subprocess.STDOUT, preexec_fn=limited)
+            [
+                sys.executable,
+                "-m",
+                "secantus",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--storage-path",
+                str(data),
+                "--log-level",
+                "WARNING",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=limited,
+        )
     services.wait_for_port(port, proc, "SecantusDB", log, timeout=60)
     return proc
 
 
-def wait_for(condition: Callable[[], bool], timeout: float, what: str, alive: subprocess.Popen | None = None) -> None:
+def wait_for(
+    condition: Callable[[], bool], timeout: float, what: str, alive: subprocess.Popen | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if alive is not None and alive.poll() is not None:
@@ -116,11 +141,19 @@ def test_a_store_that_panics_and_loses_its_unflushed_tail_loses_no_accepted_reco
     try:
         publish_records(redis_client, records)
         with open(err_path, "w") as err_file:
-            writer = subprocess.Popen(fitness_command("write", "--block-ms", "100", "--batch", "500"),
-                                      stdout=subprocess.PIPE, stderr=err_file, text=True,
-                                      env={**os.environ, "MONGO_URI": url})
-        wait_for(lambda: "WT_PANIC" in log.read_text(errors="replace"), 120, "the store's journal write to fail",
-                 alive=writer)
+            writer = subprocess.Popen(
+                fitness_command("write", "--block-ms", "100", "--batch", "500"),
+                stdout=subprocess.PIPE,
+                stderr=err_file,
+                text=True,
+                env={**os.environ, "MONGO_URI": url},
+            )
+        wait_for(
+            lambda: "WT_PANIC" in log.read_text(errors="replace"),
+            120,
+            "the store's journal write to fail",
+            alive=writer,
+        )
         proc.kill()  # a panicked WiredTiger must exit and restart
         proc.wait(30)
         # what the writer acknowledged for writes the store confirmed before it died (pipelined
@@ -128,12 +161,20 @@ def test_a_store_that_panics_and_loses_its_unflushed_tail_loses_no_accepted_reco
         acked_at_panic = settled(lambda: acknowledged(redis_client, "fitness:feedback"))
         proc, _ = services.start_mongo(data, port)  # same port and data folder, no file-size limit
         after_restart = count(db, "feedback_events")
-        print(f"accepted {len(records)}; acknowledged when the store panicked {acked_at_panic}; "
-              f"in the store after its restart {after_restart}")
+        print(
+            f"accepted {len(records)}; acknowledged when the store panicked {acked_at_panic}; "
+            f"in the store after its restart {after_restart}"
+        )
 
-        wait_for(lambda: count(db, "feedback_events") == len(records)
-                 and acknowledged(redis_client, "fitness:feedback") == len(records), 180,
-                 "every accepted record to be stored", alive=writer)
+        wait_for(
+            lambda: (
+                count(db, "feedback_events") == len(records)
+                and acknowledged(redis_client, "fitness:feedback") == len(records)
+            ),
+            180,
+            "every accepted record to be stored",
+            alive=writer,
+        )
         writer.send_signal(signal.SIGTERM)
         writer.communicate(timeout=60)
         err = err_path.read_text()
@@ -183,7 +224,9 @@ def test_a_writer_started_after_the_store_restarted_replays_what_the_store_lost(
             proc.terminate()
             proc.wait(30)
             proc, _ = services.start_mongo(data, port)
-            db.feedback_events.delete_many({"_id": {"$in": [r.natural_id for r in records[-150:]]}})  # its lost tail
+            db.feedback_events.delete_many(
+                {"_id": {"$in": [r.natural_id for r in records[-150:]]}}
+            )  # its lost tail
             caplog.clear()
             stats = run_writer(store_settings, config)
         assert redis_client.get(STORE_PROCESS_KEY) != first_process
@@ -210,12 +253,15 @@ def test_replay_since_writes_the_retained_window_again_without_acknowledging_or_
     mongo_db.feedback_events.delete_many({"_id": {"$in": [r.natural_id for r in records[:120]]}})
 
     future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
-    nothing = subprocess.run(fitness_command("write", "--replay-since", future), capture_output=True, text=True,
-                             timeout=60)
+    nothing = subprocess.run(
+        fitness_command("write", "--replay-since", future), capture_output=True, text=True, timeout=60
+    )
     assert nothing.returncode == 0, nothing.stderr
     assert nothing.stdout.startswith("replayed 0 entries: 0 stored again")
 
-    done = subprocess.run(fitness_command("write", "--replay-since", "2h"), capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        fitness_command("write", "--replay-since", "2h"), capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("replayed 301 entries: 120 stored again, 180 already stored")
     assert done.stderr.count("replayed the retention window") == 1
@@ -234,8 +280,11 @@ def test_the_free_disk_guard_pauses_writing_until_the_store_disk_has_room(
     records = feedback(400)
     publish_records(redis_client, records)
     free_mb = shutil.disk_usage(tmp_path).free // 2**20
-    writer = StorageWriter(redis_client, MongoDocumentStore(mongo_db, data_dir=tmp_path),
-                           writer_config(min_free_mb=free_mb + 1024))
+    writer = StorageWriter(
+        redis_client,
+        MongoDocumentStore(mongo_db, data_dir=tmp_path),
+        writer_config(min_free_mb=free_mb + 1024),
+    )
     writer.disk.poll_s = 0.1
     with caplog.at_level(logging.INFO, logger="fitness.writer"):
         thread = threading.Thread(target=writer.run)

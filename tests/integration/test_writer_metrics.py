@@ -46,7 +46,9 @@ def total(found: dict, name: str) -> float:
 
 def registry_samples(registry: CollectorRegistry) -> dict:
     return {
-        (s.name, tuple(sorted(s.labels.items()))): s.value for family in registry.collect() for s in family.samples
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in registry.collect()
+        for s in family.samples
     }
 
 
@@ -62,7 +64,9 @@ def test_the_counters_and_gauges_match_what_the_writer_did(redis_client: redis.R
     before = registry_samples(registry)
     events_length = redis_client.xlen("fitness:events")
     assert before[("fitness_writer_stream_length", (("stream", "fitness:events"),))] == events_length > 2
-    assert before[("fitness_writer_group_lag", (("stream", "fitness:events"),))] == events_length  # all unread
+    assert (
+        before[("fitness_writer_group_lag", (("stream", "fitness:events"),))] == events_length
+    )  # all unread
 
     writer = StorageWriter(redis_client, MongoDocumentStore(mongo_db), writer_config(), metrics=metrics)
     stats = writer.run()
@@ -83,8 +87,9 @@ def test_the_counters_and_gauges_match_what_the_writer_did(redis_client: redis.R
     assert found[("fitness_writer_dlq_length", ())] == 2
     assert found[("fitness_writer_backlog_updated_timestamp_seconds", ())] > time.time() - 60
 
-    result = StorageWriter(redis_client, MongoDocumentStore(mongo_db), writer_config(), metrics=metrics).replay(
-        "on demand", start_ms=0)
+    result = StorageWriter(
+        redis_client, MongoDocumentStore(mongo_db), writer_config(), metrics=metrics
+    ).replay("on demand", start_ms=0)
     found = registry_samples(registry)
     assert found[("fitness_writer_replays_total", (("reason", "on demand"),))] == 1
     assert found[("fitness_writer_replayed_entries_total", ())] == result.entries > 0
@@ -97,7 +102,9 @@ def test_fitness_write_serves_its_metrics_over_http_while_it_works(
     port = free_port()
     writer = subprocess.Popen(
         fitness_command("write", "--block-ms", "100", "--metrics-port", str(port)),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         url = f"http://127.0.0.1:{port}/metrics"
@@ -121,8 +128,11 @@ def test_fitness_write_serves_its_metrics_over_http_while_it_works(
             found = samples(httpx.get(url, timeout=5).text)
             stored_docs = sum(mongo_db[cls.COLLECTION].count_documents({}) for cls in S.RECORD_TYPES)
             lag = sum(v for (name, _), v in found.items() if name == "fitness_writer_group_lag")
-            if (total(found, "fitness_writer_entries_total") == len(records) + 1 and lag == 0
-                    and found.get(("fitness_writer_dlq_length", ())) == 1):
+            if (
+                total(found, "fitness_writer_entries_total") == len(records) + 1
+                and lag == 0
+                and found.get(("fitness_writer_dlq_length", ())) == 1
+            ):
                 break
             time.sleep(0.2)
         else:
@@ -143,8 +153,11 @@ def test_a_taken_metrics_port_ends_in_one_line(settings) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        run = subprocess.run(fitness_command("write", "--metrics-port", str(port)), capture_output=True, text=True,
-                             timeout=60)
+        run = subprocess.run(
+            fitness_command("write", "--metrics-port", str(port)), capture_output=True, text=True, timeout=60
+        )
     assert run.returncode == 1
     lines = run.stderr.strip().splitlines()
-    assert lines == [f"fitness: error: cannot serve metrics on 127.0.0.1:{port}: Address already in use"], run.stderr
+    assert lines == [f"fitness: error: cannot serve metrics on 127.0.0.1:{port}: Address already in use"], (
+        run.stderr
+    )

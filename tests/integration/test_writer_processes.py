@@ -28,8 +28,13 @@ FAST = ("--block-ms", "100", "--claim-idle-ms", "500")
 
 
 def spawn_writer(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
-    return subprocess.Popen(fitness_command("write", *FAST, *args), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(
+        fitness_command("write", *FAST, *args),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
@@ -65,7 +70,9 @@ def test_a_writer_killed_mid_backfill_loses_and_duplicates_nothing_once_another_
     records = population(users=40, days=14, seed=11)
     publish_records(redis_client, records)
     doomed = spawn_writer("--batch", "100")
-    wait_for(lambda: mongo_db.fitness_events.count_documents({}) >= 1500, 60, "the first writer to store events")
+    wait_for(
+        lambda: mongo_db.fitness_events.count_documents({}) >= 1500, 60, "the first writer to store events"
+    )
     wait_for(lambda: pending_total(redis_client) > 0, 10, "a batch in flight")
     doomed.send_signal(signal.SIGKILL)
     doomed.wait(10)

@@ -54,7 +54,9 @@ def trim(client: redis.Redis, policy: TrimPolicy) -> int:
     return StreamTrimmer(client, (STREAM,), policy).trim()[STREAM]
 
 
-def test_with_two_groups_only_what_both_acknowledged_below_every_pending_entry_goes(any_redis: redis.Redis) -> None:
+def test_with_two_groups_only_what_both_acknowledged_below_every_pending_entry_goes(
+    any_redis: redis.Redis,
+) -> None:
     ids = add(any_redis, 100)
     for group in ("storage-writer", "analytics"):
         any_redis.xgroup_create(STREAM, group, id="0")
@@ -78,7 +80,9 @@ def test_a_stream_without_a_group_is_never_trimmed_nor_is_the_dlq(any_redis: red
         StreamTrimmer(any_redis, (STREAM, DLQ_STREAM), EVERYTHING_OUT)
 
 
-def test_acknowledged_entries_are_kept_for_the_retention_time_by_the_servers_clock(any_redis: redis.Redis) -> None:
+def test_acknowledged_entries_are_kept_for_the_retention_time_by_the_servers_clock(
+    any_redis: redis.Redis,
+) -> None:
     now = server_ms(any_redis)
     old = add(any_redis, 10, at_ms=now - 20_000)
     recent = add(any_redis, 10, at_ms=now - 2_000)
@@ -105,12 +109,16 @@ def test_at_most_the_retained_count_of_acknowledged_entries_is_kept_and_unread_o
     assert remaining(any_redis) == pending
 
 
-def test_the_writer_trims_as_it_goes_and_keeps_the_window(redis_client: redis.Redis, mongo_db,
-                                                           caplog: pytest.LogCaptureFixture) -> None:
+def test_the_writer_trims_as_it_goes_and_keeps_the_window(
+    redis_client: redis.Redis, mongo_db, caplog: pytest.LogCaptureFixture
+) -> None:
     records = feedback(700)
     publish_records(redis_client, records)
-    writer = StorageWriter(redis_client, MongoDocumentStore(mongo_db),
-                           writer_config(retained_entries=200, trim_every_s=0.0, batch=100))
+    writer = StorageWriter(
+        redis_client,
+        MongoDocumentStore(mongo_db),
+        writer_config(retained_entries=200, trim_every_s=0.0, batch=100),
+    )
     with caplog.at_level(logging.INFO, logger="fitness.writer"):
         stats = writer.run()
     assert stats.stored_total == 700 and stats.trimmed == 500

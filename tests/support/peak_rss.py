@@ -43,11 +43,18 @@ def run_measured(command: list[str], tmp_path: Path, **env: str) -> Run:
     """Run ``command`` (an executable path first) in a fresh process; its exit code, output and peak RSS."""
     out, err, rss = tmp_path / "stdout", tmp_path / "stderr", tmp_path / "peak_rss_kb"
     with out.open("wb") as stdout, err.open("wb") as stderr:
-        code = subprocess.run([sys.executable, "-c", LAUNCHER, str(rss), *command], stdout=stdout, stderr=stderr,
-                              env={**os.environ, **env}, check=False).returncode
+        code = subprocess.run(
+            [sys.executable, "-c", LAUNCHER, str(rss), *command],
+            stdout=stdout,
+            stderr=stderr,
+            env={**os.environ, **env},
+            check=False,
+        ).returncode
     return Run(code, out.read_text(), err.read_text(), int(rss.read_text()) / 1024)
 
 
 def fitness_import(path: Path, tmp_path: Path, user_id: str = "ivy", **env: str) -> Run:
     """`fitness import PATH --user-id U --no-progress` in a fresh process, measured."""
-    return run_measured([str(FITNESS), "import", str(path), "--user-id", user_id, "--no-progress"], tmp_path, **env)
+    return run_measured(
+        [str(FITNESS), "import", str(path), "--user-id", user_id, "--no-progress"], tmp_path, **env
+    )

@@ -28,10 +28,16 @@ _SOY = "soy_milk soya_milk soy soya tofu tempeh edamame miso teriyaki soy sauce"
 _MILK = "milk cheese yogurt yoghurt butter cream whey ghee kefir feta parmesan pesto paneer skyr quark"
 _TREE = "almond_milk cashew_milk almond almonds walnut walnuts cashew cashews pecan pecans hazelnut hazelnuts pistachio pistachios pesto macadamia"
 AUDIT_WORDS: dict[str, str] = {
-    "gluten": _GLUTEN, "wheat": _GLUTEN,
-    "soy": _SOY, "soya": _SOY,
-    "milk": _MILK, "lactose": _MILK, "dairy": _MILK,
-    "tree_nut": _TREE, "tree nuts": _TREE, "nuts": _TREE,
+    "gluten": _GLUTEN,
+    "wheat": _GLUTEN,
+    "soy": _SOY,
+    "soya": _SOY,
+    "milk": _MILK,
+    "lactose": _MILK,
+    "dairy": _MILK,
+    "tree_nut": _TREE,
+    "tree nuts": _TREE,
+    "nuts": _TREE,
     "peanut": "peanut peanuts peanut_butter satay",
     "sesame": "sesame tahini hummus houmous halva",
     "egg": "egg eggs mayonnaise omelette frittata",
@@ -41,7 +47,9 @@ AUDIT_WORDS: dict[str, str] = {
 }
 _OAT_FREE = re.compile(r"\bgluten[- ]free (?:rolled )?oat")
 # Plant stand-ins are not dairy: "oat milk" becomes one word (still found by the gluten words).
-_STAND_IN = re.compile(r"\b(oat|almond|soy|soya|coconut|rice|cashew|peanut)[ -](milk|yogurt|yoghurt|cream|butter)\b")
+_STAND_IN = re.compile(
+    r"\b(oat|almond|soy|soya|coconut|rice|cashew|peanut)[ -](milk|yogurt|yoghurt|cream|butter)\b"
+)
 
 
 @dataclass
@@ -78,7 +86,10 @@ class AuditCounts:
 
 
 def _hard(plan: WorkoutPlan) -> list[bool]:
-    return [any(s.intensity == "vigorous" or (s.rpe_target or 0) >= HARD_RPE for s in d.sessions) for d in plan.days]
+    return [
+        any(s.intensity == "vigorous" or (s.rpe_target or 0) >= HARD_RPE for s in d.sessions)
+        for d in plan.days
+    ]
 
 
 def audit_workout(doc: PlanDocument, goal: str, expected_sessions: int | None, counts: AuditCounts) -> None:
@@ -99,8 +110,11 @@ def audit_workout(doc: PlanDocument, goal: str, expected_sessions: int | None, c
                 continue
             if s.target_hr_low_bpm < zone.low_bpm - 1 or s.target_hr_high_bpm > zone.high_bpm + 1:
                 outside += 1
-                counts.note("outside_zone", f"{doc.user_id} {day.date} {s.title} {s.intensity} "
-                            f"{s.target_hr_low_bpm}-{s.target_hr_high_bpm} vs {zone.low_bpm}-{zone.high_bpm}")
+                counts.note(
+                    "outside_zone",
+                    f"{doc.user_id} {day.date} {s.title} {s.intensity} "
+                    f"{s.target_hr_low_bpm}-{s.target_hr_high_bpm} vs {zone.low_bpm}-{zone.high_bpm}",
+                )
     counts.sessions_outside_labelled_zone += outside
     counts.plans_with_sessions_outside_zone += outside > 0
     trained = [d for d in plan.days if d.sessions]
@@ -133,8 +147,13 @@ def allergen_words(allergies: tuple[str, ...]) -> list[str]:
     return sorted(set(words))
 
 
-def audit_nutrition(doc: PlanDocument, sex: str | None, allergies: tuple[str, ...], flags: tuple[str, ...],
-                    counts: AuditCounts) -> None:
+def audit_nutrition(
+    doc: PlanDocument,
+    sex: str | None,
+    allergies: tuple[str, ...],
+    flags: tuple[str, ...],
+    counts: AuditCounts,
+) -> None:
     """Count one nutrition plan's allergen hits, calorie-floor and macro breaches."""
     plan = doc.plan
     assert isinstance(plan, NutritionPlan)
@@ -155,7 +174,9 @@ def audit_nutrition(doc: PlanDocument, sex: str | None, allergies: tuple[str, ..
     counts.allergen_hits += hits
     counts.plans_with_allergen_hits += hits > 0
     floor = FLOOR_KCAL.get(sex or "", 1200.0)
-    if not set(flags) & CLINICAL and (plan.calories_target < floor or any(d.calories < floor - 1 for d in plan.days)):
+    if not set(flags) & CLINICAL and (
+        plan.calories_target < floor or any(d.calories < floor - 1 for d in plan.days)
+    ):
         counts.plans_under_calorie_floor += 1
         counts.note("calorie_floor", f"{doc.user_id} {sex} {plan.calories_target:.0f} kcal")
 

@@ -12,9 +12,24 @@ from fitness_assets.planning.targets import RPE_BY_BAND, nutrition_targets, work
 from fitness_core.plans import WorkoutDay, WorkoutPlan
 from tests.support.planning_population import example_context, example_prescription
 
-WORKOUT_BREAKS = ("hr_max_stated", "training_days", "full_rest_day", "session_rpe", "hard_days_apart",
-                  "strength_days", "session_zone", "intensity", "session_length")
-NUTRITION_BREAKS = ("ingredients_known", "diet_and_allergens", "macros_consistent", "protein", "calorie_floor")
+WORKOUT_BREAKS = (
+    "hr_max_stated",
+    "training_days",
+    "full_rest_day",
+    "session_rpe",
+    "hard_days_apart",
+    "strength_days",
+    "session_zone",
+    "intensity",
+    "session_length",
+)
+NUTRITION_BREAKS = (
+    "ingredients_known",
+    "diet_and_allergens",
+    "macros_consistent",
+    "protein",
+    "calorie_floor",
+)
 
 
 def _copy_session(plan: WorkoutPlan):
@@ -85,19 +100,43 @@ def mutate_nutrition(data: dict, t, rule: str) -> bool:
     return True
 
 
-WORKOUT_BREAKS = ("hr_max_stated", "training_days", "full_rest_day", "session_rpe", "hard_days_apart",
-                  "strength_days", "session_zone", "intensity", "session_length")
-NUTRITION_BREAKS = ("ingredients_known", "diet_and_allergens", "macros_consistent", "protein", "calorie_floor")
+WORKOUT_BREAKS = (
+    "hr_max_stated",
+    "training_days",
+    "full_rest_day",
+    "session_rpe",
+    "hard_days_apart",
+    "strength_days",
+    "session_zone",
+    "intensity",
+    "session_length",
+)
+NUTRITION_BREAKS = (
+    "ingredients_known",
+    "diet_and_allergens",
+    "macros_consistent",
+    "protein",
+    "calorie_floor",
+)
 
 
 # --- the audit's hand-written bad replies ------------------------------------------------------
 
 
-def _session(activity: str, intensity: str, minutes: float, hr: tuple[int, int] | None, rpe: int) -> dict[str, Any]:
+def _session(
+    activity: str, intensity: str, minutes: float, hr: tuple[int, int] | None, rpe: int
+) -> dict[str, Any]:
     low, high = hr if hr else (None, None)
-    return {"activity_type": activity, "title": f"{intensity.title()} {activity}", "duration_min": minutes,
-            "intensity": intensity, "target_hr_low_bpm": low, "target_hr_high_bpm": high, "rpe_target": rpe,
-            "description": "As written by a model."}
+    return {
+        "activity_type": activity,
+        "title": f"{intensity.title()} {activity}",
+        "duration_min": minutes,
+        "intensity": intensity,
+        "target_hr_low_bpm": low,
+        "target_hr_high_bpm": high,
+        "rpe_target": rpe,
+        "description": "As written by a model.",
+    }
 
 
 def _week(good: dict[str, Any], sessions: dict[int, list[dict[str, Any]]]) -> dict[str, Any]:
@@ -118,18 +157,35 @@ def audit_bad_replies() -> list[tuple[str, Any, Any, dict[str, Any], dict[str, A
     good = rules.workout_plan(ctx, t).model_dump(mode="json")
     hard = _session("run", "vigorous", 30, t.session_hr_bpm, 7)
     walk = _session("walk", "moderate", 30, (114, 126), 9)
-    out.append(("four_for_three_hard_mon_to_wed", ctx, rx, _week(good, {0: [hard], 1: [hard], 2: [hard], 3: [walk]}), good))
+    out.append(
+        (
+            "four_for_three_hard_mon_to_wed",
+            ctx,
+            rx,
+            _week(good, {0: [hard], 1: [hard], 2: [hard], 3: [walk]}),
+            good,
+        )
+    )
 
     ctx = example_context(allergies=("gluten",))
     good = rules.nutrition_plan(ctx, nutrition_targets(ctx)).model_dump(mode="json")
-    bad = {**good, "days": [{**d, "meals": [dict(m, ingredients=list(m["ingredients"])) for m in d["meals"]]} for d in good["days"]]}
+    bad = {
+        **good,
+        "days": [
+            {**d, "meals": [dict(m, ingredients=list(m["ingredients"])) for m in d["meals"]]}
+            for d in good["days"]
+        ],
+    }
     bad["days"][0]["meals"][0]["ingredients"].append("rolled oats")
     bad["days"][1]["meals"][2]["ingredients"].append("soy sauce")
     snack = bad["days"][2]["meals"][-1]
     snack["calories"] = round(snack["calories"] * 1.17, 1)
     out.append(("oats_soy_sauce_for_gluten", ctx, None, bad, good))
 
-    ctx, rx = example_context(goal="endurance"), example_prescription(sessions=5, target_hrr=0.7, weekly_minutes=220)
+    ctx, rx = (
+        example_context(goal="endurance"),
+        example_prescription(sessions=5, target_hrr=0.7, weekly_minutes=220),
+    )
     t = workout_targets(ctx, rx)
     good = rules.workout_plan(ctx, t).model_dump(mode="json")
     hard = _session("run", "vigorous", 30, t.session_hr_bpm, 7)
@@ -137,5 +193,3 @@ def audit_bad_replies() -> list[tuple[str, Any, Any, dict[str, Any], dict[str, A
     week = {**{i: [hard] for i in range(5)}, 5: [hard, easy]}  # 7 sessions on 6 days, Sunday off
     out.append(("seven_for_five_six_hard_in_a_row", ctx, rx, _week(good, week), good))
     return out
-
-

@@ -23,8 +23,19 @@ DIETS = ("omnivore", "vegetarian", "vegan", "pescatarian")
 DIET_P = (0.6, 0.15, 0.1, 0.15)
 # The streaming simulator's allergen words first, then other spellings people use.
 ALLERGIES = (
-    "peanut", "tree_nut", "gluten", "lactose", "shellfish", "egg", "soy",
-    "tree nuts", "milk", "wheat", "fish", "sesame", "kiwi",
+    "peanut",
+    "tree_nut",
+    "gluten",
+    "lactose",
+    "shellfish",
+    "egg",
+    "soy",
+    "tree nuts",
+    "milk",
+    "wheat",
+    "fish",
+    "sesame",
+    "kiwi",
 )
 FLAGS = ("pregnancy", "cardiovascular_disease", "diabetes", "kidney_disease", "chest_pain", "syncope")
 ACTIVITY_LEVELS = tuple(physiology.ACTIVITY_FACTORS)
@@ -65,7 +76,9 @@ def population(n: int, seed: int = 7, week: date = WEEK) -> list[tuple[PlanningC
             hr_rest_bpm=round(float(users.hr_rest[i]), 1),
             bmr_kcal=round(bmr, 1),
             tdee_kcal=round(float(physiology.tdee(bmr, str(rng.choice(ACTIVITY_LEVELS)))), 1),
-            longest_session_30d_min=None if rng.random() < 0.1 else round(float(np.clip(rng.lognormal(3.8, 0.5), 5, 240)), 1),
+            longest_session_30d_min=None
+            if rng.random() < 0.1
+            else round(float(np.clip(rng.lognormal(3.8, 0.5), 5, 240)), 1),
             weekly_minutes_recent=tuple(round(float(m), 1) for m in rng.uniform(0, 400, 4)),
             sleep_h_recent=round(float(np.clip(rng.normal(7.2, 0.9), 4, 10)), 2),
             soreness=int(rng.integers(1, 11)) if rng.random() < 0.8 else None,
@@ -86,13 +99,25 @@ def population(n: int, seed: int = 7, week: date = WEEK) -> list[tuple[PlanningC
 def example_context(**changes: object) -> PlanningContext:
     """One healthy 40-year-old man (HRmax 180, HRrest 60, longest session 50 min), with ``changes``."""
     base: dict[str, object] = dict(
-        user_id="u-1", week=WEEK, age=40, sex="male", goal="health", weight_kg=80.0, height_cm=180.0,
-        hr_max_bpm=180.0, hr_rest_bpm=60.0, bmr_kcal=1755.0, tdee_kcal=2106.0, longest_session_30d_min=50.0,
+        user_id="u-1",
+        week=WEEK,
+        age=40,
+        sex="male",
+        goal="health",
+        weight_kg=80.0,
+        height_cm=180.0,
+        hr_max_bpm=180.0,
+        hr_rest_bpm=60.0,
+        bmr_kcal=1755.0,
+        tdee_kcal=2106.0,
+        longest_session_30d_min=50.0,
     )
     return PlanningContext(**{**base, **changes})
 
 
 def example_prescription(**changes: object) -> Prescription:
     """Four sessions, 150 min at 50% HRR for ``example_context``'s user and week, with ``changes``."""
-    base: dict[str, object] = dict(user_id="u-1", week=WEEK, target_hrr=0.5, weekly_minutes=150.0, sessions=4, source="ppo-3")
+    base: dict[str, object] = dict(
+        user_id="u-1", week=WEEK, target_hrr=0.5, weekly_minutes=150.0, sessions=4, source="ppo-3"
+    )
     return Prescription(**{**base, **changes})

@@ -31,12 +31,14 @@ def assert_one_line_error(result: Result, code: int, *words: str) -> None:
 
 @pytest.mark.parametrize(
     ("args", "words"),
-    [(["--users", "0"], ["--users", "0"]),
-     (["--days", "-1"], ["--days", "-1"]),
-     (["--duplicates", "1.5"], ["--duplicates"]),
-     (["--end", "2024-13-01"], ["--end"]),
-     (["--speed", "0", "--live"], ["--speed"]),
-     (["--frobnicate"], ["--frobnicate"])],
+    [
+        (["--users", "0"], ["--users", "0"]),
+        (["--days", "-1"], ["--days", "-1"]),
+        (["--duplicates", "1.5"], ["--duplicates"]),
+        (["--end", "2024-13-01"], ["--end"]),
+        (["--speed", "0", "--live"], ["--speed"]),
+        (["--frobnicate"], ["--frobnicate"]),
+    ],
 )
 def test_publish_rejects_bad_flags_with_a_usage_error(args: list[str], words: list[str]) -> None:
     assert_one_line_error(invoke("publish", *args), 2, "fitness publish", *words)
@@ -49,18 +51,38 @@ def test_speed_without_live_is_an_error() -> None:
 def test_unreachable_redis_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch) -> None:
     port = free_port()
     monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{port}/0")
-    assert_one_line_error(invoke("publish", "--users", "2", "--days", "1"), 1, "cannot reach Redis", str(port))
+    assert_one_line_error(
+        invoke("publish", "--users", "2", "--days", "1"), 1, "cannot reach Redis", str(port)
+    )
 
 
 def test_demo_rejects_zero_weeks() -> None:
     assert_one_line_error(invoke("demo", "--weeks", "0"), 2, "fitness demo", "--weeks")
 
 
-@pytest.mark.parametrize(("command", "options"), [
-    ("publish", ["--users", "--days", "--seed", "--end", "--live", "--speed", "--duplicates", "--late",
-                 "--nonwear", "--clock-skew", "--workers", "--progress"]),
-    ("demo", ["--users", "--weeks", "--seed"]),
-])
+@pytest.mark.parametrize(
+    ("command", "options"),
+    [
+        (
+            "publish",
+            [
+                "--users",
+                "--days",
+                "--seed",
+                "--end",
+                "--live",
+                "--speed",
+                "--duplicates",
+                "--late",
+                "--nonwear",
+                "--clock-skew",
+                "--workers",
+                "--progress",
+            ],
+        ),
+        ("demo", ["--users", "--weeks", "--seed"]),
+    ],
+)
 def test_help_lists_every_option(command: str, options: list[str]) -> None:
     result = invoke(command, "--help")
     assert result.exit_code == 0

@@ -29,13 +29,22 @@ WEEK = "2025-03-03"
 
 
 def feedback(user_id: str, note: str | None = None) -> dict[bytes, bytes]:
-    record = Feedback(user_id=user_id, feedback_id=f"fb-{user_id}", feedback_ts=T0, mood=4, energy=3,
-                      perceived_exertion=5, note=note)
+    record = Feedback(
+        user_id=user_id,
+        feedback_id=f"fb-{user_id}",
+        feedback_ts=T0,
+        mood=4,
+        energy=3,
+        perceived_exertion=5,
+        note=note,
+    )
     return {k.encode(): v.encode() for k, v in encode(record).items()}
 
 
 def letter(fields: dict[str, str]) -> dict[bytes, bytes]:
-    envelope = DeadLetter(stream="fitness:feedback", entry_id="1-0", reason="test", fields=fields, failed_ts=T0)
+    envelope = DeadLetter(
+        stream="fitness:feedback", entry_id="1-0", reason="test", fields=fields, failed_ts=T0
+    )
     return {k.encode(): v.encode() for k, v in encode(envelope).items()}
 
 
@@ -43,10 +52,22 @@ def names(fields: dict, user_id: str) -> bool:
     return entry_names_user(fields, user_id, mention_pattern(user_id))
 
 
-@pytest.mark.parametrize(("text", "found"), [
-    ("u1", True), ("owner=u1;", True), ('"u1"', True), ("u1 and more", True), ("u1/x", True),
-    ("u12", False), ("xu1", False), ("u1.x", False), ("a:u1", False), ("u1-2", False), ("u_1", False),
-])
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("u1", True),
+        ("owner=u1;", True),
+        ('"u1"', True),
+        ("u1 and more", True),
+        ("u1/x", True),
+        ("u12", False),
+        ("xu1", False),
+        ("u1.x", False),
+        ("a:u1", False),
+        ("u1-2", False),
+        ("u_1", False),
+    ],
+)
 def test_the_id_counts_only_as_a_whole_token(text: str, found: bool) -> None:
     assert bool(mention_pattern("u1").search(text.encode())) is found
 
@@ -63,13 +84,16 @@ def test_a_dead_letter_belongs_to_the_user_of_its_original_record() -> None:
     assert names(letter(original), "u1") and not names(letter(original), "u12")
 
 
-@pytest.mark.parametrize("fields", [
-    {"schema": "feedback/1", "data": '{"user_id": "u1", "mood": '},            # broken JSON
-    {"schema": "feedback/1", "data": '{"user_id": "u1", "mood": 99}'},         # fails validation
-    {"schema": "mystery/9", "data": "owner=u1;"},                               # unknown schema
-    {"data": "u1"},                                                              # no schema
-    {"schema": "feedback/1", "data": '{"user_id": "\\u0075\\u0031", "mood": '},  # escaped id
-])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"schema": "feedback/1", "data": '{"user_id": "u1", "mood": '},  # broken JSON
+        {"schema": "feedback/1", "data": '{"user_id": "u1", "mood": 99}'},  # fails validation
+        {"schema": "mystery/9", "data": "owner=u1;"},  # unknown schema
+        {"data": "u1"},  # no schema
+        {"schema": "feedback/1", "data": '{"user_id": "\\u0075\\u0031", "mood": '},  # escaped id
+    ],
+)
 def test_an_entry_that_does_not_decode_belongs_to_every_user_it_names(fields: dict[str, str]) -> None:
     raw = {k.encode(): v.encode() for k, v in fields.items()}
     assert entry_owner(raw) is None
@@ -100,7 +124,9 @@ def test_the_index_page_is_rendered_from_its_manifest(tmp_path: Path) -> None:
 
 def test_dropping_a_users_rows_rewrites_every_week_and_only_their_rows(tmp_path: Path) -> None:
     for week in ("2025-02-24", WEEK):
-        write_week_index(tmp_path, IndexManifest(week=week, generated_at=T0, entries=[entry("u1"), entry("u12")]))
+        write_week_index(
+            tmp_path, IndexManifest(week=week, generated_at=T0, entries=[entry("u1"), entry("u12")])
+        )
     legacy = tmp_path / "reports" / "2025-02-17"
     legacy.mkdir(parents=True)
     (legacy / INDEX_FILE).write_text("<html>u1</html>")
@@ -109,7 +135,10 @@ def test_dropping_a_users_rows_rewrites_every_week_and_only_their_rows(tmp_path:
         folder = tmp_path / "reports" / week
         assert [e.user_id for e in read_manifest(folder / MANIFEST_FILE).entries] == ["u12"]
         page = (folder / INDEX_FILE).read_text()
-        assert re.findall(r'<a href="([^"]+)">', page) == ["u12.html"] and "Generated 2025-03-03 20:00 UTC" in page
+        assert (
+            re.findall(r'<a href="([^"]+)">', page) == ["u12.html"]
+            and "Generated 2025-03-03 20:00 UTC" in page
+        )
     assert drop_user_rows(tmp_path, "u1") == (0, ["2025-02-17"])
 
 

@@ -22,39 +22,93 @@ from fitness_core.weeks import previous_weeks, shift_week, week_days
 WEEK = "2025-03-03"
 NOW = datetime(2025, 3, 10, 3, tzinfo=UTC)
 PROFILE = {
-    "_id": "u1", "sex": "female", "birth_year": 1990, "height_cm": 165.0, "weight_kg": 60.0, "hr_max_bpm": 185.0,
-    "hr_rest_bpm": 55.0, "steps_goal": 9000, "timezone": "UTC", "goal": "weight_loss", "diet_preference": "vegan",
-    "allergies": ["peanut"], "medical_flags": [],
+    "_id": "u1",
+    "sex": "female",
+    "birth_year": 1990,
+    "height_cm": 165.0,
+    "weight_kg": 60.0,
+    "hr_max_bpm": 185.0,
+    "hr_rest_bpm": 55.0,
+    "steps_goal": 9000,
+    "timezone": "UTC",
+    "goal": "weight_loss",
+    "diet_preference": "vegan",
+    "allergies": ["peanut"],
+    "medical_flags": [],
 }
 
 
-def features(week: str = WEEK, *, steps: int = 8000, workout_days: int = 0, workout_min: float = 30,
-             readiness: int | None = None, soreness: int | None = None, rhr: float | None = None,
-             sleep_min: float | None = None, profile: dict | None = None, user: str = "u1"):
+def features(
+    week: str = WEEK,
+    *,
+    steps: int = 8000,
+    workout_days: int = 0,
+    workout_min: float = 30,
+    readiness: int | None = None,
+    soreness: int | None = None,
+    rhr: float | None = None,
+    sleep_min: float | None = None,
+    profile: dict | None = None,
+    user: str = "u1",
+):
     days = week_days(week)
-    groups = [ActivityGroup(d, "walk", False, 1, 1800.0, steps, 100.0, (0.0,) * 5, None, 1800.0) for d in days]
-    groups += [ActivityGroup(d, "run", True, 1, workout_min * 60, 0, 300.0, (0.0,) * 5, 160.0, workout_min * 60)
-               for d in days[:workout_days]]
+    groups = [
+        ActivityGroup(d, "walk", False, 1, 1800.0, steps, 100.0, (0.0,) * 5, None, 1800.0) for d in days
+    ]
+    groups += [
+        ActivityGroup(d, "run", True, 1, workout_min * 60, 0, 300.0, (0.0,) * 5, 160.0, workout_min * 60)
+        for d in days[:workout_days]
+    ]
     nights = []
     if sleep_min is not None or rhr is not None:
         start = datetime.fromisoformat(days[1] + "T00:00:00+00:00")
-        nights = [NightRecord(days[1], "UTC", start, start + timedelta(minutes=sleep_min or 420), None, None, None,
-                              None, None, rhr, None)]
+        nights = [
+            NightRecord(
+                days[1],
+                "UTC",
+                start,
+                start + timedelta(minutes=sleep_min or 420),
+                None,
+                None,
+                None,
+                None,
+                None,
+                rhr,
+                None,
+            )
+        ]
     checkins = []
     if readiness is not None or soreness is not None:
-        checkins = [CheckInRecord(days[0], datetime.fromisoformat(days[0] + "T20:00:00+00:00"), 3, 3, 5, soreness, readiness)]
-    inputs = UserWeekInputs(user, groups=groups, efforts=[Effort(d, 1800.0, 120.0, None) for d in days],
-                            nights=nights, checkins=checkins, profile=profile or PROFILE)
+        checkins = [
+            CheckInRecord(
+                days[0], datetime.fromisoformat(days[0] + "T20:00:00+00:00"), 3, 3, 5, soreness, readiness
+            )
+        ]
+    inputs = UserWeekInputs(
+        user,
+        groups=groups,
+        efforts=[Effort(d, 1800.0, 120.0, None) for d in days],
+        nights=nights,
+        checkins=checkins,
+        profile=profile or PROFILE,
+    )
     return build_weekly_features(inputs, week, NOW)
 
 
 # --- trends ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("current", "previous", "expected"), [
-    (105.1, 100.0, "up"), (105.0, 100.0, "flat"), (94.9, 100.0, "down"), (0.0, 0.0, "flat"), (3.0, 0.0, "up"),
-    (None, 100.0, "unknown"),
-])
+@pytest.mark.parametrize(
+    ("current", "previous", "expected"),
+    [
+        (105.1, 100.0, "up"),
+        (105.0, 100.0, "flat"),
+        (94.9, 100.0, "down"),
+        (0.0, 0.0, "flat"),
+        (3.0, 0.0, "up"),
+        (None, 100.0, "unknown"),
+    ],
+)
 def test_a_change_within_five_percent_is_flat(current, previous, expected):
     assert direction(current, previous) == expected
 
@@ -76,7 +130,9 @@ def test_without_last_weeks_data_there_is_no_week_on_week_change():
 # --- profile, flags, longest session -------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("days", "level"), [(0, "sedentary"), (2, "light"), (3, "moderate"), (5, "moderate"), (6, "very")])
+@pytest.mark.parametrize(
+    ("days", "level"), [(0, "sedentary"), (2, "light"), (3, "moderate"), (5, "moderate"), (6, "very")]
+)
 def test_activity_level_follows_workout_days(days, level):
     assert activity_level(days) == level
 
@@ -152,11 +208,17 @@ def test_values_outside_human_ranges_are_reported_by_user_and_metric():
     ok, bad = features(user="u1"), features(user="u2")
     bad.steps.daily[2] = 150_000
     violations = range_violations([ok, bad])
-    assert violations == [{"user_id": "u2", "metric": "steps per day", "value": 150_000, "low": 0, "high": 100_000}]
+    assert violations == [
+        {"user_id": "u2", "metric": "steps per day", "value": 150_000, "low": 0, "high": 100_000}
+    ]
 
 
 def test_two_documents_for_one_user_and_malformed_ids_are_duplicates():
-    docs = [{"_id": f"{WEEK}:u1", "user_id": "u1"}, {"_id": "other", "user_id": "u1"}, {"_id": f"{WEEK}:u2", "user_id": "u2"}]
+    docs = [
+        {"_id": f"{WEEK}:u1", "user_id": "u1"},
+        {"_id": "other", "user_id": "u1"},
+        {"_id": f"{WEEK}:u2", "user_id": "u2"},
+    ]
     assert feature_duplicates(docs, WEEK) == {"duplicate_users": ["u1"], "bad_ids": ["other"]}
 
 
@@ -183,7 +245,9 @@ def sleep_only(week: str):
     """A week with nights only (no activity source)."""
     days = week_days(week)
     start = datetime.fromisoformat(days[1] + "T00:00:00+00:00")
-    night = NightRecord(days[1], "UTC", start, start + timedelta(minutes=420), None, None, None, None, None, 58.0, None)
+    night = NightRecord(
+        days[1], "UTC", start, start + timedelta(minutes=420), None, None, None, None, None, 58.0, None
+    )
     return build_weekly_features(UserWeekInputs("u1", nights=[night], profile=PROFILE), week, NOW)
 
 
@@ -200,6 +264,13 @@ def test_a_week_without_activity_data_is_left_out_of_the_activity_trends_not_ave
 
 def test_a_sleep_only_week_has_no_activity_headlines_and_no_step_numbers():
     context = build_user_context(PROFILE, [sleep_only(WEEK)], WEEK, NOW)
-    for name in ("steps_per_day", "workouts", "workout_minutes", "training_load", "moderate_equivalent_min", "acwr"):
+    for name in (
+        "steps_per_day",
+        "workouts",
+        "workout_minutes",
+        "training_load",
+        "moderate_equivalent_min",
+        "acwr",
+    ):
         assert context.trends[name].current is None, name
     assert context.trends["resting_hr_bpm"].current == 58.0

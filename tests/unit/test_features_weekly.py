@@ -43,8 +43,15 @@ DAYS = week_days(WEEK)
 PRIOR_DAYS = [d for w in previous_weeks(WEEK, 3) for d in week_days(w)]
 NOW = datetime(2025, 3, 10, 3, 0, tzinfo=UTC)
 PROFILE = {
-    "sex": "male", "birth_year": 1985, "height_cm": 180.0, "weight_kg": 80.0, "hr_max_bpm": 190.0,
-    "hr_rest_bpm": 60.0, "steps_goal": 8000, "timezone": "Europe/Berlin", "goal": "endurance",
+    "sex": "male",
+    "birth_year": 1985,
+    "height_cm": 180.0,
+    "weight_kg": 80.0,
+    "hr_max_bpm": 190.0,
+    "hr_rest_bpm": 60.0,
+    "steps_goal": 8000,
+    "timezone": "Europe/Berlin",
+    "goal": "endurance",
 }
 
 
@@ -52,27 +59,70 @@ def phys(**profile):
     return physiology_of({**PROFILE, **profile}, date(2025, 3, 3), [])
 
 
-def group(day: str, activity: str = "run", workout: bool = True, *, count: int = 1, minutes: float = 30,
-          steps: int = 0, kcal: float = 0.0, zones=(0.0,) * 5, max_hr: float | None = None,
-          longest: float | None = None) -> ActivityGroup:
-    return ActivityGroup(date=day, activity_type=activity, workout=workout, count=count, seconds=minutes * 60,
-                         steps=steps, kcal=kcal, zone_s=tuple(zones), max_hr=max_hr,
-                         longest_s=(longest or minutes) * 60)
+def group(
+    day: str,
+    activity: str = "run",
+    workout: bool = True,
+    *,
+    count: int = 1,
+    minutes: float = 30,
+    steps: int = 0,
+    kcal: float = 0.0,
+    zones=(0.0,) * 5,
+    max_hr: float | None = None,
+    longest: float | None = None,
+) -> ActivityGroup:
+    return ActivityGroup(
+        date=day,
+        activity_type=activity,
+        workout=workout,
+        count=count,
+        seconds=minutes * 60,
+        steps=steps,
+        kcal=kcal,
+        zone_s=tuple(zones),
+        max_hr=max_hr,
+        longest_s=(longest or minutes) * 60,
+    )
 
 
-def effort(day: str, minutes: float, hr: float | None = None, rpe: int | None = None, *, workout: bool = True) -> Effort:
+def effort(
+    day: str, minutes: float, hr: float | None = None, rpe: int | None = None, *, workout: bool = True
+) -> Effort:
     return Effort(date=day, seconds=minutes * 60, hr=hr, rpe=rpe, activity_type="run", workout=workout)
 
 
-def night_record(day: str, onset: str, minutes: float, *, tz: str = "Europe/Berlin", stages=None, efficiency=None,
-                 quality=None, rhr=None, hrv=None) -> NightRecord:
+def night_record(
+    day: str,
+    onset: str,
+    minutes: float,
+    *,
+    tz: str = "Europe/Berlin",
+    stages=None,
+    efficiency=None,
+    quality=None,
+    rhr=None,
+    hrv=None,
+) -> NightRecord:
     wake = date.fromisoformat(day)
     hour, minute = map(int, onset.split(":"))
     start_day = wake - timedelta(days=1) if hour >= 12 else wake
-    start = datetime(start_day.year, start_day.month, start_day.day, hour, minute, tzinfo=ZoneInfo(tz)).astimezone(UTC)
-    return NightRecord(date=day, timezone=tz, start_ts=start, end_ts=start + timedelta(minutes=minutes),
-                       quality=quality, efficiency=efficiency, stages=stages, awakenings=1, latency_min=10.0,
-                       resting_hr=rhr, hrv=hrv)
+    start = datetime(
+        start_day.year, start_day.month, start_day.day, hour, minute, tzinfo=ZoneInfo(tz)
+    ).astimezone(UTC)
+    return NightRecord(
+        date=day,
+        timezone=tz,
+        start_ts=start,
+        end_ts=start + timedelta(minutes=minutes),
+        quality=quality,
+        efficiency=efficiency,
+        stages=stages,
+        awakenings=1,
+        latency_min=10.0,
+        resting_hr=rhr,
+        hrv=hrv,
+    )
 
 
 # --- week keys ---------------------------------------------------------------------------------
@@ -93,7 +143,15 @@ def test_a_key_that_is_not_a_date_is_refused():
 
 
 def test_week_days_run_monday_to_sunday():
-    assert DAYS == ["2025-03-03", "2025-03-04", "2025-03-05", "2025-03-06", "2025-03-07", "2025-03-08", "2025-03-09"]
+    assert DAYS == [
+        "2025-03-03",
+        "2025-03-04",
+        "2025-03-05",
+        "2025-03-06",
+        "2025-03-07",
+        "2025-03-08",
+        "2025-03-09",
+    ]
 
 
 # --- physiology constants ----------------------------------------------------------------------
@@ -101,7 +159,12 @@ def test_week_days_run_monday_to_sunday():
 
 def test_measured_hr_max_and_profile_resting_hr_are_used_as_given():
     p = phys()
-    assert (p.hr_max_bpm, p.hr_max_method, p.hr_rest_bpm, p.hr_rest_method) == (190.0, "measured", 60.0, "profile")
+    assert (p.hr_max_bpm, p.hr_max_method, p.hr_rest_bpm, p.hr_rest_method) == (
+        190.0,
+        "measured",
+        60.0,
+        "profile",
+    )
 
 
 def test_without_measured_hr_max_tanaka_uses_the_age_in_the_weeks_year():
@@ -133,13 +196,17 @@ def test_bmr_is_mifflin_st_jeor():
 
 def test_trimp_of_an_hour_at_74_percent_hrr_is_about_118_for_a_man():
     hr = 60 + 0.74 * (190 - 60)
-    assert trimp_of(effort(DAYS[0], 60, hr), phys()) == pytest.approx(60 * 0.74 * 0.64 * math.exp(1.92 * 0.74))
+    assert trimp_of(effort(DAYS[0], 60, hr), phys()) == pytest.approx(
+        60 * 0.74 * 0.64 * math.exp(1.92 * 0.74)
+    )
     assert trimp_of(effort(DAYS[0], 60, hr), phys()) == pytest.approx(117.7, abs=0.1)
 
 
 def test_session_rpe_scale_defaults_to_the_population_value_with_fewer_than_three_pairs():
     assert srpe_scale([effort(DAYS[0], 30, 150, 5), effort(DAYS[1], 30, 150, 5)], phys()) == (
-        SRPE_TRIMP_PER_AU, "population default")
+        SRPE_TRIMP_PER_AU,
+        "population default",
+    )
 
 
 def test_session_rpe_scale_is_fitted_through_the_origin_on_the_users_own_events():
@@ -149,7 +216,9 @@ def test_session_rpe_scale_is_fitted_through_the_origin_on_the_users_own_events(
     trimps = [trimp_of(e, p) for e in pairs]
     aus = [5 * (30 + 10 * i) for i in range(3)]
     assert method == "user regression"
-    assert scale == pytest.approx(sum(t * a for t, a in zip(trimps, aus, strict=True)) / sum(a * a for a in aus))
+    assert scale == pytest.approx(
+        sum(t * a for t, a in zip(trimps, aus, strict=True)) / sum(a * a for a in aus)
+    )
 
 
 def test_events_without_hr_count_session_rpe_times_the_scale():
@@ -194,25 +263,48 @@ def test_monotony_and_strain_follow_foster_on_the_daily_loads():
 def test_intensity_bands_split_at_40_and_60_percent_of_hr_reserve():
     hr = lambda x: 60 + x * 130  # noqa: E731
     minutes = active_minutes(
-        [effort(DAYS[0], 10, hr(0.39)), effort(DAYS[0], 20, hr(0.40)), effort(DAYS[0], 30, hr(0.60)),
-         effort(DAYS[0], 5, None)],
+        [
+            effort(DAYS[0], 10, hr(0.39)),
+            effort(DAYS[0], 20, hr(0.40)),
+            effort(DAYS[0], 30, hr(0.60)),
+            effort(DAYS[0], 5, None),
+        ],
         phys(),
     )
-    assert (minutes.light, minutes.moderate, minutes.vigorous, minutes.unclassified) == (10.0, 20.0, 30.0, 5.0)
+    assert (minutes.light, minutes.moderate, minutes.vigorous, minutes.unclassified) == (
+        10.0,
+        20.0,
+        30.0,
+        5.0,
+    )
     assert minutes.moderate_equivalent == 20.0 + 2 * 30.0
     assert minutes.total == 65.0
 
 
 def test_steps_are_summed_per_local_day_and_averaged_over_days_with_data():
-    s = steps([group(DAYS[0], "walk", False, steps=6000), group(DAYS[0], "run", True, steps=3000),
-               group(DAYS[2], "walk", False, steps=9000)], DAYS, goal=8000)
+    s = steps(
+        [
+            group(DAYS[0], "walk", False, steps=6000),
+            group(DAYS[0], "run", True, steps=3000),
+            group(DAYS[2], "walk", False, steps=9000),
+        ],
+        DAYS,
+        goal=8000,
+    )
     assert s.daily == [9000, None, 9000, None, None, None, None]  # no step records: no data, not 0
     assert (s.total, s.mean_per_day, s.days_goal_met) == (18000, 9000.0, 2)
 
 
 def test_a_workout_without_steps_is_no_step_data_but_a_bout_of_zero_steps_is_a_measured_zero():
-    s = steps([group(DAYS[0], "run", True, steps=0), group(DAYS[1], "walk", False, steps=0),
-               group(DAYS[2], "run", True, steps=4000)], DAYS, goal=8000)
+    s = steps(
+        [
+            group(DAYS[0], "run", True, steps=0),
+            group(DAYS[1], "walk", False, steps=0),
+            group(DAYS[2], "run", True, steps=4000),
+        ],
+        DAYS,
+        goal=8000,
+    )
     assert s.daily == [None, 0, 4000, None, None, None, None]
     assert (s.total, s.mean_per_day, s.days_goal_met) == (4000, 2000.0, 0)
 
@@ -225,7 +317,9 @@ def test_a_week_with_only_a_gps_track_has_no_steps_at_all():
 def test_hr_zone_minutes_need_an_event_with_heart_rate():
     without = UserWeekInputs("u1", groups=[group(DAYS[0])], efforts=[effort(DAYS[0], 30)])
     measured = UserWeekInputs("u1", groups=[group(DAYS[0])], efforts=[effort(DAYS[0], 30, hr=90)])
-    zoned = UserWeekInputs("u1", groups=[group(DAYS[0], zones=(600.0, 0, 0, 0, 0))], efforts=[effort(DAYS[0], 30)])
+    zoned = UserWeekInputs(
+        "u1", groups=[group(DAYS[0], zones=(600.0, 0, 0, 0, 0))], efforts=[effort(DAYS[0], 30)]
+    )
     assert hr_zone_minutes(without) is None
     assert hr_zone_minutes(measured) == [0.0] * 5  # heart rate below zone 1: a measured zero
     assert hr_zone_minutes(zoned) == [10.0, 0.0, 0.0, 0.0, 0.0]
@@ -233,13 +327,24 @@ def test_hr_zone_minutes_need_an_event_with_heart_rate():
 
 def test_workouts_count_sessions_by_type_and_weight_heart_rate_by_duration():
     w = workouts(
-        [group(DAYS[0], "run", minutes=30, max_hr=170), group(DAYS[1], "strength", count=2, minutes=90, longest=50),
-         group(DAYS[1], "walk", False, minutes=40)],
-        [effort(DAYS[0], 30, 150), effort(DAYS[1], 40, 120), effort(DAYS[1], 50, None), effort(DAYS[1], 40, 100, workout=False)],
+        [
+            group(DAYS[0], "run", minutes=30, max_hr=170),
+            group(DAYS[1], "strength", count=2, minutes=90, longest=50),
+            group(DAYS[1], "walk", False, minutes=40),
+        ],
+        [
+            effort(DAYS[0], 30, 150),
+            effort(DAYS[1], 40, 120),
+            effort(DAYS[1], 50, None),
+            effort(DAYS[1], 40, 100, workout=False),
+        ],
         DAYS,
     )
     assert (w.count, w.minutes, w.days, w.strength_days) == (3, 120.0, 2, 1)
-    assert {t: (s.count, s.minutes) for t, s in w.by_type.items()} == {"run": (1, 30.0), "strength": (2, 90.0)}
+    assert {t: (s.count, s.minutes) for t, s in w.by_type.items()} == {
+        "run": (1, 30.0),
+        "strength": (2, 90.0),
+    }
     assert w.avg_hr_bpm == pytest.approx((150 * 30 + 120 * 40) / 70, abs=0.05)
     assert (w.max_hr_bpm, w.longest_min) == (170.0, 50.0)
     assert w.daily_longest_min == [30.0, 50.0, 0.0, 0.0, 0.0, 0.0, 0.0]
@@ -249,10 +354,18 @@ def test_workouts_count_sessions_by_type_and_weight_heart_rate_by_duration():
 
 
 def test_a_night_with_stages_is_asleep_for_light_deep_and_rem():
-    n, onset = night(night_record(DAYS[1], "23:15", 480, stages={"light": 240.0, "deep": 90.0, "rem": 100.0, "awake": 50.0}))
+    n, onset = night(
+        night_record(
+            DAYS[1], "23:15", 480, stages={"light": 240.0, "deep": 90.0, "rem": 100.0, "awake": 50.0}
+        )
+    )
     assert (n.in_bed_min, n.asleep_min, n.onset_local) == (480.0, 430.0, "23:15")
     assert n.efficiency == pytest.approx(430 / 480, abs=1e-4)
-    assert (n.stages.light, n.stages.deep, n.stages.rem) == (round(240 / 430, 4), round(90 / 430, 4), round(100 / 430, 4))
+    assert (n.stages.light, n.stages.deep, n.stages.rem) == (
+        round(240 / 430, 4),
+        round(90 / 430, 4),
+        round(100 / 430, 4),
+    )
     assert n.stages.awake == round(50 / 480, 4)
     assert onset.tzinfo is not None
 
@@ -268,17 +381,33 @@ def test_sleep_consistency_compares_onsets_across_midnight():
 
 
 def test_short_nights_are_six_hours_or_less_asleep():
-    s = sleep([night_record(DAYS[1], "23:00", 360), night_record(DAYS[2], "23:00", 361), night_record(DAYS[3], "23:00", 300)])
+    s = sleep(
+        [
+            night_record(DAYS[1], "23:00", 360),
+            night_record(DAYS[2], "23:00", 361),
+            night_record(DAYS[3], "23:00", 300),
+        ]
+    )
     assert (s.count, s.short_nights) == (3, 2)
     assert s.mean_asleep_min == pytest.approx((360 + 361 + 300) / 3, abs=0.01)
 
 
 def test_stage_shares_of_the_week_weight_nights_by_minutes():
-    s = sleep([
-        night_record(DAYS[1], "23:00", 500, stages={"light": 300.0, "deep": 100.0, "rem": 100.0, "awake": 0.0}),
-        night_record(DAYS[2], "23:00", 100, stages={"light": 100.0, "deep": 0.0, "rem": 0.0, "awake": 0.0}),
-    ])
-    assert (s.stage_shares.light, s.stage_shares.deep, s.stage_shares.rem) == (round(400 / 600, 4), round(100 / 600, 4), round(100 / 600, 4))
+    s = sleep(
+        [
+            night_record(
+                DAYS[1], "23:00", 500, stages={"light": 300.0, "deep": 100.0, "rem": 100.0, "awake": 0.0}
+            ),
+            night_record(
+                DAYS[2], "23:00", 100, stages={"light": 100.0, "deep": 0.0, "rem": 0.0, "awake": 0.0}
+            ),
+        ]
+    )
+    assert (s.stage_shares.light, s.stage_shares.deep, s.stage_shares.rem) == (
+        round(400 / 600, 4),
+        round(100 / 600, 4),
+        round(100 / 600, 4),
+    )
 
 
 def test_a_single_night_has_no_consistency_figure():
@@ -289,8 +418,12 @@ def test_a_single_night_has_no_consistency_figure():
 
 
 def test_calories_in_are_unknown_on_days_without_a_meal_and_out_is_bmr_plus_active():
-    e = energy([group(DAYS[0], kcal=400.0), group(DAYS[1], kcal=100.0)],
-               [DayIntake(DAYS[0], 3, 2500.0, 100.0, 300.0, 80.0)], bmr=1800.0, days=DAYS)
+    e = energy(
+        [group(DAYS[0], kcal=400.0), group(DAYS[1], kcal=100.0)],
+        [DayIntake(DAYS[0], 3, 2500.0, 100.0, 300.0, 80.0)],
+        bmr=1800.0,
+        days=DAYS,
+    )
     assert e.daily_in == [2500.0, None, None, None, None, None, None]
     assert e.daily_out[:3] == [2200.0, 1900.0, 1800.0]
     assert (e.mean_in, e.mean_balance) == (2500.0, 300.0)
@@ -298,7 +431,10 @@ def test_calories_in_are_unknown_on_days_without_a_meal_and_out_is_bmr_plus_acti
 
 
 def test_macros_are_daily_means_with_energy_shares_at_4_4_9_kcal_per_gram():
-    m = macros([DayIntake(DAYS[0], 3, 2000.0, 100.0, 200.0, 50.0), DayIntake(DAYS[1], 2, 1000.0, 60.0, 100.0, 30.0)], 80.0)
+    m = macros(
+        [DayIntake(DAYS[0], 3, 2000.0, 100.0, 200.0, 50.0), DayIntake(DAYS[1], 2, 1000.0, 60.0, 100.0, 30.0)],
+        80.0,
+    )
     assert (m.meals, m.protein_g, m.carbs_g, m.fat_g) == (5, 80.0, 150.0, 40.0)
     assert m.protein_g_per_kg == 1.0
     total = 80 * 4 + 150 * 4 + 40 * 9
@@ -315,8 +451,10 @@ def test_feedback_means_skip_missing_answers_and_the_latest_check_in_wins():
 
 def test_coverage_counts_days_per_stream_and_their_union():
     inputs = UserWeekInputs(
-        "u1", groups=[group(DAYS[0]), group(DAYS[0], "walk", False), group(DAYS[2])],
-        nights=[night_record(DAYS[3], "23:00", 420)], intake=[DayIntake(DAYS[0], 1, 500.0, 0, 0, 0)],
+        "u1",
+        groups=[group(DAYS[0]), group(DAYS[0], "walk", False), group(DAYS[2])],
+        nights=[night_record(DAYS[3], "23:00", 420)],
+        intake=[DayIntake(DAYS[0], 1, 500.0, 0, 0, 0)],
     )
     c = coverage(inputs)
     assert (c.activity, c.sleep, c.nutrition, c.feedback, c.any) == (2, 1, 1, 0, 3)

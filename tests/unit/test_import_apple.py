@@ -126,8 +126,13 @@ def test_sleep_stages_come_from_the_watch_with_the_nights_resting_hr_and_hrv() -
     bed = T0 - timedelta(hours=9)  # 23:00 the night before
 
     def build(w: AppleExportWriter) -> None:
-        w.record("SleepAnalysis", bed - timedelta(minutes=20), bed + timedelta(hours=8),
-                 "HKCategoryValueSleepAnalysisInBed", source=PHONE)
+        w.record(
+            "SleepAnalysis",
+            bed - timedelta(minutes=20),
+            bed + timedelta(hours=8),
+            "HKCategoryValueSleepAnalysisInBed",
+            source=PHONE,
+        )
         for k, stage in enumerate(("AsleepCore", "AsleepDeep", "AsleepREM", "Awake", "AsleepCore")):
             t = bed + timedelta(minutes=90 * k)
             w.record("SleepAnalysis", t, t + timedelta(minutes=90), f"HKCategoryValueSleepAnalysis{stage}")
@@ -138,7 +143,12 @@ def test_sleep_stages_come_from_the_watch_with_the_nights_resting_hr_and_hrv() -
     records, ctx = convert(export(build))
     (night,) = of(records, SleepSession)
     assert (night.start_ts, night.end_ts) == (bed, bed + timedelta(minutes=450))
-    assert night.sleep_stage_breakdown.model_dump() == {"light": 180.0, "deep": 90.0, "rem": 90.0, "awake": 90.0}
+    assert night.sleep_stage_breakdown.model_dump() == {
+        "light": 180.0,
+        "deep": 90.0,
+        "rem": 90.0,
+        "awake": 90.0,
+    }
     assert (night.awakenings, night.efficiency) == (1, 0.8)
     assert (night.resting_heart_rate_bpm, night.hrv_rmssd_ms) == (54.0, 48.0)
     assert ctx.skipped.counts["HRV readings outside any sleep session"] == 1
@@ -168,7 +178,9 @@ def body_export() -> bytes:
     return export(build)
 
 
-def test_newest_body_mass_creates_a_profile_when_the_export_has_sex_birth_year_and_height(tmp_path: Path) -> None:
+def test_newest_body_mass_creates_a_profile_when_the_export_has_sex_birth_year_and_height(
+    tmp_path: Path,
+) -> None:
     (tmp_path / "export.xml").write_bytes(body_export())
     captured: list = []
     report = import_path(tmp_path, "ada", lookup_user=lambda uid: (None, True), publish=captured.extend)
@@ -181,13 +193,27 @@ def test_newest_body_mass_creates_a_profile_when_the_export_has_sex_birth_year_a
 
 def test_body_mass_updates_only_the_weight_of_an_older_stored_profile(tmp_path: Path) -> None:
     (tmp_path / "export.xml").write_bytes(body_export())
-    stored = User(user_id="ada", sex="female", birth_year=1990, height_cm=165, weight_kg=60, goal="endurance",
-                  allergies=["peanut"], updated_ts=T0 - timedelta(days=1), timezone="Europe/Paris")
+    stored = User(
+        user_id="ada",
+        sex="female",
+        birth_year=1990,
+        height_cm=165,
+        weight_kg=60,
+        goal="endurance",
+        allergies=["peanut"],
+        updated_ts=T0 - timedelta(days=1),
+        timezone="Europe/Paris",
+    )
     captured: list = []
     import_path(tmp_path, "ada", lookup_user=lambda uid: (stored, True), publish=captured.extend)
     (user,) = of(captured, User)
     assert user.weight_kg == pytest.approx(79.83, abs=0.01)
-    assert (user.sex, user.goal, user.allergies, user.timezone) == ("female", "endurance", ["peanut"], "Europe/Paris")
+    assert (user.sex, user.goal, user.allergies, user.timezone) == (
+        "female",
+        "endurance",
+        ["peanut"],
+        "Europe/Paris",
+    )
 
 
 def test_body_mass_is_not_written_when_the_stored_profile_cannot_be_read(tmp_path: Path) -> None:
@@ -237,13 +263,17 @@ BILLION_LAUGHS = b"""<?xml version="1.0"?>
 def test_entity_expansion_is_rejected_before_anything_is_used() -> None:
     records, ctx = convert(BILLION_LAUGHS)
     assert records == []
-    assert ctx.rejected == [("export.xml", "hostile XML rejected: it declares the entity 'lol' (entities are never expanded)")]
+    assert ctx.rejected == [
+        ("export.xml", "hostile XML rejected: it declares the entity 'lol' (entities are never expanded)")
+    ]
 
 
 def test_external_entity_is_rejected_without_being_fetched(http_probe) -> None:
     url, hits = http_probe
-    xml = (f'<?xml version="1.0"?><!DOCTYPE HealthData [<!ENTITY ext SYSTEM "{url}/secret">]>'
-           f'<HealthData><Me HKCharacteristicTypeIdentifierBiologicalSex="&ext;"/></HealthData>').encode()
+    xml = (
+        f'<?xml version="1.0"?><!DOCTYPE HealthData [<!ENTITY ext SYSTEM "{url}/secret">]>'
+        f'<HealthData><Me HKCharacteristicTypeIdentifierBiologicalSex="&ext;"/></HealthData>'
+    ).encode()
     records, ctx = convert(xml)
     assert records == [] and hits == []
     assert "hostile XML rejected" in ctx.rejected[0][1] and "'ext'" in ctx.rejected[0][1]
@@ -251,9 +281,11 @@ def test_external_entity_is_rejected_without_being_fetched(http_probe) -> None:
 
 def test_external_dtd_is_never_fetched(http_probe) -> None:
     url, hits = http_probe
-    xml = (f'<?xml version="1.0"?><!DOCTYPE HealthData SYSTEM "{url}/health.dtd">'
-           f'<HealthData><Me HKCharacteristicTypeIdentifierBiologicalSex="HKBiologicalSexFemale"/>'
-           f"</HealthData>").encode()
+    xml = (
+        f'<?xml version="1.0"?><!DOCTYPE HealthData SYSTEM "{url}/health.dtd">'
+        f'<HealthData><Me HKCharacteristicTypeIdentifierBiologicalSex="HKBiologicalSexFemale"/>'
+        f"</HealthData>"
+    ).encode()
     ctx = ImportContext("ada")
     list(apple.convert([Entry.from_bytes("export.xml", xml)], ctx))
     assert hits == []
@@ -277,8 +309,10 @@ def test_progress_counts_both_passes_over_the_export() -> None:
 def test_entries_with_unreadable_values_are_skipped_and_the_rest_imported() -> None:
     def build(w: AppleExportWriter) -> None:
         w.out.write(' <Workout workoutActivityType="HKWorkoutActivityTypeRunning" startDate="yesterday"/>\n')
-        w.out.write(' <Record type="HKQuantityTypeIdentifierStepCount" startDate="2024-03-04 08:00:00 +0100"'
-                    ' endDate="2024-03-04 08:05:00 +0100" value="many"/>\n')
+        w.out.write(
+            ' <Record type="HKQuantityTypeIdentifierStepCount" startDate="2024-03-04 08:00:00 +0100"'
+            ' endDate="2024-03-04 08:05:00 +0100" value="many"/>\n'
+        )
         w.record("StepCount", T0, T0 + timedelta(minutes=5), 420, "count")
 
     records, ctx = convert(export(build))

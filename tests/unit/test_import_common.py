@@ -37,15 +37,27 @@ DAY = datetime(2024, 4, 1, tzinfo=UTC).timestamp()
         ("photo.jpg", b"\xff\xd8", None),
     ],
 )
-def test_detect_recognises_each_format_by_name_and_first_bytes(name: str, head: bytes, expected: str | None) -> None:
+def test_detect_recognises_each_format_by_name_and_first_bytes(
+    name: str, head: bytes, expected: str | None
+) -> None:
     assert detect(Entry.from_bytes(name, head), head) == expected
 
 
 def test_apple_companion_files_go_with_the_export_and_other_files_are_set_aside() -> None:
-    entries = [Entry.from_bytes(n, b"<gpx>" if n.endswith(".gpx") else b"x") for n in (
-        "apple_health_export/export.xml", "apple_health_export/workout-routes/r.gpx", "other/walk.gpx", "a.txt")]
+    entries = [
+        Entry.from_bytes(n, b"<gpx>" if n.endswith(".gpx") else b"x")
+        for n in (
+            "apple_health_export/export.xml",
+            "apple_health_export/workout-routes/r.gpx",
+            "other/walk.gpx",
+            "a.txt",
+        )
+    ]
     groups, others = plan(entries)
-    assert [e.name for e in groups["apple"]] == ["apple_health_export/export.xml", "apple_health_export/workout-routes/r.gpx"]
+    assert [e.name for e in groups["apple"]] == [
+        "apple_health_export/export.xml",
+        "apple_health_export/workout-routes/r.gpx",
+    ]
     assert [e.name for e in groups["gpx"]] == ["other/walk.gpx"]
     assert [e.name for e in others] == ["a.txt"]
 
@@ -80,7 +92,10 @@ def test_a_sample_spanning_an_hour_boundary_is_split_by_time() -> None:
     ledger = ActivityLedger()
     ledger.add(STEPS, DAY + 10 * H - 300, DAY + 10 * H + 300, 600)  # 09:55-10:05
     bouts = list(ledger.events(ImportContext("u"), "fit"))
-    assert [(b.event_ts.hour, b.step_increment, b.duration_s) for b in bouts] == [(9, 300, 300.0), (10, 300, 300.0)]
+    assert [(b.event_ts.hour, b.step_increment, b.duration_s) for b in bouts] == [
+        (9, 300, 300.0),
+        (10, 300, 300.0),
+    ]
 
 
 def test_the_better_ranked_device_wins_each_five_minute_slot() -> None:
@@ -123,8 +138,12 @@ def test_sleep_segments_an_hour_apart_are_two_sessions_and_resting_hr_goes_to_th
 
 
 def test_the_same_data_of_two_users_gets_two_ids() -> None:
-    assert ImportContext("u1").record_id("evt", "workout", "t") != ImportContext("u2").record_id("evt", "workout", "t")
-    assert ImportContext("u1").record_id("evt", "workout", "t") == ImportContext("u1").record_id("evt", "workout", "t")
+    assert ImportContext("u1").record_id("evt", "workout", "t") != ImportContext("u2").record_id(
+        "evt", "workout", "t"
+    )
+    assert ImportContext("u1").record_id("evt", "workout", "t") == ImportContext("u1").record_id(
+        "evt", "workout", "t"
+    )
 
 
 @pytest.mark.parametrize(
@@ -143,8 +162,11 @@ def test_import_path_refuses_bad_input_with_one_clear_line(kwargs: dict, message
 
 
 def test_cli_dry_run_prints_records_per_type_and_skip_reasons() -> None:
-    result = CliRunner().invoke(main, ["import", str(FIXTURES / "tcx"), "--user-id", "u1", "--dry-run",
-                                       "--no-progress"], env={"MONGO_URI": "mongodb://127.0.0.1:1"})
+    result = CliRunner().invoke(
+        main,
+        ["import", str(FIXTURES / "tcx"), "--user-id", "u1", "--dry-run", "--no-progress"],
+        env={"MONGO_URI": "mongodb://127.0.0.1:1"},
+    )
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0].startswith("3 records converted (dry run, nothing published) from 2 file(s) [tcx]")
@@ -160,15 +182,21 @@ def test_cli_dry_run_prints_records_per_type_and_skip_reasons() -> None:
     ],
 )
 def test_cli_bad_options_end_in_one_line(args: list[str], code: int, message: str) -> None:
-    result = CliRunner().invoke(main, ["import", str(FIXTURES / "tcx"), "--user-id", "u1", "--dry-run", *args],
-                                env={"MONGO_URI": "mongodb://127.0.0.1:1"})
+    result = CliRunner().invoke(
+        main,
+        ["import", str(FIXTURES / "tcx"), "--user-id", "u1", "--dry-run", *args],
+        env={"MONGO_URI": "mongodb://127.0.0.1:1"},
+    )
     assert result.exit_code == code
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
 def test_cli_unreadable_path_is_one_line() -> None:
-    result = CliRunner().invoke(main, ["import", "/nonexistent/x.fit", "--user-id", "u1", "--dry-run"],
-                                env={"MONGO_URI": "mongodb://127.0.0.1:1"})
+    result = CliRunner().invoke(
+        main,
+        ["import", "/nonexistent/x.fit", "--user-id", "u1", "--dry-run"],
+        env={"MONGO_URI": "mongodb://127.0.0.1:1"},
+    )
     assert result.exit_code == 1
     assert result.stderr.strip() == "fitness: error: no such file or folder: /nonexistent/x.fit"
 
@@ -176,8 +204,11 @@ def test_cli_unreadable_path_is_one_line() -> None:
 def test_cli_reports_rejected_files_and_exits_non_zero(tmp_path: Path) -> None:
     (tmp_path / "good.tcx").write_bytes((FIXTURES / "tcx" / "test.tcx").read_bytes())
     (tmp_path / "bad.fit").write_bytes(b"\x0e\x20" + bytes(6) + b".FIT" + bytes(20))
-    result = CliRunner().invoke(main, ["import", str(tmp_path), "--user-id", "u1", "--dry-run"],
-                                env={"MONGO_URI": "mongodb://127.0.0.1:1"})
+    result = CliRunner().invoke(
+        main,
+        ["import", str(tmp_path), "--user-id", "u1", "--dry-run"],
+        env={"MONGO_URI": "mongodb://127.0.0.1:1"},
+    )
     assert result.exit_code == 1
     assert "rejected 1 file(s):" in result.stdout and "  bad.fit: " in result.stdout
     assert "fitness_events   1" in result.stdout
@@ -188,9 +219,12 @@ def test_progress_counts_every_byte_read_of_every_format(tmp_path: Path) -> None
     for part in ("fit", "tcx", "gpx", "fitbit"):
         for path in (FIXTURES / part).glob("*.*"):
             (tmp_path / path.name).write_bytes(path.read_bytes())
-    (tmp_path / "export.xml").write_bytes((FIXTURES / "apple_health" / "apple-health-parser_export.xml").read_bytes())
-    (tmp_path / "feedback_events.csv").write_text("feedback_id,feedback_ts,mood,energy,perceived_exertion\n"
-                                                  "f1,2024-02-05T20:00:00Z,4,3,5\n")
+    (tmp_path / "export.xml").write_bytes(
+        (FIXTURES / "apple_health" / "apple-health-parser_export.xml").read_bytes()
+    )
+    (tmp_path / "feedback_events.csv").write_text(
+        "feedback_id,feedback_ts,mood,energy,perceived_exertion\nf1,2024-02-05T20:00:00Z,4,3,5\n"
+    )
     quiet = import_path(tmp_path, "u1")
     shown = import_path(tmp_path, "u1", progress=True)
     assert shown.records == quiet.records and shown.skipped == quiet.skipped

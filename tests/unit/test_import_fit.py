@@ -95,7 +95,9 @@ def test_ids_are_the_same_for_the_same_file_under_another_name() -> None:
 
 
 def test_developer_data_edge_case_is_tolerated() -> None:
-    records, ctx = convert(entry(FIXTURES / "invalid" / "elemnt-bolt-no-application-id-inside-developer-data-id.fit"))
+    records, ctx = convert(
+        entry(FIXTURES / "invalid" / "elemnt-bolt-no-application-id-inside-developer-data-id.fit")
+    )
     workout = next(r for r in records if isinstance(r, FitnessEvent))
     assert ctx.rejected == []
     assert (workout.activity_type, workout.duration_s, workout.distance_m) == ("cycle", 132.0, 963.65)
@@ -118,7 +120,8 @@ def test_a_damaged_copy_is_rejected_whole_with_the_reason(damage, reason: str) -
     assert len(ctx.rejected) == 1
     assert ctx.rejected[0][0] == "ride.fit" and reason in ctx.rejected[0][1]
     assert {r.source for r in records} == {"fit"} and all(
-        getattr(r, "model", "") != "garmin edge_820" for r in records)  # only the walk's records
+        getattr(r, "model", "") != "garmin edge_820" for r in records
+    )  # only the walk's records
     assert sum(isinstance(r, FitnessEvent) for r in records) == 1
 
 
@@ -129,8 +132,10 @@ def test_decode_raises_rejected_file_for_an_empty_file() -> None:
 
 def monitoring_file(day: datetime) -> bytes:
     """A day of all-day tracking: cumulative walking steps every 15 min, HR every 15 min, a resting HR."""
-    messages = [file_id(32, day), (103, [(253, "uint32", fit_time(day)),
-                                         (0, "uint32", fit_time(day + timedelta(hours=2)))])]
+    messages = [
+        file_id(32, day),
+        (103, [(253, "uint32", fit_time(day)), (0, "uint32", fit_time(day + timedelta(hours=2)))]),
+    ]
     steps = 0
     for quarter in range(4 * 8, 4 * 12):  # 08:00-12:00 UTC
         t = day + timedelta(minutes=15 * quarter)
@@ -144,11 +149,24 @@ def monitoring_file(day: datetime) -> bytes:
 def activity_file(start: datetime, minutes: int) -> bytes:
     """A 'running' activity file with one session and per-minute HR records."""
     end = start + timedelta(minutes=minutes)
-    records = [(20, [(253, "uint32", fit_time(start + timedelta(minutes=m))), (3, "uint8", 150)])
-               for m in range(minutes + 1)]
-    session = (18, [(253, "uint32", fit_time(end)), (2, "uint32", fit_time(start)), (5, "enum", 1),
-                    (7, "uint32", minutes * 60_000), (8, "uint32", minutes * 60_000), (11, "uint16", 300),
-                    (16, "uint8", 150), (17, "uint8", 160), (10, "uint32", 2000)])
+    records = [
+        (20, [(253, "uint32", fit_time(start + timedelta(minutes=m))), (3, "uint8", 150)])
+        for m in range(minutes + 1)
+    ]
+    session = (
+        18,
+        [
+            (253, "uint32", fit_time(end)),
+            (2, "uint32", fit_time(start)),
+            (5, "enum", 1),
+            (7, "uint32", minutes * 60_000),
+            (8, "uint32", minutes * 60_000),
+            (11, "uint16", 300),
+            (16, "uint8", 150),
+            (17, "uint8", 160),
+            (10, "uint32", 2000),
+        ],
+    )
     return fit_file([file_id(4, start, serial=987654321), *records, session])
 
 
@@ -169,7 +187,9 @@ def test_monitoring_counters_become_hourly_walking_bouts() -> None:
 def test_monitoring_steps_during_a_workout_are_not_counted_twice() -> None:
     day = datetime(2024, 5, 6, tzinfo=UTC)
     run = activity_file(day + timedelta(hours=9), 60)  # 09:00-10:00, its own 4000 steps
-    records, _ = convert(Entry.from_bytes("monitor.fit", monitoring_file(day)), Entry.from_bytes("run.fit", run))
+    records, _ = convert(
+        Entry.from_bytes("monitor.fit", monitoring_file(day)), Entry.from_bytes("run.fit", run)
+    )
     events = [r for r in records if isinstance(r, FitnessEvent)]
     workout = next(e for e in events if e.kind == "workout")
     bouts = {e.event_ts.hour: e.step_increment for e in events if e.kind == "bout"}

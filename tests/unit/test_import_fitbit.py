@@ -17,7 +17,9 @@ FIXTURES = Path(__file__).parent.parent / "fixtures" / "fitbit"
 NEW_YORK = ZoneInfo("America/New_York")
 
 
-def convert(*entries: Entry, tz: str = "America/New_York", hr_max: float | None = None) -> tuple[list, ImportContext]:
+def convert(
+    *entries: Entry, tz: str = "America/New_York", hr_max: float | None = None
+) -> tuple[list, ImportContext]:
     ctx = ImportContext("cy", tz, hr_max_bpm=hr_max)
     return list(fitbit.convert(list(entries), ctx)), ctx
 
@@ -49,8 +51,10 @@ def test_logged_activities_become_workouts_in_the_local_timezone() -> None:
 
 
 def test_intraday_steps_and_heart_rate_make_hourly_bouts() -> None:
-    records, _ctx = convert(fixture("fitbit-activities-steps-1d-1m-intraday.json"),
-                           fixture("fitbit-activities-heart-1d-1m-intraday.json"))
+    records, _ctx = convert(
+        fixture("fitbit-activities-steps-1d-1m-intraday.json"),
+        fixture("fitbit-activities-heart-1d-1m-intraday.json"),
+    )
     bouts = {b.event_ts: b for b in records if isinstance(b, FitnessEvent)}
     midnight = datetime(2015, 8, 21, tzinfo=NEW_YORK)
     first, afternoon = bouts[midnight], bouts[midnight + timedelta(hours=14)]
@@ -67,40 +71,83 @@ def test_the_same_files_in_another_timezone_move_in_utc() -> None:
 
 
 def takeout_night() -> list[Entry]:
-    log = {"logId": 777, "dateOfSleep": "2023-01-02", "startTime": "2023-01-01T23:00:00.000",
-           "endTime": "2023-01-02T07:00:00.000", "type": "stages", "efficiency": 93, "minutesToFallAsleep": 12,
-           "levels": {"summary": {"deep": {"count": 4, "minutes": 80}, "light": {"count": 20, "minutes": 250},
-                                  "rem": {"count": 6, "minutes": 100}, "wake": {"count": 18, "minutes": 50}}}}
+    log = {
+        "logId": 777,
+        "dateOfSleep": "2023-01-02",
+        "startTime": "2023-01-01T23:00:00.000",
+        "endTime": "2023-01-02T07:00:00.000",
+        "type": "stages",
+        "efficiency": 93,
+        "minutesToFallAsleep": 12,
+        "levels": {
+            "summary": {
+                "deep": {"count": 4, "minutes": 80},
+                "light": {"count": 20, "minutes": 250},
+                "rem": {"count": 6, "minutes": 100},
+                "wake": {"count": 18, "minutes": 50},
+            }
+        },
+    }
     return [
         takeout("sleep-2023-01-01.json", [log]),
-        takeout("resting_heart_rate-2023-01-02.json",
-                [{"dateTime": "01/02/23 00:00:00", "value": {"date": "01/02/23", "value": 57.4, "error": 5.1}},
-                 {"dateTime": "01/03/23 00:00:00", "value": {"date": "01/03/23", "value": 0, "error": 0}}]),
-        Entry.from_bytes("Heart Rate Variability/Daily Heart Rate Variability Summary - 2023-01-(02).csv",
-                         b"timestamp,rmssd,nremhr,entropy\n2023-01-02T00:00:00,41.5,55.2,2.9\n"),
-        Entry.from_bytes("Sleep/sleep_score.csv",
-                         b"sleep_log_entry_id,timestamp,overall_score,composition_score\n777,2023-01-02T07:05:00Z,84,20\n"),
+        takeout(
+            "resting_heart_rate-2023-01-02.json",
+            [
+                {"dateTime": "01/02/23 00:00:00", "value": {"date": "01/02/23", "value": 57.4, "error": 5.1}},
+                {"dateTime": "01/03/23 00:00:00", "value": {"date": "01/03/23", "value": 0, "error": 0}},
+            ],
+        ),
+        Entry.from_bytes(
+            "Heart Rate Variability/Daily Heart Rate Variability Summary - 2023-01-(02).csv",
+            b"timestamp,rmssd,nremhr,entropy\n2023-01-02T00:00:00,41.5,55.2,2.9\n",
+        ),
+        Entry.from_bytes(
+            "Sleep/sleep_score.csv",
+            b"sleep_log_entry_id,timestamp,overall_score,composition_score\n777,2023-01-02T07:05:00Z,84,20\n",
+        ),
     ]
 
 
 def test_takeout_sleep_gets_stages_score_resting_hr_and_hrv() -> None:
     records, ctx = convert(*takeout_night())
     (night,) = records
-    assert night.sleep_stage_breakdown.model_dump() == {"light": 250.0, "deep": 80.0, "rem": 100.0, "awake": 50.0}
+    assert night.sleep_stage_breakdown.model_dump() == {
+        "light": 250.0,
+        "deep": 80.0,
+        "rem": 100.0,
+        "awake": 50.0,
+    }
     assert (night.quality, night.efficiency, night.latency_min, night.awakenings) == (0.84, 0.93, 12.0, 18)
     assert (night.resting_heart_rate_bpm, night.hrv_rmssd_ms) == (57.4, 41.5)
     assert ctx.rejected == []
 
 
 def test_takeout_heart_rate_inside_an_exercise_gives_its_zones() -> None:
-    exercise = {"logId": 5, "activityName": "Bike", "startTime": "01/05/23 17:00:00", "duration": 600000,
-                "activeDuration": 600000, "calories": 90, "averageHeartRate": 150}
-    beats = [{"dateTime": f"01/05/23 17:0{m}:{s:02d}", "value": {"bpm": 170, "confidence": 3}}
-             for m in range(10) for s in range(0, 60, 15)]
+    exercise = {
+        "logId": 5,
+        "activityName": "Bike",
+        "startTime": "01/05/23 17:00:00",
+        "duration": 600000,
+        "activeDuration": 600000,
+        "calories": 90,
+        "averageHeartRate": 150,
+    }
+    beats = [
+        {"dateTime": f"01/05/23 17:0{m}:{s:02d}", "value": {"bpm": 170, "confidence": 3}}
+        for m in range(10)
+        for s in range(0, 60, 15)
+    ]
     beats.append({"dateTime": "01/05/23 18:30:00", "value": {"bpm": 80, "confidence": 0}})
-    steps = [{"dateTime": "01/05/23 17:03:00", "value": "40"}, {"dateTime": "01/05/23 18:10:00", "value": "900"}]
-    records, ctx = convert(takeout("exercise-0.json", [exercise]), takeout("heart_rate-2023-01-05.json", beats),
-                           takeout("steps-2023-01-05.json", steps), hr_max=180.0)
+    steps = [
+        {"dateTime": "01/05/23 17:03:00", "value": "40"},
+        {"dateTime": "01/05/23 18:10:00", "value": "900"},
+    ]
+    records, ctx = convert(
+        takeout("exercise-0.json", [exercise]),
+        takeout("heart_rate-2023-01-05.json", beats),
+        takeout("steps-2023-01-05.json", steps),
+        hr_max=180.0,
+    )
     events = {e.kind: e for e in records}
     ride = events["workout"]
     assert (ride.activity_type, ride.heart_rate_bpm, ride.max_heart_rate_bpm) == ("cycle", 150.0, 170.0)
@@ -114,12 +161,16 @@ def test_a_malformed_file_is_rejected_and_the_others_still_count() -> None:
     broken = Entry.from_bytes("sleep-2023-02-01.json", b'[{"logId": 1, "dateOfSleep": ')
     records, ctx = convert(broken, *takeout_night())
     assert len(records) == 1
-    assert ctx.rejected[0][0] == "sleep-2023-02-01.json" and ctx.rejected[0][1].startswith("unreadable Fitbit sleep")
+    assert ctx.rejected[0][0] == "sleep-2023-02-01.json" and ctx.rejected[0][1].startswith(
+        "unreadable Fitbit sleep"
+    )
 
 
 def test_files_of_other_kinds_are_skipped_not_guessed() -> None:
-    records, ctx = convert(takeout("weight-2023-01-01.json", [{"weight": 180.2, "date": "01/01/23"}]),
-                           Entry.from_bytes("notes.json", b'{"hello": 1}'))
+    records, ctx = convert(
+        takeout("weight-2023-01-01.json", [{"weight": 180.2, "date": "01/01/23"}]),
+        Entry.from_bytes("notes.json", b'{"hello": 1}'),
+    )
     assert records == []
     assert ctx.skipped.counts["Fitbit weight logs (the export does not state their unit)"] == 1
     assert ctx.skipped.counts["JSON/CSV files that are not a known Fitbit export"] == 1
@@ -152,22 +203,42 @@ def test_account_export_csv_gives_sleep_with_stages_and_daily_walking_totals() -
     steps = takeout("steps-2021-07-13.json", [{"dateTime": "07/13/21 09:00:00", "value": "60"}])
     records, ctx = convert(Entry.from_bytes("fitbit_export_20210714.csv", ACCOUNT_CSV), steps)
     night, nap = sorted((r for r in records if isinstance(r, SleepSession)), key=lambda r: r.start_ts)
-    assert (night.start_ts, night.end_ts) == (datetime(2021, 7, 12, 23, 12, tzinfo=NEW_YORK),
-                                              datetime(2021, 7, 13, 7, 2, tzinfo=NEW_YORK))
-    assert night.sleep_stage_breakdown.model_dump() == {"light": 250.0, "deep": 80.0, "rem": 90.0, "awake": 50.0}
+    assert (night.start_ts, night.end_ts) == (
+        datetime(2021, 7, 12, 23, 12, tzinfo=NEW_YORK),
+        datetime(2021, 7, 13, 7, 2, tzinfo=NEW_YORK),
+    )
+    assert night.sleep_stage_breakdown.model_dump() == {
+        "light": 250.0,
+        "deep": 80.0,
+        "rem": 90.0,
+        "awake": 50.0,
+    }
     assert (night.efficiency, night.awakenings) == (round(420 / 470, 3), 4)
     assert nap.sleep_stage_breakdown is None
     bouts = {(b.event_ts, b.step_increment, b.duration_s) for b in records if isinstance(b, FitnessEvent)}
-    assert bouts == {(datetime(2021, 7, 12, tzinfo=NEW_YORK), 9512, 265 * 60.0),
-                     (datetime(2021, 7, 13, 9, tzinfo=NEW_YORK), 60, 60.0)}  # the 13th has intraday steps
+    assert bouts == {
+        (datetime(2021, 7, 12, tzinfo=NEW_YORK), 9512, 265 * 60.0),
+        (datetime(2021, 7, 13, 9, tzinfo=NEW_YORK), 60, 60.0),
+    }  # the 13th has intraday steps
     assert ctx.skipped.counts["Fitbit account export Body rows (not imported)"] == 1
     assert ctx.skipped.counts["Fitbit daily totals of days with intraday samples (the samples are used)"] == 1
 
 
 def test_google_exercises_csv_is_read_in_utc_with_tracker_totals() -> None:
-    text = (b"exercise_id,exercise_start,exercise_end,utc_offset,activity_name,tracker_total_calories,"
-            b"tracker_total_steps,tracker_total_distance_mm,tracker_avg_heart_rate\n"
-            b"91,2024-05-02T16:00:00Z,2024-05-02T16:40:00Z,-04:00,Run,410,6100,7200000,152\n")
+    text = (
+        b"exercise_id,exercise_start,exercise_end,utc_offset,activity_name,tracker_total_calories,"
+        b"tracker_total_steps,tracker_total_distance_mm,tracker_avg_heart_rate\n"
+        b"91,2024-05-02T16:00:00Z,2024-05-02T16:40:00Z,-04:00,Run,410,6100,7200000,152\n"
+    )
     (run,), _ = convert(Entry.from_bytes("Health Fitness Data/UserExercises.csv", text))
-    assert (run.activity_type, run.event_ts, run.duration_s) == ("run", datetime(2024, 5, 2, 12, tzinfo=NEW_YORK), 2400.0)
-    assert (run.calories_burned, run.step_increment, run.distance_m, run.heart_rate_bpm) == (410.0, 6100, 7200.0, 152.0)
+    assert (run.activity_type, run.event_ts, run.duration_s) == (
+        "run",
+        datetime(2024, 5, 2, 12, tzinfo=NEW_YORK),
+        2400.0,
+    )
+    assert (run.calories_burned, run.step_increment, run.distance_m, run.heart_rate_bpm) == (
+        410.0,
+        6100,
+        7200.0,
+        152.0,
+    )

@@ -14,17 +14,29 @@ from fitness_core.logs import configure_logging, formatter
 
 def render(message: str, *args: object, extra: dict | None = None, exc: BaseException | None = None) -> str:
     logger = logging.getLogger("fitness.test")
-    record = logger.makeRecord("fitness.test", logging.WARNING, __file__, 1, message, args,
-                               (type(exc), exc, exc.__traceback__) if exc else None, extra=extra)
+    record = logger.makeRecord(
+        "fitness.test",
+        logging.WARNING,
+        __file__,
+        1,
+        message,
+        args,
+        (type(exc), exc, exc.__traceback__) if exc else None,
+        extra=extra,
+    )
     return formatter().format(record)
 
 
 def test_extra_fields_become_key_value_pairs_after_the_fixed_ones() -> None:
-    line = render("%s unavailable, retrying", "redis", extra={"service": "redis", "outage_s": 1.5, "note": "a b"})
+    line = render(
+        "%s unavailable, retrying", "redis", extra={"service": "redis", "outage_s": 1.5, "note": "a b"}
+    )
     ts, fields = line.split(" ", 1)
     assert ts.startswith("ts=20") and ts.endswith("Z")
-    assert fields == ('level=warning logger=fitness.test event="redis unavailable, retrying" service=redis '
-                      'outage_s=1.5 note="a b"')
+    assert fields == (
+        'level=warning logger=fitness.test event="redis unavailable, retrying" service=redis '
+        'outage_s=1.5 note="a b"'
+    )
 
 
 def test_an_exception_is_its_last_line_never_a_traceback() -> None:
@@ -51,7 +63,9 @@ def test_logging_and_structlog_share_the_format_and_noisy_libraries_are_quiet() 
         "logging.getLogger('alembic.runtime.migration').info('Context impl SQLiteImpl.')\n"
         "logging.getLogger('dagster').info('internal')\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
     lines = result.stderr.splitlines()
     assert [line.split(" ", 1)[1] for line in lines] == [
         "level=info logger=fitness.x event=stored n=3",
@@ -70,7 +84,9 @@ def test_configure_logging_is_idempotent_and_resets_the_level() -> None:
         stream = io.StringIO()
         ours[0].setStream(stream)
         structlog.get_logger("fitness.z").warning("disk low", free_mb=10)
-        assert stream.getvalue().rstrip().endswith("level=warning logger=fitness.z event=\"disk low\" free_mb=10")
+        assert (
+            stream.getvalue().rstrip().endswith('level=warning logger=fitness.z event="disk low" free_mb=10')
+        )
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)

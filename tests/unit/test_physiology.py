@@ -15,10 +15,23 @@ def median_user() -> P.UserParams:
         return np.array([value], dtype=float)
 
     return P.UserParams(
-        age=one(40), female=np.array([False]), hr_max=one(180), hr_rest=one(60), vo2max0=one(38),
-        tau1=one(42), tau2=one(10), tau3=one(4), k1=one(1.4e-4), k3=one(4.3e-7), gmax=one(0.3),
-        steps_base=one(6800), tst_mean_h=one(7.3), adherence=one(0.8), dropout=one(0.017),
-        wear=one(0.9), slot=np.array([2]),
+        age=one(40),
+        female=np.array([False]),
+        hr_max=one(180),
+        hr_rest=one(60),
+        vo2max0=one(38),
+        tau1=one(42),
+        tau2=one(10),
+        tau3=one(4),
+        k1=one(1.4e-4),
+        k3=one(4.3e-7),
+        gmax=one(0.3),
+        steps_base=one(6800),
+        tst_mean_h=one(7.3),
+        adherence=one(0.8),
+        dropout=one(0.017),
+        wear=one(0.9),
+        slot=np.array([2]),
     )
 
 
@@ -67,7 +80,9 @@ def test_three_sessions_of_thirty_minutes_is_109_trimp_a_week() -> None:
     ("daily_load", "vo2_delta", "perf_delta"),
     [(50, 18, 12), (100, 25, 2), (150, 28, -19)],
 )
-def test_steady_loads_reproduce_the_calibration_table(daily_load: float, vo2_delta: float, perf_delta: float) -> None:
+def test_steady_loads_reproduce_the_calibration_table(
+    daily_load: float, vo2_delta: float, perf_delta: float
+) -> None:
     vo2, perf = run([daily_load] * 16 * 7)
     assert vo2 == pytest.approx(vo2_delta, abs=1.5)
     assert perf == pytest.approx(perf_delta, abs=1.5)

@@ -12,9 +12,16 @@ from __future__ import annotations
 from tests.support.plan_audit import audit_population
 
 MUST_BE_ZERO = (
-    "sessions_outside_labelled_zone", "strength_goal_plans_under_2_strength_days", "strength_goal_plans_without_strength",
-    "consecutive_hard_day_pairs", "plans_without_a_full_rest_day", "plans_with_session_count_off",
-    "sessions_with_rpe_off_label", "allergen_hits", "plans_under_calorie_floor", "meals_with_macros_off_5pct",
+    "sessions_outside_labelled_zone",
+    "strength_goal_plans_under_2_strength_days",
+    "strength_goal_plans_without_strength",
+    "consecutive_hard_day_pairs",
+    "plans_without_a_full_rest_day",
+    "plans_with_session_count_off",
+    "sessions_with_rpe_off_label",
+    "allergen_hits",
+    "plans_under_calorie_floor",
+    "meals_with_macros_off_5pct",
 )
 
 

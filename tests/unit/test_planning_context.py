@@ -17,37 +17,80 @@ def compact_week(week: str, workout_minutes: float, soreness: float | None, read
     numbers = dict.fromkeys(
         ("steps_per_day", "moderate_equivalent_min", "training_load", "monotony"), 1.0
     ) | dict.fromkeys(
-        ("acwr", "sleep_hours", "sleep_efficiency", "resting_hr_bpm", "hrv_rmssd_ms", "kcal_in_per_day",
-         "kcal_out_per_day", "protein_g_per_kg", "mood", "energy")
+        (
+            "acwr",
+            "sleep_hours",
+            "sleep_efficiency",
+            "resting_hr_bpm",
+            "hrv_rmssd_ms",
+            "kcal_in_per_day",
+            "kcal_out_per_day",
+            "protein_g_per_kg",
+            "mood",
+            "energy",
+        )
     )
-    return {**numbers, "week": week, "workouts": 3, "workout_minutes": workout_minutes, "readiness": readiness,
-            "soreness": soreness, "coverage_days": 7}
+    return {
+        **numbers,
+        "week": week,
+        "workouts": 3,
+        "workout_minutes": workout_minutes,
+        "readiness": readiness,
+        "soreness": soreness,
+        "coverage_days": 7,
+    }
 
 
 def user_context_doc(**profile_changes) -> dict:
     """A stored ``user_contexts`` document for the week of 2025-02-24, as MongoDB returns it."""
     profile = {
-        "age": 52, "sex": "female", "goal": "weight_loss", "diet_preference": "vegetarian",
-        "allergies": ["peanut", " "], "medical_flags": [], "weight_kg": 74.0, "height_cm": 166.0,
-        "hr_max_bpm": 171.6, "hr_max_method": "Tanaka 208 - 0.7 x age", "hr_rest_bpm": 62.0,
-        "hr_rest_method": "overnight median", "steps_goal": 8000, "timezone": "Europe/Paris",
-        "bmr_kcal": 1346.5, "activity_level": "light", "tdee_kcal": 1851.4,
+        "age": 52,
+        "sex": "female",
+        "goal": "weight_loss",
+        "diet_preference": "vegetarian",
+        "allergies": ["peanut", " "],
+        "medical_flags": [],
+        "weight_kg": 74.0,
+        "height_cm": 166.0,
+        "hr_max_bpm": 171.6,
+        "hr_max_method": "Tanaka 208 - 0.7 x age",
+        "hr_rest_bpm": 62.0,
+        "hr_rest_method": "overnight median",
+        "steps_goal": 8000,
+        "timezone": "Europe/Paris",
+        "bmr_kcal": 1346.5,
+        "activity_level": "light",
+        "tdee_kcal": 1851.4,
     } | profile_changes
     return {
         "_id": "2025-02-24:u-7",
         "week": "2025-02-24",
         "user_id": "u-7",
         "profile": profile,
-        "recent_weeks": [compact_week("2025-02-17", 95.0, 3.0, 7.0), compact_week("2025-02-24", 120.0, 4.5, 6.5)],
+        "recent_weeks": [
+            compact_week("2025-02-17", 95.0, 3.0, 7.0),
+            compact_week("2025-02-24", 120.0, 4.5, 6.5),
+        ],
         "trends": {},
         "latest_feedback": {
-            "ts": datetime(2025, 3, 1, 19, 0, tzinfo=UTC), "mood": 4, "energy": 3, "perceived_exertion": 5,
-            "soreness_level": 7, "readiness": 8,
+            "ts": datetime(2025, 3, 1, 19, 0, tzinfo=UTC),
+            "mood": 4,
+            "energy": 3,
+            "perceived_exertion": 5,
+            "soreness_level": 7,
+            "readiness": 8,
         },
         "longest_session_30d_min": 48.0,
         "sleep_h_recent": 6.9,
-        "flags": {"low_readiness": False, "high_soreness": True, "short_sleep": False, "elevated_resting_hr": False,
-                  "acwr_high": False, "refer_to_clinician": False, "reasons": []},
+        "flags": {
+            "low_readiness": False,
+            "high_soreness": True,
+            "short_sleep": False,
+            "elevated_resting_hr": False,
+            "acwr_high": False,
+            "refer_to_clinician": False,
+            "reasons": [],
+        },
         "created_at": datetime(2025, 3, 3, 1, 0, tzinfo=UTC),
         "provenance": {"code_version": "user_contexts/1", "inputs_hash": "abc"},
     }
@@ -89,7 +132,10 @@ def test_an_incomplete_profile_still_gets_a_workout_but_no_nutrition_plan():
 
 
 def test_no_recorded_session_in_30_days_means_unknown():
-    assert planning_context(user_context_doc() | {"longest_session_30d_min": 0.0}).longest_session_30d_min is None
+    assert (
+        planning_context(user_context_doc() | {"longest_session_30d_min": 0.0}).longest_session_30d_min
+        is None
+    )
 
 
 def test_a_malformed_document_is_refused_naming_the_field():

@@ -31,47 +31,67 @@ def test_the_catalogue_covers_the_14_eu_allergens_and_every_template_ingredient(
                 assert unknown == [] and len(found) == 1, (meal_type, name, ingredient)
 
 
-@pytest.mark.parametrize(("text", "allergens"), [
-    ("rolled oats", {"gluten"}),
-    ("Oat milk", {"gluten"}),
-    ("gluten-free oats", set()),
-    ("hummus", {"sesame"}),
-    ("basil pesto", {"milk", "tree_nuts", "pine_nuts"}),
-    ("2 tbsp soy sauce", {"soybeans", "gluten"}),
-    ("teriyaki sauce", {"soybeans", "gluten"}),
-    ("peanut butter", {"peanuts"}),
-    ("almond milk", {"tree_nuts"}),
-    ("coconut yogurt", set()),
-    ("vegetable stock", {"celery"}),
-    ("mayonnaise", {"eggs", "mustard"}),
-    ("prawns", {"crustaceans"}),
-    ("squid", {"molluscs"}),
-    ("lupin flour", {"lupin"}),
-    ("dried apricots", {"sulphites"}),
-])
+@pytest.mark.parametrize(
+    ("text", "allergens"),
+    [
+        ("rolled oats", {"gluten"}),
+        ("Oat milk", {"gluten"}),
+        ("gluten-free oats", set()),
+        ("hummus", {"sesame"}),
+        ("basil pesto", {"milk", "tree_nuts", "pine_nuts"}),
+        ("2 tbsp soy sauce", {"soybeans", "gluten"}),
+        ("teriyaki sauce", {"soybeans", "gluten"}),
+        ("peanut butter", {"peanuts"}),
+        ("almond milk", {"tree_nuts"}),
+        ("coconut yogurt", set()),
+        ("vegetable stock", {"celery"}),
+        ("mayonnaise", {"eggs", "mustard"}),
+        ("prawns", {"crustaceans"}),
+        ("squid", {"molluscs"}),
+        ("lupin flour", {"lupin"}),
+        ("dried apricots", {"sulphites"}),
+    ],
+)
 def test_hidden_allergens_are_found(text, allergens):
     assert allergens_of(text) == allergens
 
 
-@pytest.mark.parametrize("ingredient", ["mixed vegetables", "mystery sauce", "curry paste", "protein bar", ""])
+@pytest.mark.parametrize(
+    "ingredient", ["mixed vegetables", "mystery sauce", "curry paste", "protein bar", ""]
+)
 def test_what_the_catalogue_cannot_classify_is_reported(ingredient):
     assert catalogue().ingredient(ingredient)[1] != []
 
 
-@pytest.mark.parametrize(("ingredient", "food"), [
-    ("Toasted walnuts", "walnuts"), ("100g rolled oats", "rolled oats"), ("sliced kiwis", "kiwi fruit"),
-    ("1 cup cooked brown rice", "brown rice"), ("Chicken breast, grilled", "chicken breast"),
-])
+@pytest.mark.parametrize(
+    ("ingredient", "food"),
+    [
+        ("Toasted walnuts", "walnuts"),
+        ("100g rolled oats", "rolled oats"),
+        ("sliced kiwis", "kiwi fruit"),
+        ("1 cup cooked brown rice", "brown rice"),
+        ("Chicken breast, grilled", "chicken breast"),
+    ],
+)
 def test_descriptions_and_quantities_do_not_hide_the_food(ingredient, food):
     found, unknown = catalogue().ingredient(ingredient)
     assert unknown == [] and [m.food.name for m in found] == [food]
 
 
-@pytest.mark.parametrize(("allergy", "food"), [
-    ("gluten", "rolled oats"), ("wheat", "soy sauce"), ("sesame", "hummus"), ("milk", "pesto"),
-    ("tree nuts", "pesto"), ("soy", "teriyaki sauce"), ("shellfish", "mussels"), ("kiwi", "kiwi fruit"),
-    ("strawberry", "strawberries"),
-])
+@pytest.mark.parametrize(
+    ("allergy", "food"),
+    [
+        ("gluten", "rolled oats"),
+        ("wheat", "soy sauce"),
+        ("sesame", "hummus"),
+        ("milk", "pesto"),
+        ("tree nuts", "pesto"),
+        ("soy", "teriyaki sauce"),
+        ("shellfish", "mussels"),
+        ("kiwi", "kiwi fruit"),
+        ("strawberry", "strawberries"),
+    ],
+)
 def test_an_allergy_excludes_the_foods_that_carry_it(allergy, food):
     assert food not in allowed_foods("omnivore", (allergy,))
     assert screen("omnivore", (allergy,)).hits(food)
@@ -80,8 +100,25 @@ def test_an_allergy_excludes_the_foods_that_carry_it(allergy, food):
 @pytest.mark.parametrize("diet", DIETS)
 def test_the_rules_planner_never_serves_an_allergen_or_a_diet_breach(diet):
     """Every EU allergen (one at a time and in pairs), every diet: no excluded food, guardrails pass."""
-    allergies = [(a,) for a in ("gluten", "crustacean", "egg", "fish", "peanut", "soy", "milk", "tree nuts", "celery",
-                                "mustard", "sesame", "sulphites", "lupin", "mollusc")]
+    allergies = [
+        (a,)
+        for a in (
+            "gluten",
+            "crustacean",
+            "egg",
+            "fish",
+            "peanut",
+            "soy",
+            "milk",
+            "tree nuts",
+            "celery",
+            "mustard",
+            "sesame",
+            "sulphites",
+            "lupin",
+            "mollusc",
+        )
+    ]
     allergies += list(itertools.combinations(("gluten", "milk", "soy", "sesame", "tree nuts", "egg"), 2))
     for combo in allergies:
         ctx = example_context(diet_preference=diet, allergies=combo)
@@ -90,7 +127,10 @@ def test_the_rules_planner_never_serves_an_allergen_or_a_diet_breach(diet):
         person = screen(diet, t.allergies)
         for day in plan.days:
             for meal in day.meals:
-                assert not person.hits(meal.name) and not any(person.hits(i) for i in meal.ingredients), (combo, meal)
+                assert not person.hits(meal.name) and not any(person.hits(i) for i in meal.ingredients), (
+                    combo,
+                    meal,
+                )
         assert check_nutrition(plan, t).passed, (combo, check_nutrition(plan, t).violations)
 
 

@@ -68,7 +68,9 @@ def test_a_vigorous_session_fails_when_recovery_caps_the_week():
     plan, targets = workout(ctx=example_context(readiness=3))
     session = first_session(plan)
     session.intensity = "vigorous"
-    assert any("is vigorous, but recovery signals cap the week" in v for v in check_workout(plan, targets).violations)
+    assert any(
+        "is vigorous, but recovery signals cap the week" in v for v in check_workout(plan, targets).violations
+    )
 
 
 def test_heart_rates_far_from_the_prescribed_intensity_fail():
@@ -80,8 +82,13 @@ def test_heart_rates_far_from_the_prescribed_intensity_fail():
     result = check_workout(plan, targets)
     violations = result.violations
     # Each session is checked, not only the week's mean (which the old rule compared with 50% +- 5%).
-    assert any(v.endswith("at 96-104 bpm is not the prescribed 114-126 bpm (50% of heart-rate reserve)") for v in violations)
-    assert any("labelled moderate but 96-104 bpm is not inside the moderate zone 108-132" in v for v in violations)
+    assert any(
+        v.endswith("at 96-104 bpm is not the prescribed 114-126 bpm (50% of heart-rate reserve)")
+        for v in violations
+    )
+    assert any(
+        "labelled moderate but 96-104 bpm is not inside the moderate zone 108-132" in v for v in violations
+    )
     assert {"intensity", "session_zone", "weekly_intensity"} <= set(result.failed_rules)
 
 
@@ -106,14 +113,18 @@ def test_zones_must_follow_karvonen_and_state_the_hrmax_used():
 def test_days_must_be_the_planned_week_in_order():
     plan, targets = workout()
     plan.days[3].date = plan.days[3].date + timedelta(days=7)
-    assert any(v.startswith("days must be 2025-03-03 to 2025-03-09") for v in check_workout(plan, targets).violations)
+    assert any(
+        v.startswith("days must be 2025-03-03 to 2025-03-09") for v in check_workout(plan, targets).violations
+    )
 
 
 def test_a_referral_plan_must_carry_the_note():
     plan, targets = workout(ctx=example_context(medical_flags=("pregnancy",)))
     assert check_workout(plan, targets).passed
     plan.safety_notes = []
-    assert check_workout(plan, targets).violations == ["the medical referral note is missing from safety_notes"]
+    assert check_workout(plan, targets).violations == [
+        "the medical referral note is missing from safety_notes"
+    ]
 
 
 def test_the_rules_plan_passes_every_nutrition_rule():
@@ -125,7 +136,9 @@ def test_a_day_below_bmr_fails():
     plan, targets = nutrition()
     plan = with_meal(plan, calories=50.0, protein_g=5.0, carbs_g=5.0, fat_g=1.0)
     violations = check_nutrition(plan, targets).violations
-    assert any(v.startswith("2025-03-04:") and "below the basal metabolic rate (1755 kcal)" in v for v in violations)
+    assert any(
+        v.startswith("2025-03-04:") and "below the basal metabolic rate (1755 kcal)" in v for v in violations
+    )
 
 
 def test_protein_outside_the_goals_range_fails():
@@ -157,7 +170,9 @@ def test_excluded_foods_are_caught_case_insensitively(diet, allergies, ingredien
     assert any(v.endswith(expected) for v in check_nutrition(plan, targets).violations)
 
 
-@pytest.mark.parametrize("ingredient", ["almond milk", "peanut butter", "eggplant", "coconut yogurt", "butternut squash"])
+@pytest.mark.parametrize(
+    "ingredient", ["almond milk", "peanut butter", "eggplant", "coconut yogurt", "butternut squash"]
+)
 def test_plant_stand_ins_and_lookalike_words_pass_a_vegan_diet(ingredient):
     plan, targets = nutrition(diet_preference="vegan")
     assert check_nutrition(with_meal(plan, ingredients=[ingredient]), targets).passed

@@ -32,7 +32,12 @@ def test_model_names_get_the_ollama_provider_only_when_bare(given, expected):
 
 @pytest.mark.parametrize(
     "given",
-    ["http://ollama:11434", "http://ollama:11434/", "http://ollama:11434/api/generate", "http://ollama:11434/api/chat/"],
+    [
+        "http://ollama:11434",
+        "http://ollama:11434/",
+        "http://ollama:11434/api/generate",
+        "http://ollama:11434/api/chat/",
+    ],
 )
 def test_the_legacy_generate_url_means_the_base_url(given):
     assert normalize_api_base(given) == "http://ollama:11434"
@@ -50,7 +55,9 @@ def test_bad_model_or_url_is_refused_clearly():
 
 
 def test_settings_configure_the_client_and_the_url_applies_to_ollama_only():
-    client = LLMClient.from_settings(Settings(ollama_api="http://h:1/api/generate", ollama_model="llama3.2:latest"))
+    client = LLMClient.from_settings(
+        Settings(ollama_api="http://h:1/api/generate", ollama_model="llama3.2:latest")
+    )
     assert (client.model, client.api_base) == ("ollama/llama3.2:latest", "http://h:1")
     other = LLMClient.from_settings(Settings(ollama_api="http://h:1", ollama_model="openai/gpt-4o-mini"))
     assert other.api_base is None
@@ -59,17 +66,27 @@ def test_settings_configure_the_client_and_the_url_applies_to_ollama_only():
 def test_inputs_hash_is_deterministic_and_covers_context_prescription_and_model():
     ctx, rx = example_context(), example_prescription()
     base = inputs_hash("workout", ctx, rx, LLMClient("llama3.2:latest"))
-    assert base == inputs_hash("workout", example_context(), example_prescription(), LLMClient("llama3.2:latest"))
+    assert base == inputs_hash(
+        "workout", example_context(), example_prescription(), LLMClient("llama3.2:latest")
+    )
     assert len(base) == 64
     assert base != inputs_hash("workout", example_context(soreness=8), rx, LLMClient("llama3.2:latest"))
-    assert base != inputs_hash("workout", ctx, example_prescription(weekly_minutes=151), LLMClient("llama3.2:latest"))
+    assert base != inputs_hash(
+        "workout", ctx, example_prescription(weekly_minutes=151), LLMClient("llama3.2:latest")
+    )
     assert base != inputs_hash("workout", ctx, rx, LLMClient("qwen2.5:3b"))
     assert base != inputs_hash("workout", ctx, rx, None)
 
 
 def test_without_an_llm_the_plan_comes_from_rules_with_the_reason():
     doc = make_workout_plan(example_context(), example_prescription(), None, now=NOW)
-    assert (doc.source, doc.version, doc.user_id, doc.week, doc.plan_type) == ("rules", 1, "u-1", "2025-03-03", "workout")
+    assert (doc.source, doc.version, doc.user_id, doc.week, doc.plan_type) == (
+        "rules",
+        1,
+        "u-1",
+        "2025-03-03",
+        "workout",
+    )
     assert doc.usage.failure_reasons == ["no LLM configured"] and doc.usage.attempts == 0
     assert doc.guardrails.passed and doc.prompt_hash is None
     assert doc.policy_version == "ppo-3"
@@ -103,7 +120,9 @@ def test_a_medical_flag_never_asks_the_model():
     client = LLMClient("llama3.2:latest", "http://127.0.0.1:9")  # nothing listens there
     doc = make_workout_plan(example_context(medical_flags=("chest_pain",)), example_prescription(), client)
     assert doc.source == "rules" and doc.usage.attempts == 0
-    assert doc.usage.failure_reasons == ["medical flag on file: deterministic plan with referral note, no LLM call"]
+    assert doc.usage.failure_reasons == [
+        "medical flag on file: deterministic plan with referral note, no LLM call"
+    ]
 
 
 def test_a_referral_plan_is_reused_while_the_inputs_hold():

@@ -29,20 +29,33 @@ def people(draw):
     bmr = float(physiology.bmr_mifflin(weight, height, age, female))
     hr_rest = draw(st.floats(40, 90))
     ctx = PlanningContext(
-        user_id="u-p", week=WEEK, age=age, sex="female" if female else "male",
+        user_id="u-p",
+        week=WEEK,
+        age=age,
+        sex="female" if female else "male",
         goal=draw(st.sampled_from(("health", "endurance", "weight_loss"))),
         diet_preference=draw(st.sampled_from(("omnivore", "pescatarian", "vegetarian", "vegan"))),
         allergies=tuple(draw(st.lists(st.sampled_from(ALLERGIES), max_size=3, unique=True))),
         medical_flags=draw(st.just(()) | st.sampled_from(FLAGS).map(lambda flag: (flag,))),
-        weight_kg=round(weight, 1), height_cm=round(height, 1),
-        hr_max_bpm=round(draw(st.floats(max(hr_rest + 50, 150), 205)), 1), hr_rest_bpm=round(hr_rest, 1),
-        bmr_kcal=round(bmr, 1), tdee_kcal=round(bmr * draw(st.sampled_from((1.2, 1.375, 1.55, 1.725, 1.9))), 1),
+        weight_kg=round(weight, 1),
+        height_cm=round(height, 1),
+        hr_max_bpm=round(draw(st.floats(max(hr_rest + 50, 150), 205)), 1),
+        hr_rest_bpm=round(hr_rest, 1),
+        bmr_kcal=round(bmr, 1),
+        tdee_kcal=round(bmr * draw(st.sampled_from((1.2, 1.375, 1.55, 1.725, 1.9))), 1),
         longest_session_30d_min=draw(st.none() | st.floats(5, 240)),
         sleep_h_recent=draw(st.none() | st.floats(4, 10)),
-        soreness=draw(st.none() | st.integers(1, 10)), readiness=draw(st.none() | st.integers(1, 10)),
+        soreness=draw(st.none() | st.integers(1, 10)),
+        readiness=draw(st.none() | st.integers(1, 10)),
     )
-    rx = Prescription(user_id="u-p", week=WEEK, target_hrr=draw(st.floats(0.30, 0.90)),
-                      weekly_minutes=draw(st.floats(0, 600)), sessions=draw(st.integers(0, 7)), source="hypothesis")
+    rx = Prescription(
+        user_id="u-p",
+        week=WEEK,
+        target_hrr=draw(st.floats(0.30, 0.90)),
+        weekly_minutes=draw(st.floats(0, 600)),
+        sessions=draw(st.integers(0, 7)),
+        source="hypothesis",
+    )
     return ctx, rx
 
 

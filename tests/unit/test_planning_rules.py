@@ -49,7 +49,9 @@ def test_the_rules_plan_is_deterministic():
     ctx, prescription = example_context(), example_prescription()
     first = rules.workout_plan(ctx, workout_targets(ctx, prescription))
     assert first == rules.workout_plan(ctx, workout_targets(ctx, prescription))
-    assert rules.nutrition_plan(ctx, nutrition_targets(ctx)) == rules.nutrition_plan(ctx, nutrition_targets(ctx))
+    assert rules.nutrition_plan(ctx, nutrition_targets(ctx)) == rules.nutrition_plan(
+        ctx, nutrition_targets(ctx)
+    )
 
 
 def test_sessions_spread_over_the_week_and_hit_the_weekly_minutes():
@@ -58,7 +60,12 @@ def test_sessions_spread_over_the_week_and_hit_the_weekly_minutes():
     trained = [d.date.weekday() for d in plan.days if d.sessions]
     assert trained == [0, 2, 4, 6]  # every other day (was Fri and Sat back to back)
     assert plan.total_minutes == 150
-    assert [s.activity_type for d in plan.days for s in d.sessions] == ["walk", "strength", "cycle", "strength"]
+    assert [s.activity_type for d in plan.days for s in d.sessions] == [
+        "walk",
+        "strength",
+        "cycle",
+        "strength",
+    ]
 
 
 def test_recovery_puts_the_rest_days_first():

@@ -48,11 +48,24 @@ def session(plan: WorkoutPlan, weekday: int) -> WorkoutSession:
 def test_the_base_weeks_have_the_expected_layout():
     plan, t = workout(**MODERATE_WEEK)
     assert [d.sessions[0].activity_type if d.sessions else "-" for d in plan.days] == [
-        "walk", "-", "strength", "-", "cycle", "-", "strength"]
+        "walk",
+        "-",
+        "strength",
+        "-",
+        "cycle",
+        "-",
+        "strength",
+    ]
     assert t.session_hr_bpm == (114, 126) and t.strength_days_min == 2 and t.key_sessions_min == 2
     plan, t = workout(**HARD_WEEK)
     assert [s.intensity for d in plan.days for s in d.sessions] == [
-        "vigorous", "vigorous", "moderate", "vigorous", "moderate", "moderate"]
+        "vigorous",
+        "vigorous",
+        "moderate",
+        "vigorous",
+        "moderate",
+        "moderate",
+    ]
     assert [d.date.weekday() for d in plan.days if d.sessions] == [0, 2, 3, 4, 5, 6]
     assert t.layout[0] == KEY and t.easy_hr_bpm == (114, 126) and t.key_sessions_min == 3
 
@@ -71,7 +84,9 @@ def _seven_days(plan, t):
             day.sessions = [session(plan, 4).model_copy(update={"duration_min": 10})]
     for i in (0, 2, 4, 6):
         plan.days[i].sessions[0].duration_min = 27.5
-    return dataclasses.replace(t, training_days=7)  # as if 7 sessions were asked: only the rest day is missing
+    return dataclasses.replace(
+        t, training_days=7
+    )  # as if 7 sessions were asked: only the rest day is missing
 
 
 def _monday_and_tuesday_hard(plan, t):
@@ -167,14 +182,18 @@ def test_the_reasons_name_the_rule_in_words():
     plan, t = workout(**HARD_WEEK)
     _monday_and_tuesday_hard(plan, t)
     assert check_workout(plan, t).violations == [
-        "2025-03-03 and 2025-03-04 are both hard days (vigorous or RPE >= 7): an easy day or rest must separate them"]
+        "2025-03-03 and 2025-03-04 are both hard days (vigorous or RPE >= 7): an easy day or rest must separate them"
+    ]
     plan, t = workout(**MODERATE_WEEK)
     _rpe_9_on_a_walk(plan, t)
     assert check_workout(plan, t).violations == [
-        "2025-03-03: 'Brisk walk' is labelled moderate with RPE 9, the CR-10 RPE for moderate is 5-6"]
+        "2025-03-03: 'Brisk walk' is labelled moderate with RPE 9, the CR-10 RPE for moderate is 5-6"
+    ]
     plan, t = workout(**MODERATE_WEEK)
     _no_second_strength_day(plan, t)
-    assert check_workout(plan, t).violations == ["1 strength days, the week needs at least 2 (muscle strengthening, WHO 2020)"]
+    assert check_workout(plan, t).violations == [
+        "1 strength days, the week needs at least 2 (muscle strengthening, WHO 2020)"
+    ]
 
 
 # --- the planner's own weeks -------------------------------------------------------------------
@@ -196,7 +215,9 @@ def test_sessions_near_a_band_edge_stay_in_their_labelled_zone(target):
 @pytest.mark.parametrize("sessions", range(8))
 def test_a_vigorous_week_never_puts_hard_days_together_and_keeps_a_rest_day(sessions):
     ctx = example_context(goal="endurance")
-    t = workout_targets(ctx, example_prescription(target_hrr=0.75, sessions=sessions, weekly_minutes=50 * sessions))
+    t = workout_targets(
+        ctx, example_prescription(target_hrr=0.75, sessions=sessions, weekly_minutes=50 * sessions)
+    )
     plan = rules.workout_plan(ctx, t)
     hard = [any(s.intensity == "vigorous" or (s.rpe_target or 0) >= 7 for s in d.sessions) for d in plan.days]
     assert not any(a and b for a, b in itertools.pairwise(hard))
@@ -206,10 +227,19 @@ def test_a_vigorous_week_never_puts_hard_days_together_and_keeps_a_rest_day(sess
         assert "6 of the prescribed 7 sessions: the week keeps a full rest day" in t.adjustments
 
 
-@pytest.mark.parametrize(("goal", "sessions", "strength"), [
-    ("health", 2, 1), ("health", 3, 2), ("health", 5, 2), ("weight_loss", 3, 2), ("weight_loss", 6, 2),
-    ("endurance", 2, 0), ("endurance", 3, 1), ("endurance", 6, 1),
-])
+@pytest.mark.parametrize(
+    ("goal", "sessions", "strength"),
+    [
+        ("health", 2, 1),
+        ("health", 3, 2),
+        ("health", 5, 2),
+        ("weight_loss", 3, 2),
+        ("weight_loss", 6, 2),
+        ("endurance", 2, 0),
+        ("endurance", 3, 1),
+        ("endurance", 6, 1),
+    ],
+)
 def test_strength_days_follow_the_goal(goal, sessions, strength):
     ctx = example_context(goal=goal)
     t = workout_targets(ctx, example_prescription(sessions=sessions, weekly_minutes=30 * sessions))
@@ -224,13 +254,22 @@ def test_medical_flags_still_give_the_referral_plans():
         t = workout_targets(ctx, example_prescription(sessions=5, target_hrr=0.8))
         plan = rules.workout_plan(ctx, t)
         assert check_workout(plan, t).passed and plan.safety_notes[0] == note
-        assert all(s.intensity == "light" and s.activity_type == "walk" for d in plan.days for s in d.sessions)
+        assert all(
+            s.intensity == "light" and s.activity_type == "walk" for d in plan.days for s in d.sessions
+        )
 
 
 # --- nutrition ----------------------------------------------------------------------------------
 
-SMALL_WOMAN = {"sex": "female", "age": 62, "weight_kg": 50.0, "height_cm": 160.0, "bmr_kcal": 1029.0,
-               "tdee_kcal": 1235.0, "goal": "weight_loss"}
+SMALL_WOMAN = {
+    "sex": "female",
+    "age": 62,
+    "weight_kg": 50.0,
+    "height_cm": 160.0,
+    "bmr_kcal": 1029.0,
+    "tdee_kcal": 1235.0,
+    "goal": "weight_loss",
+}
 BMR_BOUND_MAN = {"goal": "weight_loss", "bmr_kcal": 1755.4, "tdee_kcal": 2106.0}
 
 
@@ -250,7 +289,9 @@ def _scale_day(data, factor, day=1):
 
 def test_a_62_year_old_50_kg_woman_losing_weight_is_planned_at_the_calorie_floor():
     _data, t = nutrition(**SMALL_WOMAN)
-    assert t.guideline_floor == 1200 and t.calories_target == 1200  # was 1,017 kcal (TDEE - 495 capped at BMR)
+    assert (
+        t.guideline_floor == 1200 and t.calories_target == 1200
+    )  # was 1,017 kcal (TDEE - 495 capped at BMR)
 
 
 def _calorie_floor(data):
@@ -305,7 +346,9 @@ NUTRITION_MUTATIONS: list[tuple[str, dict, Callable]] = [
 ]
 
 
-@pytest.mark.parametrize(("rule", "ctx", "mutate"), NUTRITION_MUTATIONS, ids=[m[0] for m in NUTRITION_MUTATIONS])
+@pytest.mark.parametrize(
+    ("rule", "ctx", "mutate"), NUTRITION_MUTATIONS, ids=[m[0] for m in NUTRITION_MUTATIONS]
+)
 def test_a_nutrition_plan_breaking_one_rule_fails_that_rule_only(rule, ctx, mutate):
     data, targets = nutrition(**ctx)
     mutate(data)
@@ -322,7 +365,8 @@ def test_the_floor_and_macro_reasons_say_what_was_wrong():
     data, t = nutrition(**SMALL_WOMAN)
     _calorie_floor(data)
     assert check_nutrition(NutritionPlan.model_validate(data), t).violations == [
-        "2025-03-04: 1104 kcal is below the calorie floor of 1200 kcal a day without medical supervision"]
+        "2025-03-04: 1104 kcal is below the calorie floor of 1200 kcal a day without medical supervision"
+    ]
     data, t = nutrition()
     _unknown_ingredient(data)
     (reason,) = check_nutrition(NutritionPlan.model_validate(data), t).violations
@@ -335,10 +379,15 @@ def test_a_clinician_condition_lifts_the_calorie_floor_but_keeps_the_referral():
     assert t.referral is not None and "clinician" in t.referral
 
 
-@pytest.mark.parametrize(("flag", "per_kg"), [
-    ("kidney_disease", (0.55, 0.8)), ("pregnancy", (1.1, 1.3)), ("diabetes", (0.8, 1.0)),
-    ("cardiovascular_disease", (0.8, 1.0)),
-])
+@pytest.mark.parametrize(
+    ("flag", "per_kg"),
+    [
+        ("kidney_disease", (0.55, 0.8)),
+        ("pregnancy", (1.1, 1.3)),
+        ("diabetes", (0.8, 1.0)),
+        ("cardiovascular_disease", (0.8, 1.0)),
+    ],
+)
 def test_protein_for_medical_flags_follows_the_cited_guidance(flag, per_kg):
     t = nutrition_targets(example_context(medical_flags=(flag,)))  # 80 kg
     assert t.protein_g_range == (round(per_kg[0] * 80, 1), round(per_kg[1] * 80, 1))

@@ -108,4 +108,3 @@ def test_kidney_disease_keeps_protein_at_0_55_to_0_8_g_per_kg_and_calories_at_ma
     assert t.calories_target == 2110.0  # TDEE rounded up, no deficit
     assert t.referral == SEE_CLINICIAN_NUTRITION.format(low=0.55, high=0.8)
     assert "0.55-0.8 g/kg" in t.referral
-

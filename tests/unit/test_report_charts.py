@@ -16,11 +16,15 @@ def parse(svg: str) -> ET.Element:
 
 
 def bar_heights(svg: str) -> list[float]:
-    return [float(r.get("height")) for r in parse(svg).iter(f"{SVG}rect") if r.find(f"{SVG}title") is not None]
+    return [
+        float(r.get("height")) for r in parse(svg).iter(f"{SVG}rect") if r.find(f"{SVG}title") is not None
+    ]
 
 
 def test_a_chart_is_a_labelled_image_with_title_and_description() -> None:
-    svg = charts.bar_chart(["Mon", "Tue"], [Series("Steps", [1200, 3400])], title="Steps per day", unit="steps")
+    svg = charts.bar_chart(
+        ["Mon", "Tue"], [Series("Steps", [1200, 3400])], title="Steps per day", unit="steps"
+    )
     root = parse(svg)
     title, desc = root.find(f"{SVG}title"), root.find(f"{SVG}desc")
     assert root.get("role") == "img"
@@ -35,8 +39,9 @@ def test_bar_heights_are_proportional_to_values() -> None:
 
 
 def test_stacked_bars_print_the_total_and_grouped_bars_print_each_value() -> None:
-    stacked = charts.bar_chart(["Mon"], [Series("deep", [1.5]), Series("light", [4.0])], title="t", unit="h",
-                               stacked=True, digits=1)
+    stacked = charts.bar_chart(
+        ["Mon"], [Series("deep", [1.5]), Series("light", [4.0])], title="t", unit="h", stacked=True, digits=1
+    )
     texts = [t.text for t in parse(stacked).iter(f"{SVG}text")]
     assert "5.5" in texts
     grouped = charts.bar_chart(["Mon"], [Series("in", [2100]), Series("out", [2400])], title="t", unit="kcal")
@@ -50,8 +55,13 @@ def test_missing_days_read_no_data_instead_of_zero() -> None:
 
 
 def test_reference_lines_and_bands_carry_their_label_in_text() -> None:
-    svg = charts.bar_chart(["Mon"], [Series("h", [7])], title="Sleep", unit="h",
-                           references=[Reference("recommended 7-9 h", 7, 9)])
+    svg = charts.bar_chart(
+        ["Mon"],
+        [Series("h", [7])],
+        title="Sleep",
+        unit="h",
+        references=[Reference("recommended 7-9 h", 7, 9)],
+    )
     assert "recommended 7-9 h" in [t.text for t in parse(svg).iter(f"{SVG}text")]
     assert parse(svg).find(f"{SVG}desc").text.endswith("recommended 7-9 h.")
 
@@ -98,8 +108,9 @@ def test_format_number_uses_thousands_separators_and_no_data_for_none() -> None:
 
 def contrast(colour: str, background: str = "#ffffff") -> float:
     """WCAG 2 contrast ratio between two sRGB hex colours."""
+
     def luminance(hex_colour: str) -> float:
-        channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
         linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
         return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 

@@ -31,17 +31,32 @@ def report(weeks):
     profile, documents = weeks
     person = {**profile, "allergies": [ALLERGY, "peanuts"]}
     plans = [plan_summary(d) for d in sample_plan_documents("u-render", WEEK, excluded=(ALLERGY,))]
-    data = report_data(documents[-1], documents[:-1], person=person, notes=[NOTE],
-                       workout_plan=plans[0], nutrition_plan=plans[1])
+    data = report_data(
+        documents[-1],
+        documents[:-1],
+        person=person,
+        notes=[NOTE],
+        workout_plan=plans[0],
+        nutrition_plan=plans[1],
+    )
     return data, render_report(data, generated_at=datetime(2025, 3, 10, 6, 0, tzinfo=UTC)).html
 
 
 def card(page: str, label: str) -> tuple[str, list[str]]:
     """The value and the comparison lines of the header card with ``label``."""
-    match = re.search(rf'<span class="label">{re.escape(htmllib.escape(label))}</span>'
-                      rf'<span class="value">([^<]*)</span>(.*?)</li>', page, re.S)
+    match = re.search(
+        rf'<span class="label">{re.escape(htmllib.escape(label))}</span>'
+        rf'<span class="value">([^<]*)</span>(.*?)</li>',
+        page,
+        re.S,
+    )
     assert match, f"no card {label!r}"
-    comparisons = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r'<span class="cmp[^"]*">(.*?)</span>\s*(?=<span class="cmp|$)', match.group(2), re.S)]
+    comparisons = [
+        re.sub(r"<[^>]+>", "", c).strip()
+        for c in re.findall(
+            r'<span class="cmp[^"]*">(.*?)</span>\s*(?=<span class="cmp|$)', match.group(2), re.S
+        )
+    ]
     return htmllib.unescape(match.group(1)), comparisons
 
 
@@ -111,7 +126,9 @@ def test_the_page_is_self_contained(report) -> None:
     _, page = report
     assert not re.search(r"<(script|iframe|object|embed|img)\b", page, re.I)
     tags = re.findall(r"<[a-zA-Z][^>]*>", page)
-    assert [t for t in tags if re.search(r"\s(src|href)\s*=", t)] == ['<link rel="icon" href="data:,">']  # no favicon request
+    assert [t for t in tags if re.search(r"\s(src|href)\s*=", t)] == [
+        '<link rel="icon" href="data:,">'
+    ]  # no favicon request
     assert "url(" not in page and "@import" not in page
     assert set(re.findall(r"https?://[^\s\"'<>]+", page)) == {"http://www.w3.org/2000/svg"}
 
@@ -121,16 +138,27 @@ def test_every_chart_has_a_title_and_a_description(report) -> None:
     svgs = re.findall(r"<svg\b.*?</svg>", page, re.S)
     assert len(svgs) == 10
     for svg in svgs:
-        assert 'role="img"' in svg and re.search(r"<title id=[^>]+>[^<]+</title><desc id=[^>]+>[^<]+</desc>", svg)
+        assert 'role="img"' in svg and re.search(
+            r"<title id=[^>]+>[^<]+</title><desc id=[^>]+>[^<]+</desc>", svg
+        )
 
 
 def test_the_page_has_one_h1_and_a_heading_per_section(report) -> None:
     _, page = report
     assert page.count("<h1") == 1
     headings = re.findall(r"<h2 id=\"[^\"]+\">([^<]+)</h2>", page)
-    assert headings == ["Data coverage", "The week at a glance", "Recommendations", "Activity",
-                        "Workouts and heart-rate zones", "Training load", "Sleep and recovery", "Nutrition",
-                        "How you felt", "Current plans"]
+    assert headings == [
+        "Data coverage",
+        "The week at a glance",
+        "Recommendations",
+        "Activity",
+        "Workouts and heart-rate zones",
+        "Training load",
+        "Sleep and recovery",
+        "Nutrition",
+        "How you felt",
+        "Current plans",
+    ]
 
 
 def test_current_plans_are_summarized(report) -> None:
@@ -157,14 +185,17 @@ def test_a_first_week_says_there_is_nothing_to_compare_with(weeks) -> None:
     assert "No workout or nutrition plan has been made for you yet." in page
 
 
-@pytest.mark.parametrize(("current", "other", "better", "expected"), [
-    (110, 100, "up", ("▲", "up", "10 (+10%)", "good")),
-    (90, 100, "up", ("▼", "down", "10 (-10%)", "bad")),
-    (90, 100, "down", ("▼", "down", "10 (-10%)", "good")),
-    (100.4, 100, "up", ("=", "same", "", "neutral")),
-    (110, None, "up", ("–", "no data", "", "neutral")),
-    (110, 100, None, ("▲", "up", "10 (+10%)", "neutral")),
-])
+@pytest.mark.parametrize(
+    ("current", "other", "better", "expected"),
+    [
+        (110, 100, "up", ("▲", "up", "10 (+10%)", "good")),
+        (90, 100, "up", ("▼", "down", "10 (-10%)", "bad")),
+        (90, 100, "down", ("▼", "down", "10 (-10%)", "good")),
+        (100.4, 100, "up", ("=", "same", "", "neutral")),
+        (110, None, "up", ("–", "no data", "", "neutral")),
+        (110, 100, None, ("▲", "up", "10 (+10%)", "neutral")),
+    ],
+)
 def test_compare_gives_arrow_word_delta_and_tone(current, other, better, expected) -> None:
     c = sections.compare(sections.Metric("x", "X", better=better), current, other, "last week")
     assert (c.arrow, c.word, c.delta, c.tone) == expected

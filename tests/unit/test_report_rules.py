@@ -16,9 +16,26 @@ WEEK = date(2025, 3, 3)
 
 #: A week that meets every guideline the rules check (profile: the sample user, age < 60).
 HEALTHY = Headline(
-    steps_per_day=9000, active_minutes=200, moderate_min=120, vigorous_min=40, workouts=4, workout_minutes=180,
-    strength_days=2, training_load=400, acwr=1.0, sleep_h=7.5, sleep_efficiency=0.9, sleep_quality=0.8,
-    resting_hr_bpm=60, hrv_ms=50, calories_in=2600, calories_out=2500, protein_g=250, mood=4, energy=4, exertion=5,
+    steps_per_day=9000,
+    active_minutes=200,
+    moderate_min=120,
+    vigorous_min=40,
+    workouts=4,
+    workout_minutes=180,
+    strength_days=2,
+    training_load=400,
+    acwr=1.0,
+    sleep_h=7.5,
+    sleep_efficiency=0.9,
+    sleep_quality=0.8,
+    resting_hr_bpm=60,
+    hrv_ms=50,
+    calories_in=2600,
+    calories_out=2500,
+    protein_g=250,
+    mood=4,
+    energy=4,
+    exertion=5,
 )
 
 
@@ -29,12 +46,14 @@ def healthy_week(age: int = 40, **current: Any) -> ReportData:
     for night in features.sleep.nights:
         night.asleep_min = 7.5 * 60
     features.coverage.activity = 7
-    return data.model_copy(update={
-        "features": features,
-        "profile": data.profile.model_copy(update={"age": age}),
-        "current": HEALTHY.model_copy(update=current),
-        "baseline": HEALTHY,
-    })
+    return data.model_copy(
+        update={
+            "features": features,
+            "profile": data.profile.model_copy(update={"age": age}),
+            "current": HEALTHY.model_copy(update=current),
+            "baseline": HEALTHY,
+        }
+    )
 
 
 def fired(data: ReportData) -> dict[str, Any]:
@@ -92,9 +111,12 @@ BOUNDARIES = [
 ]
 
 
-@pytest.mark.parametrize(("rule", "field", "value", "fires"), BOUNDARIES,
-                         ids=[f"{r}-{v}" for r, _, v, _ in BOUNDARIES])
-def test_rule_fires_only_on_its_side_of_the_threshold(rule: str, field: str, value: float, fires: bool) -> None:
+@pytest.mark.parametrize(
+    ("rule", "field", "value", "fires"), BOUNDARIES, ids=[f"{r}-{v}" for r, _, v, _ in BOUNDARIES]
+)
+def test_rule_fires_only_on_its_side_of_the_threshold(
+    rule: str, field: str, value: float, fires: bool
+) -> None:
     assert (rule in fired(healthy_week(**{field: value}))) is fires
 
 
@@ -151,7 +173,12 @@ def test_coverage_rule_does_not_fire_for_a_source_that_sent_nothing() -> None:
 
 
 def test_every_rule_has_a_boundary_test() -> None:
-    tested = {r for r, *_ in BOUNDARIES} | {"intake_below_bmr", "protein_low", "short_sleep_nights", "coverage_low"}
+    tested = {r for r, *_ in BOUNDARIES} | {
+        "intake_below_bmr",
+        "protein_low",
+        "short_sleep_nights",
+        "coverage_low",
+    }
     assert tested == set(rules.RULES_BY_NAME)
 
 
@@ -179,6 +206,9 @@ def test_recommendations_are_ordered_high_then_medium_then_low() -> None:
 
 def test_status_line_counts_priorities_and_names_the_first_recommendation() -> None:
     recs = rules.evaluate(healthy_week(steps_per_day=4000, sleep_quality=0.5, acwr=0.5))
-    assert rules.status_line(recs) == "3 recommendation(s) (1 high, 1 medium, 1 low); first: steps low (4,000 vs 5,000)"
+    assert (
+        rules.status_line(recs)
+        == "3 recommendation(s) (1 high, 1 medium, 1 low); first: steps low (4,000 vs 5,000)"
+    )
     assert rules.status_line([]) == "On track: no recommendations this week."
     assert rules.recommendation_mix(recs) == {"high": 1, "medium": 1, "low": 1}

@@ -89,8 +89,9 @@ def test_acwr_controller_target_is_kept_inside_the_sweet_spot():
 
 
 def test_open_loop_schedule_ramps_then_holds_with_deloads_and_a_taper():
-    schedule = OpenLoopSchedule(CONFIG, ramp=0.1, ramp_weeks=6, deload_every=4, deload=0.25, taper=0.4,
-                                taper_weeks=2).schedule()
+    schedule = OpenLoopSchedule(
+        CONFIG, ramp=0.1, ramp_weeks=6, deload_every=4, deload=0.25, taper=0.4, taper_weeks=2
+    ).schedule()
     assert schedule[0] == 1.0
     assert np.isclose(schedule[2], 1.1**2)
     assert np.isclose(schedule[3], 1.1**2 * 0.75)
@@ -102,7 +103,11 @@ def test_open_loop_schedule_ramps_then_holds_with_deloads_and_a_taper():
 def test_baseline_actions_stay_in_the_action_box():
     cohort = held_out_cohort(100, "validation", 8, CONFIG)
     features = observe(cohort, CONFIG)
-    for policy in (TenPercentRule(CONFIG, ramp=0.5), AcwrController(CONFIG, intensity=0.85), OpenLoopSchedule(CONFIG)):
+    for policy in (
+        TenPercentRule(CONFIG, ramp=0.5),
+        AcwrController(CONFIG, intensity=0.85),
+        OpenLoopSchedule(CONFIG),
+    ):
         policy.reset(features)
         actions = policy.act(features)
         assert actions.shape == (100, 2) and np.abs(actions).max() <= 1.0
@@ -112,7 +117,9 @@ def test_coordinate_search_never_ends_worse_than_it_started():
     cohort = held_out_cohort(200, "validation", 12, CONFIG)
     start = TenPercentRule(CONFIG, ramp=0.05, taper=0.0)
     start_score = rollout(start, cohort, CONFIG).returns.mean()
-    best, best_score = coordinate_search(start, {"ramp": [0.05, 0.10, 0.15], "taper": [0.0, 0.5]}, cohort, CONFIG)
+    best, best_score = coordinate_search(
+        start, {"ramp": [0.05, 0.10, 0.15], "taper": [0.0, 0.5]}, cohort, CONFIG
+    )
     assert best_score >= start_score
     assert best.ramp in (0.05, 0.10, 0.15) and best.taper in (0.0, 0.5)
     assert np.isclose(rollout(best, cohort, CONFIG).returns.mean(), best_score)

@@ -53,8 +53,12 @@ def test_same_seed_and_actions_replay_exactly():
 
 def test_actions_move_the_plan_within_the_guideline_bounds():
     config = SimConfig()
-    intensity, minutes = plan_from_action(np.array([0.84, 0.41, 0.6]), np.array([590.0, 61.0, 100.0]),
-                                          np.array([[1.0, 1.0], [-1.0, -1.0], [0.4, 0.8]]), config)
+    intensity, minutes = plan_from_action(
+        np.array([0.84, 0.41, 0.6]),
+        np.array([590.0, 61.0, 100.0]),
+        np.array([[1.0, 1.0], [-1.0, -1.0], [0.4, 0.8]]),
+        config,
+    )
     np.testing.assert_allclose(intensity, [0.85, 0.40, 0.62])
     np.testing.assert_allclose(minutes, [600.0, 60.0, 100.0 * np.exp(0.2)])
 
@@ -159,10 +163,16 @@ def test_reward_terms_follow_the_issue_weights():
     config = SimConfig()
     c = held_out_cohort(2, "validation", 3, config)
     c.goal[:] = [GOALS.index("health"), GOALS.index("endurance")]
-    outcome = WeekOutcome(planned=np.array([4.0, 4.0]), completed=np.array([3.0, 4.0]),
-                          completed_minutes=np.array([150.0, 200.0]), moderate_equivalent_min=np.array([200.0, 200.0]),
-                          load=np.zeros(2), injury_onsets=np.array([1.0, 0.0]), overreach=np.array([0.5, 0.0]),
-                          dropped_now=np.array([False, True]))
+    outcome = WeekOutcome(
+        planned=np.array([4.0, 4.0]),
+        completed=np.array([3.0, 4.0]),
+        completed_minutes=np.array([150.0, 200.0]),
+        moderate_equivalent_min=np.array([200.0, 200.0]),
+        load=np.zeros(2),
+        injury_onsets=np.array([1.0, 0.0]),
+        overreach=np.array([0.5, 0.0]),
+        dropped_now=np.array([False, True]),
+    )
     _, done, terms = week_reward(c, outcome, np.array([[1.0, 0.0], [0.0, 0.0]]), RewardWeights(), config)
     np.testing.assert_allclose(terms["injury"], [-5.0, 0.0])
     np.testing.assert_allclose(terms["dropout"], [0.0, -10.0])

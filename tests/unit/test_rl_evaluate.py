@@ -88,7 +88,9 @@ def test_promotion_gate_refuses_a_policy_that_loses(users):
 
 
 def _winner() -> OpenLoopSchedule:
-    return OpenLoopSchedule(CONFIG, ramp=0.1, ramp_weeks=8, intensity=0.7, deload_every=0, taper=0.6, taper_weeks=4)
+    return OpenLoopSchedule(
+        CONFIG, ramp=0.1, ramp_weeks=8, intensity=0.7, deload_every=0, taper=0.6, taper_weeks=4
+    )
 
 
 def test_promotion_gate_accepts_a_policy_that_wins_safely(users):
@@ -113,8 +115,13 @@ def test_promotion_gate_refuses_a_gain_below_the_required_share(users):
 
 def test_goal_status_reports_each_criterion(users):
     status = goal_status(_table(users, MaxIncrease()))
-    assert status == {"relative_gain_10pct": False, "ci_above_zero": False, "injury_within_1pp": False,
-                      "dropout_within_1pp": status["dropout_within_1pp"], "above_B4": False}
+    assert status == {
+        "relative_gain_10pct": False,
+        "ci_above_zero": False,
+        "injury_within_1pp": False,
+        "dropout_within_1pp": status["dropout_within_1pp"],
+        "above_B4": False,
+    }
 
 
 def test_report_is_written_as_markdown_and_json(users, tmp_path):

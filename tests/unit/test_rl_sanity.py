@@ -38,7 +38,9 @@ def test_constant_training_improves_test_performance_and_no_training_loses_it(ou
     assert outcomes["nothing"]["test_gain_pct"] < -1.0
 
 
-def test_tuned_ten_percent_rule_returns_more_than_constant_which_returns_more_than_no_training(outcomes, test_users):
+def test_tuned_ten_percent_rule_returns_more_than_constant_which_returns_more_than_no_training(
+    outcomes, test_users
+):
     validation = held_out_cohort(300, "validation", 77, CONFIG)
     tuned, _ = coordinate_search(TenPercentRule(CONFIG), KNOB_GRIDS["B1"], validation, CONFIG, passes=1)
     tuned_return = summary(rollout(tuned, test_users, CONFIG))["mean_return"]
@@ -53,5 +55,6 @@ def test_maximal_increase_every_week_is_far_worse_than_constant(outcomes):
 
 
 def test_doing_nothing_is_the_worst_sensible_choice(outcomes):
-    assert outcomes["nothing"]["mean_return"] < min(outcomes["constant"]["mean_return"],
-                                                   outcomes["ten_percent"]["mean_return"])
+    assert outcomes["nothing"]["mean_return"] < min(
+        outcomes["constant"]["mean_return"], outcomes["ten_percent"]["mean_return"]
+    )

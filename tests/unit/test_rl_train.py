@@ -31,8 +31,19 @@ def cli_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Result, Path]:
     root = tmp_path_factory.mktemp("train")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("FITNESS_VAR_DIR", str(root / "var"))
-        result = _invoke("--timesteps", "1000", "--seed", "3", "--test-users", "100", "--validation-users", "60",
-                         "--out", str(root / "run"), "--no-progress")
+        result = _invoke(
+            "--timesteps",
+            "1000",
+            "--seed",
+            "3",
+            "--test-users",
+            "100",
+            "--validation-users",
+            "60",
+            "--out",
+            str(root / "run"),
+            "--no-progress",
+        )
     return result, root
 
 
@@ -41,7 +52,9 @@ def short_run(cli_run) -> TrainingResult:
     result, root = cli_run
     assert result.exit_code == 0, result.output
     record = json.loads((root / "run" / "training.json").read_text())
-    return TrainingResult(Path(record["checkpoint"]), Path(record["vecnormalize"]), record["config"], record["curve"])
+    return TrainingResult(
+        Path(record["checkpoint"]), Path(record["vecnormalize"]), record["config"], record["curve"]
+    )
 
 
 def test_short_run_leaves_a_checkpoint_its_statistics_and_a_record(short_run):
@@ -60,7 +73,9 @@ def test_loaded_policy_prescribes_inside_the_guideline_bounds(short_run):
     for _ in range(6):
         features = env.features()
         plan = prescriptions(policy, features, CONFIG)
-        assert (plan["intensity_hrr"] >= HRR_MODERATE[0]).all() and (plan["intensity_hrr"] < HRR_VIGOROUS[1]).all()
+        assert (plan["intensity_hrr"] >= HRR_MODERATE[0]).all() and (
+            plan["intensity_hrr"] < HRR_VIGOROUS[1]
+        ).all()
         assert (plan["weekly_minutes"] >= 60 - 1e-9).all() and (plan["weekly_minutes"] <= 600 + 1e-9).all()
         assert ((plan["sessions"] >= 3) & (plan["sessions"] <= 6)).all()
         cap = SESSION_SPIKE_MAX * np.maximum(features["longest_30d"], CONFIG.shield_floor_min)
@@ -81,8 +96,10 @@ def test_cli_help_describes_every_option():
         assert option in result.output
 
 
-@pytest.mark.parametrize(("args", "word"), [(["--preset", "fast"], "--preset"), (["--timesteps", "0"], "--timesteps"),
-                                            (["--seed", "-1"], "--seed")])
+@pytest.mark.parametrize(
+    ("args", "word"),
+    [(["--preset", "fast"], "--preset"), (["--timesteps", "0"], "--timesteps"), (["--seed", "-1"], "--seed")],
+)
 def test_cli_rejects_bad_flags_with_one_line(args: list[str], word: str):
     result = _invoke(*args)
     assert result.exit_code == 2
@@ -104,8 +121,21 @@ def test_robustness_evaluates_the_run_on_the_nominal_and_the_shifted_population(
     result, root = cli_run
     assert result.exit_code == 0, result.output
     knobs = (root / "baseline_knobs.json").read_text()
-    out = CliRunner().invoke(main, ["--log-level", "WARNING", "robustness", "--run", str(root / "run"),
-                                    "--test-users", "40", "--validation-users", "60"], prog_name="fitness")
+    out = CliRunner().invoke(
+        main,
+        [
+            "--log-level",
+            "WARNING",
+            "robustness",
+            "--run",
+            str(root / "run"),
+            "--test-users",
+            "40",
+            "--validation-users",
+            "60",
+        ],
+        prog_name="fitness",
+    )
     assert out.exit_code == 0, out.output
     assert out.stdout.startswith("nominal: PPO ") and "\nshifted: PPO " in out.stdout
     assert "\nacwr_injuries: PPO " in out.stdout
@@ -113,7 +143,14 @@ def test_robustness_evaluates_the_run_on_the_nominal_and_the_shifted_population(
     assert set(report["holds"]) == {"nominal", "shifted", "acwr_injuries"}
     assert all(isinstance(v, bool) for v in report["holds"].values())
     for name in ("nominal", "shifted", "acwr_injuries"):
-        assert report[name]["users"] == 40 and set(report[name]["rows"]) == {"B0", "B1", "B2", "B3", "B4", "PPO"}
+        assert report[name]["users"] == 40 and set(report[name]["rows"]) == {
+            "B0",
+            "B1",
+            "B2",
+            "B3",
+            "B4",
+            "PPO",
+        }
     assert report["shifted"]["rows"]["B0"]["mean_return"] < report["nominal"]["rows"]["B0"]["mean_return"]
     assert "### acwr injuries" in (root / "run" / "robustness.md").read_text()
     assert (root / "baseline_knobs.json").read_text() == knobs  # the cached knobs were reused, not retuned

@@ -16,9 +16,16 @@ T0 = datetime(2026, 3, 2, 7, 30, tzinfo=UTC)
 
 def event(**overrides: object) -> S.FitnessEvent:
     fields = {
-        "event_id": "e-1", "user_id": "u-1", "activity_type": "run", "kind": "workout",
-        "event_ts": T0, "duration_s": 1800.0, "heart_rate_bpm": 150.0, "calories_burned": 320.0,
-        "step_increment": 4800, "timezone": "Europe/Paris",
+        "event_id": "e-1",
+        "user_id": "u-1",
+        "activity_type": "run",
+        "kind": "workout",
+        "event_ts": T0,
+        "duration_s": 1800.0,
+        "heart_rate_bpm": 150.0,
+        "calories_burned": 320.0,
+        "step_increment": 4800,
+        "timezone": "Europe/Paris",
     }
     fields.update(overrides)
     return S.FitnessEvent(**fields)
@@ -139,29 +146,63 @@ def floats(lo: float, hi: float) -> st.SearchStrategy[float]:
 
 
 users = st.builds(
-    S.User, user_id=user_ids, sex=st.sampled_from(["male", "female"]), birth_year=st.integers(1930, 2010),
-    height_cm=floats(100, 250), weight_kg=floats(25, 350), updated_ts=stamps, timezone=zones,
-    allergies=st.lists(text, max_size=3), hr_max_bpm=st.none() | floats(150, 220),
+    S.User,
+    user_id=user_ids,
+    sex=st.sampled_from(["male", "female"]),
+    birth_year=st.integers(1930, 2010),
+    height_cm=floats(100, 250),
+    weight_kg=floats(25, 350),
+    updated_ts=stamps,
+    timezone=zones,
+    allergies=st.lists(text, max_size=3),
+    hr_max_bpm=st.none() | floats(150, 220),
 )
 devices = st.builds(S.Device, device_id=ids, user_id=user_ids, updated_ts=stamps, model=text)
 events = st.builds(
-    S.FitnessEvent, event_id=ids, user_id=user_ids, activity_type=st.sampled_from(["walk", "run", "cycle"]),
-    event_ts=stamps, duration_s=floats(1, 86_400), heart_rate_bpm=st.none() | floats(25, 250),
-    calories_burned=floats(0, 10_000), step_increment=st.integers(0, 200_000), timezone=zones,
-    distance_m=st.none() | floats(0, 500_000), ingest_ts=st.none() | stamps,
+    S.FitnessEvent,
+    event_id=ids,
+    user_id=user_ids,
+    activity_type=st.sampled_from(["walk", "run", "cycle"]),
+    event_ts=stamps,
+    duration_s=floats(1, 86_400),
+    heart_rate_bpm=st.none() | floats(25, 250),
+    calories_burned=floats(0, 10_000),
+    step_increment=st.integers(0, 200_000),
+    timezone=zones,
+    distance_m=st.none() | floats(0, 500_000),
+    ingest_ts=st.none() | stamps,
 )
 sleeps = st.builds(
-    lambda start, minutes, **kw: S.SleepSession(start_ts=start, end_ts=start + timedelta(minutes=minutes), **kw),
-    stamps, floats(10, 1000), session_id=ids, user_id=user_ids, quality=st.none() | floats(0, 1),
-    awakenings=st.none() | st.integers(0, 100), hrv_rmssd_ms=st.none() | floats(1, 400),
+    lambda start, minutes, **kw: S.SleepSession(
+        start_ts=start, end_ts=start + timedelta(minutes=minutes), **kw
+    ),
+    stamps,
+    floats(10, 1000),
+    session_id=ids,
+    user_id=user_ids,
+    quality=st.none() | floats(0, 1),
+    awakenings=st.none() | st.integers(0, 100),
+    hrv_rmssd_ms=st.none() | floats(1, 400),
 )
 meals = st.builds(
-    S.NutritionLog, log_id=ids, user_id=user_ids, meal_type=st.sampled_from(["breakfast", "snack"]),
-    log_ts=stamps, calories=floats(0, 10_000), protein_g=floats(0, 1000), description=st.none() | text,
+    S.NutritionLog,
+    log_id=ids,
+    user_id=user_ids,
+    meal_type=st.sampled_from(["breakfast", "snack"]),
+    log_ts=stamps,
+    calories=floats(0, 10_000),
+    protein_g=floats(0, 1000),
+    description=st.none() | text,
 )
 feedback = st.builds(
-    S.Feedback, feedback_id=ids, user_id=user_ids, feedback_ts=stamps, mood=st.integers(1, 5),
-    energy=st.integers(1, 5), perceived_exertion=st.integers(1, 10), note=st.none() | st.text(max_size=200),
+    S.Feedback,
+    feedback_id=ids,
+    user_id=user_ids,
+    feedback_ts=stamps,
+    mood=st.integers(1, 5),
+    energy=st.integers(1, 5),
+    perceived_exertion=st.integers(1, 10),
+    note=st.none() | st.text(max_size=200),
 )
 
 

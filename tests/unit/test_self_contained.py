@@ -27,7 +27,9 @@ def test_no_file_refers_to_a_folder_outside_the_repository() -> None:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
             continue
-        hits += [f"{path.relative_to(ROOT)}:{n}" for n, line in enumerate(text.splitlines(), 1) if OUTSIDE in line]
+        hits += [
+            f"{path.relative_to(ROOT)}:{n}" for n, line in enumerate(text.splitlines(), 1) if OUTSIDE in line
+        ]
     assert not hits, f"references to {OUTSIDE!r}: {hits}"
 
 

@@ -9,7 +9,16 @@ from pydantic import ValidationError
 
 from fitness_core.settings import Settings, read_env_file
 
-ENV_KEYS = ("REDIS_URL", "REDIS_HOST", "REDIS_PORT", "MONGO_URI", "MONGO_DB", "OLLAMA_API", "OLLAMA_MODEL", "PORT")
+ENV_KEYS = (
+    "REDIS_URL",
+    "REDIS_HOST",
+    "REDIS_PORT",
+    "MONGO_URI",
+    "MONGO_DB",
+    "OLLAMA_API",
+    "OLLAMA_MODEL",
+    "PORT",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -47,12 +56,20 @@ def test_all_documented_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("PORT", "9000")
     s = Settings.load()
     assert (s.mongo_uri, s.mongo_db, s.ollama_api, s.ollama_model, s.port) == (
-        "mongodb://db:27017", "other", "http://llm:11434", "ollama/qwen", 9000,
+        "mongodb://db:27017",
+        "other",
+        "http://llm:11434",
+        "ollama/qwen",
+        9000,
     )
 
 
-def test_services_env_fills_what_the_environment_leaves_unset(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (clean_env / "services.env").write_text("# comment\nREDIS_URL=redis://127.0.0.1:7000/0\nMONGO_URI=mongodb://127.0.0.1:7001/\n")
+def test_services_env_fills_what_the_environment_leaves_unset(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (clean_env / "services.env").write_text(
+        "# comment\nREDIS_URL=redis://127.0.0.1:7000/0\nMONGO_URI=mongodb://127.0.0.1:7001/\n"
+    )
     s = Settings.load()
     assert s.redis_dsn == "redis://127.0.0.1:7000/0"
     assert s.mongo_uri == "mongodb://127.0.0.1:7001/"
@@ -60,7 +77,9 @@ def test_services_env_fills_what_the_environment_leaves_unset(clean_env: Path, m
     assert Settings.load().mongo_uri == "mongodb://prod:27017"
 
 
-def test_redis_host_in_env_is_not_overridden_by_services_env(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_redis_host_in_env_is_not_overridden_by_services_env(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (clean_env / "services.env").write_text("REDIS_URL=redis://127.0.0.1:7000/0\n")
     monkeypatch.setenv("REDIS_HOST", "cache")
     assert Settings.load().redis_dsn == "redis://cache:6379/0"
@@ -69,7 +88,9 @@ def test_redis_host_in_env_is_not_overridden_by_services_env(clean_env: Path, mo
 def test_the_embedded_stores_data_folder_is_ignored_for_a_mongodb_named_in_env(
     clean_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (clean_env / "services.env").write_text("MONGO_URI=mongodb://127.0.0.1:7001/\nSTORE_DATA_DIR=/var/embedded\n")
+    (clean_env / "services.env").write_text(
+        "MONGO_URI=mongodb://127.0.0.1:7001/\nSTORE_DATA_DIR=/var/embedded\n"
+    )
     assert Settings.load().store_data_dir == Path("/var/embedded")
     monkeypatch.setenv("MONGO_URI", "mongodb://prod:27017")
     assert Settings.load().store_data_dir is None
@@ -105,7 +126,9 @@ def settings_table() -> dict[str, tuple[str, str]]:
 def test_the_readme_lists_every_setting_and_nothing_else() -> None:
     rows = settings_table()
     fields = {name.upper(): field for name, field in Settings.model_fields.items()}
-    assert set(rows) == set(fields), f"missing: {sorted(set(fields) - set(rows))}, not settings: {sorted(set(rows) - set(fields))}"
+    assert set(rows) == set(fields), (
+        f"missing: {sorted(set(fields) - set(rows))}, not settings: {sorted(set(rows) - set(fields))}"
+    )
     for name, field in fields.items():
         default, meaning = rows[name]
         expected = "unset" if field.default is None else str(field.default)
@@ -126,7 +149,9 @@ def test_the_platform_switches_are_settings(monkeypatch: pytest.MonkeyPatch) -> 
     assert (s.fitness_retrain_min_new_features, s.fitness_retrain_preset) == (40, "demo")
     monkeypatch.setenv("FITNESS_LLM", "on")
     monkeypatch.setenv("FITNESS_RETRAIN_MIN_NEW_FEATURES", "0")
-    with pytest.raises(ValidationError, match="FITNESS_RETRAIN_MIN_NEW_FEATURES must be a positive whole number"):
+    with pytest.raises(
+        ValidationError, match="FITNESS_RETRAIN_MIN_NEW_FEATURES must be a positive whole number"
+    ):
         Settings.load()
 
 

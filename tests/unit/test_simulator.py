@@ -31,9 +31,14 @@ def timed(batches) -> list[S.Record]:
 
 @pytest.mark.parametrize(
     ("field", "value", "message"),
-    [("users", 0, "users must be an integer from 1"), ("days", -1, "days must be an integer from 1"),
-     ("seed", -3, "seed must be a non-negative integer"), ("duplicate_rate", 1.5, "duplicate_rate must be a share"),
-     ("late_delivery", -0.1, "late_delivery must be a share"), ("clock_skew", 2, "clock_skew must be a share")],
+    [
+        ("users", 0, "users must be an integer from 1"),
+        ("days", -1, "days must be an integer from 1"),
+        ("seed", -3, "seed must be a non-negative integer"),
+        ("duplicate_rate", 1.5, "duplicate_rate must be a share"),
+        ("late_delivery", -0.1, "late_delivery must be a share"),
+        ("clock_skew", 2, "clock_skew must be a share"),
+    ],
 )
 def test_config_rejects_impossible_values_naming_the_field(field: str, value: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
@@ -49,7 +54,9 @@ def test_users_and_devices_come_first_one_each_per_user(small) -> None:
     config, profiles, _ = small
     kinds = Counter(type(r).__name__ for r in profiles)
     assert kinds == {"User": config.users, "Device": config.users}
-    assert {r.user_id for r in profiles if isinstance(r, S.Device)} == {r.user_id for r in profiles if isinstance(r, S.User)}
+    assert {r.user_id for r in profiles if isinstance(r, S.Device)} == {
+        r.user_id for r in profiles if isinstance(r, S.User)
+    }
 
 
 def test_batches_are_the_window_in_day_order(small) -> None:
@@ -69,8 +76,12 @@ def test_each_record_belongs_to_its_batch_day_in_the_users_timezone(small) -> No
 def test_timed_records_are_from_the_simulator_and_arrive_after_they_happen(small) -> None:
     for record in timed(small[2]):
         assert record.source == "simulator"
-        end = {S.FitnessEvent: lambda r: r.end_ts, S.SleepSession: lambda r: r.end_ts,
-               S.NutritionLog: lambda r: r.log_ts, S.Feedback: lambda r: r.feedback_ts}[type(record)](record)
+        end = {
+            S.FitnessEvent: lambda r: r.end_ts,
+            S.SleepSession: lambda r: r.end_ts,
+            S.NutritionLog: lambda r: r.log_ts,
+            S.Feedback: lambda r: r.feedback_ts,
+        }[type(record)](record)
         assert end <= record.ingest_ts <= end + timedelta(minutes=16)
 
 
@@ -93,8 +104,11 @@ def test_between_ten_and_twenty_records_per_user_day(small) -> None:
 
 
 def test_walking_is_aggregated_into_at_most_eight_bouts_per_user_day(small) -> None:
-    bouts = Counter((r.user_id, r.to_document()["local_date"]) for r in timed(small[2])
-                    if isinstance(r, S.FitnessEvent) and r.kind == "bout")
+    bouts = Counter(
+        (r.user_id, r.to_document()["local_date"])
+        for r in timed(small[2])
+        if isinstance(r, S.FitnessEvent) and r.kind == "bout"
+    )
     assert max(bouts.values()) <= 8
     assert min(bouts.values()) >= 1
 
@@ -155,7 +169,9 @@ def test_simulate_yields_the_same_days_as_a_simulation_backfill() -> None:
 
 def test_timestamps_carry_the_local_offset_including_after_a_dst_switch(small) -> None:
     _, _, batches = small
-    berlin = [r for r in batches[-1].records if r.timezone == "Europe/Berlin" and isinstance(r, S.NutritionLog)]
+    berlin = [
+        r for r in batches[-1].records if r.timezone == "Europe/Berlin" and isinstance(r, S.NutritionLog)
+    ]
     assert berlin, "seed 5 has Berlin users"
     assert {r.log_ts.utcoffset() for r in berlin} == {timedelta(hours=2)}  # CEST from 31 March
 
@@ -164,8 +180,16 @@ def test_packed_batches_unpack_to_the_same_messages_even_with_control_characters
     from fitness_streaming.simulator.production import EncodedBatch, encode_messages, pack, unpack
 
     records = list(iter_records(SimulationConfig(users=2, days=1, seed=1, end=END)))
-    note = S.Feedback(user_id="u1", feedback_id="f1", feedback_ts="2024-03-31T20:00:00+02:00", mood=3, energy=3,
-                      perceived_exertion=2, note="a\x1eb\nc", ingest_ts="2024-03-31T18:00:01Z")
+    note = S.Feedback(
+        user_id="u1",
+        feedback_id="f1",
+        feedback_ts="2024-03-31T20:00:00+02:00",
+        mood=3,
+        energy=3,
+        perceived_exertion=2,
+        note="a\x1eb\nc",
+        ingest_ts="2024-03-31T18:00:01Z",
+    )
     batch = EncodedBatch(END, encode_messages([*records, note], timed=True))
     assert unpack(pack(batch, timed=True)) == batch
     assert unpack(pack(EncodedBatch(None, []), timed=False)) == EncodedBatch(None, [])

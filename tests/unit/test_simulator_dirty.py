@@ -90,7 +90,9 @@ def test_late_sync_delivers_out_of_order_and_loses_data_beyond_the_buffer() -> N
 
 def test_late_records_arrive_after_they_happen_with_a_long_tail() -> None:
     delivered = records(run(late_delivery=1.0)[1])
-    delays = sorted((r.ingest_ts - r.end_ts).total_seconds() / 3600 for r in delivered if isinstance(r, S.SleepSession))
+    delays = sorted(
+        (r.ingest_ts - r.end_ts).total_seconds() / 3600 for r in delivered if isinstance(r, S.SleepSession)
+    )
     assert delays[0] > 0
     median, p95 = delays[len(delays) // 2], delays[int(len(delays) * 0.95)]
     assert 0.2 <= median <= 2.0  # median 30 min (+ the normal sync)

@@ -24,29 +24,54 @@ class Population:
         simulation = Simulation(config)
         profiles = simulation.profile_records()
         records = [r for batch in simulation.backfill() for r in batch.records]
-        self.users = pd.DataFrame([u.model_dump() for u in profiles if isinstance(u, S.User)]).set_index("user_id")
+        self.users = pd.DataFrame([u.model_dump() for u in profiles if isinstance(u, S.User)]).set_index(
+            "user_id"
+        )
 
         def frame(cls: type[S.Record], **columns) -> pd.DataFrame:
-            rows = [{"user": r.user_id, "day": r.to_document()["local_date"],
-                     **{name: get(r) for name, get in columns.items()}} for r in records if isinstance(r, cls)]
+            rows = [
+                {
+                    "user": r.user_id,
+                    "day": r.to_document()["local_date"],
+                    **{name: get(r) for name, get in columns.items()},
+                }
+                for r in records
+                if isinstance(r, cls)
+            ]
             df = pd.DataFrame(rows)
             df["week"] = (pd.to_datetime(df["day"]) - pd.Timestamp(config.start)).dt.days // 7
             return df
 
-        self.events = frame(S.FitnessEvent, type=lambda r: r.activity_type, kind=lambda r: r.kind,
-                            hr=lambda r: r.heart_rate_bpm, minutes=lambda r: r.duration_s / 60,
-                            steps=lambda r: r.step_increment, kcal=lambda r: r.calories_burned,
-                            zones=lambda r: r.hr_zone_s, max_hr=lambda r: r.max_heart_rate_bpm,
-                            distance=lambda r: r.distance_m)
-        self.sleep = frame(S.SleepSession, rhr=lambda r: r.resting_heart_rate_bpm, hrv=lambda r: r.hrv_rmssd_ms,
-                           asleep=lambda r: r.sleep_stage_breakdown.asleep,
-                           light=lambda r: r.sleep_stage_breakdown.light / r.sleep_stage_breakdown.asleep,
-                           deep=lambda r: r.sleep_stage_breakdown.deep / r.sleep_stage_breakdown.asleep,
-                           rem=lambda r: r.sleep_stage_breakdown.rem / r.sleep_stage_breakdown.asleep,
-                           efficiency=lambda r: r.efficiency, awakenings=lambda r: r.awakenings)
+        self.events = frame(
+            S.FitnessEvent,
+            type=lambda r: r.activity_type,
+            kind=lambda r: r.kind,
+            hr=lambda r: r.heart_rate_bpm,
+            minutes=lambda r: r.duration_s / 60,
+            steps=lambda r: r.step_increment,
+            kcal=lambda r: r.calories_burned,
+            zones=lambda r: r.hr_zone_s,
+            max_hr=lambda r: r.max_heart_rate_bpm,
+            distance=lambda r: r.distance_m,
+        )
+        self.sleep = frame(
+            S.SleepSession,
+            rhr=lambda r: r.resting_heart_rate_bpm,
+            hrv=lambda r: r.hrv_rmssd_ms,
+            asleep=lambda r: r.sleep_stage_breakdown.asleep,
+            light=lambda r: r.sleep_stage_breakdown.light / r.sleep_stage_breakdown.asleep,
+            deep=lambda r: r.sleep_stage_breakdown.deep / r.sleep_stage_breakdown.asleep,
+            rem=lambda r: r.sleep_stage_breakdown.rem / r.sleep_stage_breakdown.asleep,
+            efficiency=lambda r: r.efficiency,
+            awakenings=lambda r: r.awakenings,
+        )
         self.meals = frame(S.NutritionLog, kcal=lambda r: r.calories, protein=lambda r: r.protein_g)
-        self.checkins = frame(S.Feedback, readiness=lambda r: r.readiness, exertion=lambda r: r.perceived_exertion,
-                              energy=lambda r: r.energy)
+        self.checkins = frame(
+            S.Feedback,
+            readiness=lambda r: r.readiness,
+            exertion=lambda r: r.perceived_exertion,
+            energy=lambda r: r.energy,
+        )
         workouts = self.events[self.events.kind == "workout"].groupby("user").size()
         self.workouts_per_week = workouts.reindex(self.users.index, fill_value=0) / (config.days / 7)
 
@@ -111,7 +136,9 @@ def test_deep_sleep_falls_with_age(population: Population) -> None:
 def test_daily_steps_reproduce_the_paluch_quartile_medians(population: Population) -> None:
     steps = population.events.groupby(["user", "day"]).steps.sum().groupby("user").mean()
     quartile_medians = steps.quantile([0.125, 0.375, 0.625, 0.875]).to_numpy()
-    assert 5801 <= steps.median() <= 7842  # between the 2nd and 3rd quartile medians (3,553/5,801/7,842/10,901)
+    assert (
+        5801 <= steps.median() <= 7842
+    )  # between the 2nd and 3rd quartile medians (3,553/5,801/7,842/10,901)
     assert quartile_medians[0] < 5000 and quartile_medians[3] > 9000
 
 
@@ -153,7 +180,9 @@ def test_readiness_follows_last_nights_sleep(population: Population) -> None:
 def test_weight_loss_users_eat_below_their_energy_needs(population: Population) -> None:
     users = population.users
     age = CONFIG.start.year - users.birth_year
-    bmr = pd.Series(bmr_mifflin(users.weight_kg, users.height_cm, age, users.sex == "female"), index=users.index)
+    bmr = pd.Series(
+        bmr_mifflin(users.weight_kg, users.height_cm, age, users.sex == "female"), index=users.index
+    )
     intake = population.meals.groupby(["user", "day"]).kcal.sum().groupby("user").mean()
     ratio = (intake / bmr).groupby(users.goal).median()
     assert ratio["weight_loss"] < 0.9 * ratio["health"]

@@ -13,15 +13,29 @@ NOW = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
 
 
 def event(event_id: str = "e-1", **overrides: object) -> S.FitnessEvent:
-    fields = {"event_id": event_id, "user_id": "u-1", "activity_type": "run", "kind": "workout",
-              "event_ts": T0, "duration_s": 1800.0, "heart_rate_bpm": 150.0, "timezone": "Europe/Paris"}
+    fields = {
+        "event_id": event_id,
+        "user_id": "u-1",
+        "activity_type": "run",
+        "kind": "workout",
+        "event_ts": T0,
+        "duration_s": 1800.0,
+        "heart_rate_bpm": 150.0,
+        "timezone": "Europe/Paris",
+    }
     fields.update(overrides)
     return S.FitnessEvent(**fields)
 
 
 def user(updated_ts: datetime = T0, weight_kg: float = 70.0, user_id: str = "u-1") -> S.User:
-    return S.User(user_id=user_id, sex="female", birth_year=1990, height_cm=168, weight_kg=weight_kg,
-                  updated_ts=updated_ts)
+    return S.User(
+        user_id=user_id,
+        sex="female",
+        birth_year=1990,
+        height_cm=168,
+        weight_kg=weight_kg,
+        updated_ts=updated_ts,
+    )
 
 
 def entry(record: S.Record, entry_id: str = "1-0", deliveries: int = 1) -> Entry:
@@ -47,17 +61,31 @@ def test_valid_records_become_their_documents_in_their_collections() -> None:
 
 
 def test_every_entry_is_acknowledged_stored_or_dead_lettered() -> None:
-    batch = transform([entry(event(), "1-0"), raw({b"schema": b"x/1", b"data": b"{}"}, entry_id="2-0"),
-                       entry(user(), "3-0")], now=NOW)
+    batch = transform(
+        [
+            entry(event(), "1-0"),
+            raw({b"schema": b"x/1", b"data": b"{}"}, entry_id="2-0"),
+            entry(user(), "3-0"),
+        ],
+        now=NOW,
+    )
     assert batch.acks() == {"fitness:events": ["1-0", "2-0"], "fitness:users": ["3-0"]}
 
 
 def test_bad_json_is_dead_lettered_with_the_original_fields_stream_and_entry_id() -> None:
-    batch = transform([raw({b"schema": b"fitness_event/1", b"data": b"{not json"}, entry_id="7-3")],
-                      consumer="host-1", now=NOW)
+    batch = transform(
+        [raw({b"schema": b"fitness_event/1", b"data": b"{not json"}, entry_id="7-3")],
+        consumer="host-1",
+        now=NOW,
+    )
     assert batch.documents == {}
     [letter] = batch.dead_letters
-    assert (letter.stream, letter.entry_id, letter.consumer, letter.failed_ts) == ("fitness:events", "7-3", "host-1", NOW)
+    assert (letter.stream, letter.entry_id, letter.consumer, letter.failed_ts) == (
+        "fitness:events",
+        "7-3",
+        "host-1",
+        NOW,
+    )
     assert letter.fields == {"schema": "fitness_event/1", "data": "{not json"}
     assert letter.reason.startswith("fitness_event/1: invalid JSON")
 
@@ -69,8 +97,9 @@ def test_unknown_schema_is_dead_lettered_naming_it() -> None:
 
 def test_failed_validation_is_dead_lettered_naming_the_field() -> None:
     data = json.loads(S.encode(event())["data"]) | {"heart_rate_bpm": 400}
-    [letter] = transform([raw({b"schema": b"fitness_event/1", b"data": json.dumps(data).encode()})],
-                         now=NOW).dead_letters
+    [letter] = transform(
+        [raw({b"schema": b"fitness_event/1", b"data": json.dumps(data).encode()})], now=NOW
+    ).dead_letters
     assert letter.reason == "fitness_event/1: heart_rate_bpm: Input should be less than or equal to 250"
 
 
@@ -86,8 +115,11 @@ def test_a_record_on_the_wrong_stream_is_dead_lettered() -> None:
 
 
 def test_an_entry_delivered_more_than_the_limit_is_a_poison_message() -> None:
-    batch = transform([entry(event("e-1"), "1-0", deliveries=4), entry(event("e-2"), "2-0", deliveries=3)],
-                      max_deliveries=3, now=NOW)
+    batch = transform(
+        [entry(event("e-1"), "1-0", deliveries=4), entry(event("e-2"), "2-0", deliveries=3)],
+        max_deliveries=3,
+        now=NOW,
+    )
     [letter] = batch.dead_letters
     assert (letter.entry_id, letter.deliveries) == ("1-0", 4)
     assert letter.reason == "poison message: delivered 4 times without being stored"
@@ -96,7 +128,12 @@ def test_an_entry_delivered_more_than_the_limit_is_a_poison_message() -> None:
 
 def test_an_entry_trimmed_before_it_was_stored_is_dead_lettered_not_dropped() -> None:
     [letter] = transform([Entry("fitness:sleep", "5-0", None, 2)], now=NOW).dead_letters
-    assert (letter.stream, letter.entry_id, letter.reason, letter.fields) == ("fitness:sleep", "5-0", TRIMMED_REASON, {})
+    assert (letter.stream, letter.entry_id, letter.reason, letter.fields) == (
+        "fitness:sleep",
+        "5-0",
+        TRIMMED_REASON,
+        {},
+    )
 
 
 def test_only_the_newest_version_of_a_user_in_a_batch_is_written_whatever_the_order() -> None:

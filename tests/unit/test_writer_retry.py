@@ -19,15 +19,19 @@ def test_backoff_doubles_from_the_base_and_stops_at_the_cap() -> None:
     assert all(0.8 * u <= d <= u for d, u in zip(delays, upper, strict=True))
 
 
-def test_an_outage_is_logged_once_when_it_starts_and_once_when_it_ends(caplog: pytest.LogCaptureFixture) -> None:
+def test_an_outage_is_logged_once_when_it_starts_and_once_when_it_ends(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     outage = Outage("mongodb", base_s=0.01, cap_s=0.01)
     with caplog.at_level(logging.INFO, logger="fitness.writer"):
         for _ in range(5):
             outage.failed(ConnectionError("down"))
         outage.recovered()
         outage.recovered()
-    assert [r.getMessage() for r in caplog.records] == ["mongodb unavailable, retrying with backoff",
-                                                         "mongodb available again"]
+    assert [r.getMessage() for r in caplog.records] == [
+        "mongodb unavailable, retrying with backoff",
+        "mongodb available again",
+    ]
     assert caplog.records[1].retries == 5
     assert outage.outages == 1
 
@@ -66,32 +70,44 @@ def test_retry_does_not_hide_errors_that_are_not_outages() -> None:
 
 
 def test_duplicate_keys_count_as_already_stored_and_other_errors_as_rejections() -> None:
-    details = {"writeErrors": [
-        {"index": 0, "code": 11000, "errmsg": "E11000 duplicate key"},
-        {"index": 2, "code": 121, "errmsg": "Document failed validation"},
-        {"index": 3, "code": 11000, "errmsg": "E11000 duplicate key"},
-    ], "writeConcernErrors": []}
+    details = {
+        "writeErrors": [
+            {"index": 0, "code": 11000, "errmsg": "E11000 duplicate key"},
+            {"index": 2, "code": 121, "errmsg": "Document failed validation"},
+            {"index": 3, "code": 11000, "errmsg": "E11000 duplicate key"},
+        ],
+        "writeConcernErrors": [],
+    }
     outcome = outcome_of(5, details)
     assert (outcome.stored, outcome.already_stored) == (2, 2)
     assert outcome.rejected == {2: "MongoDB rejected the document (code 121): Document failed validation"}
 
 
-@pytest.mark.parametrize("details", [
-    {"writeErrors": [{"index": 0, "code": 11600, "errmsg": "interrupted at shutdown"}]},
-    {"writeErrors": [], "writeConcernErrors": [{"code": 64, "errmsg": "waiting for replication timed out"}]},
-])
+@pytest.mark.parametrize(
+    "details",
+    [
+        {"writeErrors": [{"index": 0, "code": 11600, "errmsg": "interrupted at shutdown"}]},
+        {
+            "writeErrors": [],
+            "writeConcernErrors": [{"code": 64, "errmsg": "waiting for replication timed out"}],
+        },
+    ],
+)
 def test_errors_that_mean_try_later_make_the_whole_batch_retry(details: dict) -> None:
     with pytest.raises(StoreUnavailable):
         outcome_of(3, details)
 
 
-@pytest.mark.parametrize("error", [
-    {"index": 0, "code": 8, "errmsg": "WiredTiger error: No space left on device"},
-    {"index": 0, "code": 1, "errmsg": "internal server error"},
-    {"index": 0, "code": 14031, "errmsg": "out of disk space"},
-    {"index": 0, "code": 9, "errmsg": "pwrite: failed to write: File too large"},
-    {"index": 0, "code": 8, "errmsg": "WT_PANIC: WiredTiger library panic"},
-])
+@pytest.mark.parametrize(
+    "error",
+    [
+        {"index": 0, "code": 8, "errmsg": "WiredTiger error: No space left on device"},
+        {"index": 0, "code": 1, "errmsg": "internal server error"},
+        {"index": 0, "code": 14031, "errmsg": "out of disk space"},
+        {"index": 0, "code": 9, "errmsg": "pwrite: failed to write: File too large"},
+        {"index": 0, "code": 8, "errmsg": "WT_PANIC: WiredTiger library panic"},
+    ],
+)
 def test_a_full_disk_or_a_storage_panic_is_never_a_rejection(error: dict) -> None:
     with pytest.raises(StoreUnavailable):
         outcome_of(1, {"writeErrors": [error]})
@@ -126,8 +142,10 @@ def test_the_disk_guard_pauses_below_the_minimum_and_resumes_once_there_is_room(
     with caplog.at_level(logging.INFO, logger="fitness.writer"):
         guard.wait_for_room(threading.Event())
     assert free == [] and guard.pauses == 1 and not guard.paused
-    assert [r.getMessage() for r in caplog.records] == ["store disk almost full, writing paused",
-                                                         "store disk has room again, writing resumed"]
+    assert [r.getMessage() for r in caplog.records] == [
+        "store disk almost full, writing paused",
+        "store disk has room again, writing resumed",
+    ]
     assert caplog.records[0].free_mb == 50
 
 

@@ -20,8 +20,10 @@ def test_drained_means_no_lag_and_nothing_pending_on_any_stream() -> None:
 
 def test_the_status_table_shows_each_stream_the_dlq_and_each_collection() -> None:
     status = {
-        "streams": [{"stream": "fitness:events", "length": 12, "lag": 3, "pending": 1, "group_exists": True},
-                    {"stream": "fitness:sleep", "length": 4, "lag": 4, "pending": 0, "group_exists": False}],
+        "streams": [
+            {"stream": "fitness:events", "length": 12, "lag": 3, "pending": 1, "group_exists": True},
+            {"stream": "fitness:sleep", "length": 4, "lag": 4, "pending": 0, "group_exists": False},
+        ],
         "dlq_length": 2,
         "collections": {"fitness_events": 8, "sleep_sessions": 0},
     }

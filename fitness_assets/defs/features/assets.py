@@ -41,15 +41,25 @@ class WeeklyFeaturesConfig(dg.Config):
 
 @dg.asset(
     partitions_def=weekly_partitions,
-    deps=[RAW_KEYS[c] for c in (store.USERS, store.FITNESS_EVENTS, store.SLEEP_SESSIONS, store.NUTRITION_LOGS,
-                                store.FEEDBACK_EVENTS)],
+    deps=[
+        RAW_KEYS[c]
+        for c in (
+            store.USERS,
+            store.FITNESS_EVENTS,
+            store.SLEEP_SESSIONS,
+            store.NUTRITION_LOGS,
+            store.FEEDBACK_EVENTS,
+        )
+    ],
     group_name=FEATURE_GROUP,
     kinds={"mongodb", "python"},
     code_version=FEATURES_VERSION,
     tags=WEEKLY_CHAIN_TAG,
     metadata={"collection": store.WEEKLY_FEATURES, "dagster/column_schema": column_schema(WeeklyFeatures)},
 )
-def weekly_features(context: dg.AssetExecutionContext, config: WeeklyFeaturesConfig, mongo: MongoResource) -> dg.MaterializeResult:
+def weekly_features(
+    context: dg.AssetExecutionContext, config: WeeklyFeaturesConfig, mongo: MongoResource
+) -> dg.MaterializeResult:
     """Per user and local week: steps, intensity minutes, workouts, HR zones, training load and ACWR,
     sleep, calories in vs out, macros, feedback and data coverage (collection `weekly_features`).
 

@@ -11,7 +11,9 @@ from fitness_assets.resources import MongoResource
 from fitness_core.weeks import shift_week
 
 
-def _result(finding: quality.Finding, severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR) -> dg.AssetCheckResult:
+def _result(
+    finding: quality.Finding, severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR
+) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         passed=finding.passed,
         severity=severity,
@@ -50,5 +52,7 @@ def coverage_steady(context: dg.AssetCheckExecutionContext, mongo: MongoResource
     """Warns when days with data drop against the previous week (population-wide)."""
     db = database(mongo)
     week = week_of(context)
-    finding = quality.coverage_drops(quality.coverage_by_user(db, week), quality.coverage_by_user(db, shift_week(week, -1)))
+    finding = quality.coverage_drops(
+        quality.coverage_by_user(db, week), quality.coverage_by_user(db, shift_week(week, -1))
+    )
     return _result(finding, dg.AssetCheckSeverity.WARN)

@@ -13,8 +13,9 @@ from fitness_assets.resources import MongoResource
 from fitness_core.schemas import RECORD_TYPES
 
 RAW_GROUP = "raw"
-RAW_KEYS: dict[str, dg.AssetKey] = {cls.COLLECTION: dg.AssetKey(["raw", cls.COLLECTION]) for cls in RECORD_TYPES}
-
+RAW_KEYS: dict[str, dg.AssetKey] = {
+    cls.COLLECTION: dg.AssetKey(["raw", cls.COLLECTION]) for cls in RECORD_TYPES
+}
 
 
 def raw_specs() -> list[dg.AssetSpec]:
@@ -30,6 +31,7 @@ def raw_specs() -> list[dg.AssetSpec]:
         )
         for cls in RECORD_TYPES
     ]
+
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", dg.BetaWarning)

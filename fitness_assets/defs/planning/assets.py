@@ -57,14 +57,18 @@ def llm_client(llm: LLMResource, log: dg.DagsterLogManager) -> tuple["LLMClient 
     return client, unavailable
 
 
-def refresh_cache(db: "Database", redis: RedisResource, user_ids: list[str], log: dg.DagsterLogManager) -> int | None:
+def refresh_cache(
+    db: "Database", redis: RedisResource, user_ids: list[str], log: dg.DagsterLogManager
+) -> int | None:
     """Rewrite the API's cached latest plans of ``user_ids``; a Redis outage is a warning (None)."""
     import redis as redis_lib
 
     try:
         return refresh_plan_cache(db, redis.client(), user_ids)
     except (redis_lib.RedisError, OSError) as exc:
-        log.warning(f"plan cache not refreshed (the API reads MongoDB until it expires): {type(exc).__name__}: {exc}")
+        log.warning(
+            f"plan cache not refreshed (the API reads MongoDB until it expires): {type(exc).__name__}: {exc}"
+        )
         return None
 
 
@@ -72,7 +76,9 @@ def plans_metadata(result: WeekPlans, llm: "LLMClient | None", cached: int | Non
     """What a person wants to see about the week's plans: counts, sources, LLM cost and one plan."""
     written = result.written
     asked = [d for d in written if d.usage.attempts > 0]
-    preview = next((d for d in written if d.source == "llm"), None) or next(iter(written or result.current), None)
+    preview = next((d for d in written if d.source == "llm"), None) or next(
+        iter(written or result.current), None
+    )
     skipped = dict(sorted(result.skipped.items())[:SKIPPED_LISTED])
     valid = result.valid_rate()
     metadata: dict[str, Any] = {
@@ -84,7 +90,9 @@ def plans_metadata(result: WeekPlans, llm: "LLMClient | None", cached: int | Non
         "by_source": dg.MetadataValue.json(result.by_source()),
         "llm_plans": result.by_source()["llm"],
         "rules_plans": result.by_source()["rules"],
-        "valid_rate": dg.MetadataValue.float(round(valid, 4)) if valid is not None else dg.MetadataValue.null(),
+        "valid_rate": dg.MetadataValue.float(round(valid, 4))
+        if valid is not None
+        else dg.MetadataValue.null(),
         "repaired": sum(1 for d in asked if d.source == "llm" and d.usage.attempts > 1),
         "fallback_after_llm": sum(1 for d in asked if d.source == "rules"),
         "llm_calls": result.llm_calls(),
@@ -97,7 +105,9 @@ def plans_metadata(result: WeekPlans, llm: "LLMClient | None", cached: int | Non
         "conflicts": len(result.conflicts),
         "cache_entries_refreshed": cached if cached is not None else dg.MetadataValue.null(),
         "seconds": round(result.seconds, 3),
-        "preview": dg.MetadataValue.md(plan_markdown(preview) if preview is not None else "no plan this week"),
+        "preview": dg.MetadataValue.md(
+            plan_markdown(preview) if preview is not None else "no plan this week"
+        ),
     }
     if result.plan_type == "workout":
         metadata["prescriptions_derived"] = len(result.derived)
@@ -105,29 +115,47 @@ def plans_metadata(result: WeekPlans, llm: "LLMClient | None", cached: int | Non
 
 
 def materialize_plans(
-    context: dg.AssetExecutionContext, plan_type: PlanType, mongo: MongoResource, redis: RedisResource,
+    context: dg.AssetExecutionContext,
+    plan_type: PlanType,
+    mongo: MongoResource,
+    redis: RedisResource,
     llm: LLMResource,
 ) -> dg.MaterializeResult:
     """Plan the week for every user with a context, store new versions, refresh the API cache."""
     week = week_of(context)
     db = database(mongo)
     client, unavailable = llm_client(llm, context.log)
-    result = plan_week(db, plan_type, week, client, unavailable=unavailable, max_concurrency=llm.max_concurrency,
-                       progress=sys.stderr.isatty())
+    result = plan_week(
+        db,
+        plan_type,
+        week,
+        client,
+        unavailable=unavailable,
+        max_concurrency=llm.max_concurrency,
+        progress=sys.stderr.isatty(),
+    )
     fail_if_everyone_failed(result.failures, len(result.current) + len(result.skipped))
     if result.skipped:
-        context.log.warning(f"{len(result.skipped)} users get no {plan_type} plan: {sorted(result.skipped)[:SKIPPED_LISTED]}")
+        context.log.warning(
+            f"{len(result.skipped)} users get no {plan_type} plan: {sorted(result.skipped)[:SKIPPED_LISTED]}"
+        )
     if result.derived:
-        context.log.warning(f"{len(result.derived)} users have no stored prescription for {result.plan_week}: "
-                            "planned from a conservative derived dose")
+        context.log.warning(
+            f"{len(result.derived)} users have no stored prescription for {result.plan_week}: "
+            "planned from a conservative derived dose"
+        )
     if result.conflicts:
-        context.log.warning(f"{len(result.conflicts)} plan versions were already stored by another run: {result.conflicts[:5]}")
+        context.log.warning(
+            f"{len(result.conflicts)} plan versions were already stored by another run: {result.conflicts[:5]}"
+        )
     written_users = sorted({d.user_id for d in result.written})
     cached = refresh_cache(db, redis, written_users, context.log) if written_users else 0
     return dg.MaterializeResult(metadata=plans_metadata(result, client, cached))
 
 
-def plan_asset(deps: list[dg.AssetsDefinition | dg.AssetKey]) -> Callable[[Callable[..., dg.MaterializeResult]], dg.AssetsDefinition]:
+def plan_asset(
+    deps: list[dg.AssetsDefinition | dg.AssetKey],
+) -> Callable[[Callable[..., dg.MaterializeResult]], dg.AssetsDefinition]:
     """The decorator both plan assets share: weekly, in the weekly chain, in the LLM pool."""
     return dg.asset(
         deps=deps,

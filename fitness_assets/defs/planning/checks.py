@@ -16,14 +16,20 @@ FAILING_LISTED = 50
 def guardrails_check(asset: dg.AssetsDefinition, plan_type: PlanType) -> dg.AssetChecksDefinition:
     """The blocking check of one plan asset (failing user ids and reasons in metadata)."""
 
-    @dg.asset_check(asset=asset, name="plans_pass_guardrails", blocking=True,
-                    description=f"Every stored {plan_type} plan of the week validates; each user's newest "
-                                "passes the guardrails recomputed from the context.")
+    @dg.asset_check(
+        asset=asset,
+        name="plans_pass_guardrails",
+        blocking=True,
+        description=f"Every stored {plan_type} plan of the week validates; each user's newest "
+        "passes the guardrails recomputed from the context.",
+    )
     def _check(context: dg.AssetCheckExecutionContext, mongo: MongoResource) -> dg.AssetCheckResult:
         finding = check_week(database(mongo), plan_type, week_of(context))
         failing = sorted(finding.failing)
-        summary = (f"{finding.checked - len(failing)} of {finding.checked} users' {plan_type} plans for "
-                   f"{finding.plan_week} pass")
+        summary = (
+            f"{finding.checked - len(failing)} of {finding.checked} users' {plan_type} plans for "
+            f"{finding.plan_week} pass"
+        )
         return dg.AssetCheckResult(
             passed=finding.passed,
             description=summary,

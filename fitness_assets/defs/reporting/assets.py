@@ -85,9 +85,14 @@ def report_metadata(published: PublishedWeek, index: Path) -> dict[str, object]:
     kinds={"python", "mongodb", "html"},
     code_version=CODE_VERSION,
     tags=WEEKLY_CHAIN_TAG,
-    metadata={"collection": store.REPORTS, "files": "reports/<week>/<user_id>.html and reports/<week>/index.html"},
+    metadata={
+        "collection": store.REPORTS,
+        "files": "reports/<week>/<user_id>.html and reports/<week>/index.html",
+    },
 )
-def weekly_reports(context: dg.AssetExecutionContext, mongo: MongoResource, artifacts: ArtifactStore) -> dg.MaterializeResult:
+def weekly_reports(
+    context: dg.AssetExecutionContext, mongo: MongoResource, artifacts: ArtifactStore
+) -> dg.MaterializeResult:
     """One self-contained HTML report per user with features in the week, an index page linking them
     with a one-line status, and a `reports` document per report (path, week, user, recommendations).
 

@@ -15,8 +15,9 @@ from fitness_assets.resources import ArtifactStore, MongoResource
 
 
 @dg.asset_check(asset=weekly_reports, blocking=True)
-def every_user_has_a_report(context: dg.AssetCheckExecutionContext, mongo: MongoResource,
-                            artifacts: ArtifactStore) -> dg.AssetCheckResult:
+def every_user_has_a_report(
+    context: dg.AssetCheckExecutionContext, mongo: MongoResource, artifacts: ArtifactStore
+) -> dg.AssetCheckResult:
     """Every user with features in the week has a `reports` document and a page on disk, and the
     week's index page exists."""
     _, isolated = recorded_failures(context, weekly_reports.key)

@@ -47,19 +47,30 @@ class TrainingPolicyConfig(dg.Config):
         description="PPO hyperparameters and budget: tuned (1.5M steps, about 3 min on 2 cores), demo (the tuned "
         "hyperparameters, 400k steps, 500 validation users, 1.5-2 min), seed (the issue's starting point, 1M steps)",
     )
-    timesteps: int | None = Field(default=None, ge=1, description="environment steps (simulated user-weeks); "
-                                  "default: the preset's")
+    timesteps: int | None = Field(
+        default=None, ge=1, description="environment steps (simulated user-weeks); default: the preset's"
+    )
     seed: int = Field(default=0, ge=0, description="seed of the PPO run and of the training users")
     test_users: int = Field(default=1000, ge=10, description="held-out simulated users of the evaluation")
-    validation_users: int | None = Field(default=None, ge=10, description="validation users for checkpoint "
-                                         "selection and baseline tuning; default: the preset's")
-    min_relative_gain: float = Field(default=0.0, description="the gain over the best baseline the gate also "
-                                     "requires, as a fraction of its |mean return| (0: the CI above zero suffices)")
+    validation_users: int | None = Field(
+        default=None,
+        ge=10,
+        description="validation users for checkpoint selection and baseline tuning; default: the preset's",
+    )
+    min_relative_gain: float = Field(
+        default=0.0,
+        description="the gain over the best baseline the gate also "
+        "requires, as a fraction of its |mean return| (0: the CI above zero suffices)",
+    )
 
 
 def _number(value: float | None) -> dg.MetadataValue:
     """A float metadata value, or null for a missing or non-finite number."""
-    return dg.MetadataValue.float(float(value)) if registry.finite(value) is not None else dg.MetadataValue.null()
+    return (
+        dg.MetadataValue.float(float(value))
+        if registry.finite(value) is not None
+        else dg.MetadataValue.null()
+    )
 
 
 def _mean(values: list[float]) -> float | None:
@@ -102,8 +113,12 @@ def policy_metadata(result: registry.TrainedPolicy, root: Path) -> dict[str, Any
     tags=TRAINING_TAGS,
     metadata={"collection": store.POLICIES},
 )
-def training_policy(context: dg.AssetExecutionContext, config: TrainingPolicyConfig, mongo: MongoResource,
-                    artifacts: ArtifactStore) -> dg.MaterializeResult:
+def training_policy(
+    context: dg.AssetExecutionContext,
+    config: TrainingPolicyConfig,
+    mongo: MongoResource,
+    artifacts: ArtifactStore,
+) -> dg.MaterializeResult:
     """PPO on the physiology simulator, evaluated against the baselines B0-B4 on held-out simulated
     users; checkpoint and VecNormalize statistics under `policies/<version>/` in the artifact store, a
     registry document in `policies`. Promoted to current only when it beats the best baseline.
@@ -111,22 +126,31 @@ def training_policy(context: dg.AssetExecutionContext, config: TrainingPolicyCon
     request = registry.TrainingRequest(**config.model_dump())
     db = database(mongo)
     try:
-        result = registry.train_candidate(db, artifacts.path, request, run_id=context.run_id,
-                                          progress=sys.stderr.isatty())
+        result = registry.train_candidate(
+            db, artifacts.path, request, run_id=context.run_id, progress=sys.stderr.isatty()
+        )
     except ValueError as exc:
         raise dg.Failure(f"training_policy: {exc}") from exc
     if result.promoted:
         context.log.info(f"policy {result.version} is current ({result.gate.summary()})")
     else:
-        context.log.warning(f"policy {result.version} rejected, the current policy stays: {result.gate.summary()}")
+        context.log.warning(
+            f"policy {result.version} rejected, the current policy stays: {result.gate.summary()}"
+        )
     return dg.MaterializeResult(metadata=policy_metadata(result, Path(artifacts.root).resolve()))
 
 
 class WeeklyPrescriptionsConfig(dg.Config):
-    baseline_validation_users: int = Field(default=1000, ge=10, description="validation users that tune the "
-                                           "baselines, only when no policy was ever evaluated")
-    baseline_test_users: int = Field(default=1000, ge=10, description="test users that pick the best baseline, "
-                                     "only when no policy was ever evaluated")
+    baseline_validation_users: int = Field(
+        default=1000,
+        ge=10,
+        description="validation users that tune the baselines, only when no policy was ever evaluated",
+    )
+    baseline_test_users: int = Field(
+        default=1000,
+        ge=10,
+        description="test users that pick the best baseline, only when no policy was ever evaluated",
+    )
 
 
 def prescriptions_metadata(result: WeekPrescriptions) -> dict[str, Any]:
@@ -157,16 +181,28 @@ def prescriptions_metadata(result: WeekPrescriptions) -> dict[str, Any]:
     tags=WEEKLY_CHAIN_TAG,
     metadata={"collection": store.PRESCRIPTIONS},
 )
-def weekly_prescriptions(context: dg.AssetExecutionContext, config: WeeklyPrescriptionsConfig, mongo: MongoResource,
-                         artifacts: ArtifactStore) -> dg.MaterializeResult:
+def weekly_prescriptions(
+    context: dg.AssetExecutionContext,
+    config: WeeklyPrescriptionsConfig,
+    mongo: MongoResource,
+    artifacts: ArtifactStore,
+) -> dg.MaterializeResult:
     """Per user with a context of the partition, next week's (partition + 7 days) intensity (%HRR),
     weekly minutes and sessions from the current policy, with the best baseline's targets beside them
     (collection `weekly_prescriptions`). Without a current policy, the best baseline prescribes.
     """
     week = week_of(context)
-    result = prescribe_week(database(mongo), week, artifacts.path, datetime.now(UTC),
-                            config.baseline_validation_users, config.baseline_test_users)
+    result = prescribe_week(
+        database(mongo),
+        week,
+        artifacts.path,
+        datetime.now(UTC),
+        config.baseline_validation_users,
+        config.baseline_test_users,
+    )
     fail_if_everyone_failed(result.failures, len(result.documents))
     if result.choice.fallback:
         context.log.warning(f"prescriptions come from {result.choice.source}: {result.choice.fallback}")
-    return dg.MaterializeResult(metadata={**failure_metadata(result.failures), **prescriptions_metadata(result)})
+    return dg.MaterializeResult(
+        metadata={**failure_metadata(result.failures), **prescriptions_metadata(result)}
+    )

@@ -21,10 +21,16 @@ def materialized_version(context: dg.AssetCheckExecutionContext) -> str | None:
     return value.value if value is not None else None
 
 
-@dg.asset_check(asset=training_policy, name="beats_baseline", blocking=True,
-                description="The trained policy's paired 95% CI over the best baseline is above zero with "
-                            "injury and dropout within 1 point; only then is it current.")
-def policy_beats_baseline(context: dg.AssetCheckExecutionContext, mongo: MongoResource) -> dg.AssetCheckResult:
+@dg.asset_check(
+    asset=training_policy,
+    name="beats_baseline",
+    blocking=True,
+    description="The trained policy's paired 95% CI over the best baseline is above zero with "
+    "injury and dropout within 1 point; only then is it current.",
+)
+def policy_beats_baseline(
+    context: dg.AssetCheckExecutionContext, mongo: MongoResource
+) -> dg.AssetCheckResult:
     """The gate recomputed from the stored evaluation table, and the registry status agreeing with it."""
     finding = registry.check_gate(database(mongo), materialized_version(context))
     doc, verdict = finding.doc, finding.verdict
@@ -45,16 +51,24 @@ def policy_beats_baseline(context: dg.AssetCheckExecutionContext, mongo: MongoRe
     )
 
 
-@dg.asset_check(asset=weekly_prescriptions, name="within_guidelines", blocking=True,
-                description="One prescription per user with a context; %HRR 0.40-0.85, 60-600 min/week, 3-6 "
-                            "sessions, none longer than 1.1x the longest session of 30 days (policy and baseline).")
-def prescriptions_within_guidelines(context: dg.AssetCheckExecutionContext, mongo: MongoResource) -> dg.AssetCheckResult:
+@dg.asset_check(
+    asset=weekly_prescriptions,
+    name="within_guidelines",
+    blocking=True,
+    description="One prescription per user with a context; %HRR 0.40-0.85, 60-600 min/week, 3-6 "
+    "sessions, none longer than 1.1x the longest session of 30 days (policy and baseline).",
+)
+def prescriptions_within_guidelines(
+    context: dg.AssetCheckExecutionContext, mongo: MongoResource
+) -> dg.AssetCheckResult:
     """The stored prescriptions against the contexts (never against their own numbers)."""
     _, isolated = recorded_failures(context, weekly_prescriptions.key)
     finding = check_week(database(mongo), week_of(context), isolated)
     failing = sorted(finding.failing)
-    summary = (f"{finding.checked - len(failing)} of {finding.checked} prescriptions for {finding.week} inside "
-               f"the bounds; {len(finding.missing)} users with a context have none")
+    summary = (
+        f"{finding.checked - len(failing)} of {finding.checked} prescriptions for {finding.week} inside "
+        f"the bounds; {len(finding.missing)} users with a context have none"
+    )
     return dg.AssetCheckResult(
         passed=finding.passed,
         description=summary,

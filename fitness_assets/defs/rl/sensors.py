@@ -38,7 +38,9 @@ def retraining_settings() -> tuple[int, str]:
     except ValidationError as exc:
         first = exc.errors()[0]
         cause = (first.get("ctx") or {}).get("error")
-        raise ValueError(str(cause) if cause else f"{'.'.join(map(str, first['loc'])).upper()}: {first['msg']}") from None
+        raise ValueError(
+            str(cause) if cause else f"{'.'.join(map(str, first['loc'])).upper()}: {first['msg']}"
+        ) from None
     preset = settings.fitness_retrain_preset.strip()
     registry.preset_named(preset)  # raises for an unknown preset
     return settings.fitness_retrain_min_new_features, preset
@@ -53,10 +55,16 @@ def read_cursor(cursor: str | None) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-@dg.sensor(job=policy_training, minimum_interval_seconds=TICK_SECONDS, default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Requests a policy_training run when enough weekly_features documents arrived after the "
-                       "current policy's data snapshot (or the last request).")
-def policy_retraining(context: dg.SensorEvaluationContext, mongo: MongoResource) -> dg.SensorResult | dg.SkipReason:
+@dg.sensor(
+    job=policy_training,
+    minimum_interval_seconds=TICK_SECONDS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Requests a policy_training run when enough weekly_features documents arrived after the "
+    "current policy's data snapshot (or the last request).",
+)
+def policy_retraining(
+    context: dg.SensorEvaluationContext, mongo: MongoResource
+) -> dg.SensorResult | dg.SkipReason:
     try:
         threshold, preset = retraining_settings()
         db = mongo.database()
@@ -74,6 +82,9 @@ def policy_retraining(context: dg.SensorEvaluationContext, mongo: MongoResource)
         tags={**TRAINING_TAGS, "fitness/trigger": "retraining-sensor"},
     )
     context.log.info(decision.reason)
-    new_cursor = {"requested_after_week": decision.newest_week, "new_documents": decision.new_documents,
-                  "current_policy": decision.current_version}
+    new_cursor = {
+        "requested_after_week": decision.newest_week,
+        "new_documents": decision.new_documents,
+        "current_policy": decision.current_version,
+    }
     return dg.SensorResult(run_requests=[request], cursor=json.dumps(new_cursor))

@@ -42,8 +42,12 @@ def test_requests_are_counted_by_route_template_and_status_never_by_user_id(api,
     after = scrape(api)
 
     for route, status, times in [
-        ("/", 200, 1), ("/workout/{user_id}", 200, 1), ("/workout/{user_id}", 401, 1),
-        ("/nutrition/{user_id}", 404, 1), ("unmatched", 404, 1), ("unmatched", 431, 1),
+        ("/", 200, 1),
+        ("/workout/{user_id}", 200, 1),
+        ("/workout/{user_id}", 401, 1),
+        ("/nutrition/{user_id}", 404, 1),
+        ("unmatched", 404, 1),
+        ("unmatched", 431, 1),
     ]:
         assert requests(after, route, status) - requests(before, route, status) == times, (route, status)
     assert "u-metrics" not in api.get("/metrics").text
@@ -62,8 +66,10 @@ def test_plan_lookups_count_the_tier_that_answered(api, mongo_db, redis_client, 
     assert api.get("/workout/u-tiers", headers=bearer(admin_key)).status_code == 200
     assert api.get("/nutrition/u-tiers", headers=bearer(admin_key)).status_code == 404
     after = scrape(api)
-    assert {source: lookups(after, source) - lookups(before, source) for source in ("memo", "redis", "mongodb", "none")} \
-        == {"memo": 2, "redis": 1, "mongodb": 1, "none": 1}
+    assert {
+        source: lookups(after, source) - lookups(before, source)
+        for source in ("memo", "redis", "mongodb", "none")
+    } == {"memo": 2, "redis": 1, "mongodb": 1, "none": 1}
 
 
 def test_docs_assets_are_one_label_and_metrics_are_not_in_the_schema(api) -> None:

@@ -100,7 +100,10 @@ def store_person(db, artifacts_dir: Path, user_id: str, seed: int) -> None:
 def malformed(user_id: str) -> list[dict[str, str]]:
     """Messages the writer cannot decode, naming the user: broken JSON, an unknown schema."""
     return [
-        {"schema": "fitness_event/1", "data": f'{{"user_id": "{user_id}", "event_id": "bad", "heart_rate_bpm": 4'},
+        {
+            "schema": "fitness_event/1",
+            "data": f'{{"user_id": "{user_id}", "event_id": "bad", "heart_rate_bpm": 4',
+        },
         {"schema": "mystery/9", "data": f"owner={user_id};"},
     ]
 
@@ -128,8 +131,9 @@ def everywhere(api, mongo_db, redis_client, settings, user_key) -> Path:
     return artifacts
 
 
-def test_deleting_a_user_leaves_no_trace_in_any_store(api, mongo_db, redis_client, admin_key,
-                                                      everywhere: Path) -> None:
+def test_deleting_a_user_leaves_no_trace_in_any_store(
+    api, mongo_db, redis_client, admin_key, everywhere: Path
+) -> None:
     artifacts = everywhere
     before = {
         "mongo": hits(mongo_texts(mongo_db), ALICE_TEXT),

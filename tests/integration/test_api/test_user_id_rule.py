@@ -43,14 +43,21 @@ def test_the_simulators_ids_follow_the_rule() -> None:
 
 
 def fitness(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "fitness_cli", *args], capture_output=True, text=True,
-                          timeout=60, env=os.environ.copy())
+    return subprocess.run(
+        [sys.executable, "-m", "fitness_cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=os.environ.copy(),
+    )
 
 
 # --- stream records -----------------------------------------------------------------------------
 
 
-def test_stream_records_with_a_bad_user_id_go_to_the_dlq_naming_the_field(settings, redis_client, mongo_db) -> None:
+def test_stream_records_with_a_bad_user_id_go_to_the_dlq_naming_the_field(
+    settings, redis_client, mongo_db
+) -> None:
     records = list(iter_records(SimulationConfig(users=1, days=1, seed=3)))
     user = next(r for r in records if isinstance(r, S.User))
     event = next(r for r in records if isinstance(r, S.FitnessEvent))
@@ -85,14 +92,17 @@ def test_import_refuses_a_bad_user_id_in_one_line_before_publishing(settings, re
 
 
 def test_table_rows_with_a_bad_user_id_are_skipped_with_the_reason() -> None:
-    text = ("feedback_id,user_id,feedback_ts,mood,energy,perceived_exertion\n"
-            "f1,dee,2024-02-05T20:00:00Z,4,3,5\nf2,..,2024-02-05T20:00:00Z,4,3,5\nf3,.,2024-02-05T20:00:00Z,4,3,5\n")
+    text = (
+        "feedback_id,user_id,feedback_ts,mood,energy,perceived_exertion\n"
+        "f1,dee,2024-02-05T20:00:00Z,4,3,5\nf2,..,2024-02-05T20:00:00Z,4,3,5\nf3,.,2024-02-05T20:00:00Z,4,3,5\n"
+    )
     ctx = ImportContext(None, "UTC")
     records = list(tables.convert([Entry.from_bytes("feedback_events.csv", text.encode())], ctx))
     assert [r.user_id for r in records] == ["dee"]
     assert sorted(ctx.skipped.counts) == [
         f"feedback_events.csv line {n}: row not imported (user_id: Value error, invalid user id {bad!r} ({USER_ID_RULE}))"
-        for n, bad in ((3, ".."), (4, "."))]
+        for n, bad in ((3, ".."), (4, "."))
+    ]
 
 
 @pytest.mark.parametrize("bad", [".", "..", "a/b", "a\x01b", "u" * 129])
@@ -106,19 +116,26 @@ def test_apikey_create_refuses_a_bad_user_id_in_one_line(settings, mongo_db, bad
 # --- the API over real HTTP ---------------------------------------------------------------------
 
 
-def test_the_api_answers_422_for_bad_user_ids_in_every_route(settings, mongo_db, redis_client, admin_key,
-                                                             tmp_path: Path) -> None:
+def test_the_api_answers_422_for_bad_user_ids_in_every_route(
+    settings, mongo_db, redis_client, admin_key, tmp_path: Path
+) -> None:
     port = free_port()
     log = tmp_path / "api.log"
     with open(log, "wb") as out:
-        server = subprocess.Popen([sys.executable, "-m", "fitness_cli", "api", "--port", str(port)],
-                                  env=os.environ.copy(), stdout=out, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "fitness_cli", "api", "--port", str(port)],
+            env=os.environ.copy(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         wait_for_port(port, server, "fitness api", log)
         body = json.dumps({"energy": 3, "mood": 3, "perceived_exertion": 4})
 
         def send(method: str, path: str, payload: str | None = None) -> tuple[int, dict]:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)  # sends the path as written
+            connection = http.client.HTTPConnection(
+                "127.0.0.1", port, timeout=10
+            )  # sends the path as written
             headers = {**bearer(admin_key), "Content-Type": "application/json"}
             connection.request(method, path, body=payload, headers=headers)
             response = connection.getresponse()
@@ -132,8 +149,15 @@ def test_the_api_answers_422_for_bad_user_ids_in_every_route(settings, mongo_db,
             (error,) = answer["detail"]
             assert error["loc"] == ["path", "user_id"]
             assert "invalid user id" in error["msg"] or "at most 128" in error["msg"]
-        for path in ("/workout/%2e", "/nutrition/%2e%2e", "/plans/%2e/history", "/reports/%2e", "/reports/%2e%2e/latest",
-                     "/reports/%2e/2025-03-03", "/users/%2e/export"):
+        for path in (
+            "/workout/%2e",
+            "/nutrition/%2e%2e",
+            "/plans/%2e/history",
+            "/reports/%2e",
+            "/reports/%2e%2e/latest",
+            "/reports/%2e/2025-03-03",
+            "/users/%2e/export",
+        ):
             assert send("GET", path)[0] == 422, path
         assert send("DELETE", "/users/%2e%2e")[0] == 422
         assert send("POST", "/feedback/a%2Fb", body)[0] == 404  # a separator never reaches a route
