@@ -184,7 +184,8 @@ def test_a_store_that_panics_and_loses_its_unflushed_tail_loses_no_accepted_reco
         assert "Traceback" not in err, err[-3000:]
         assert redis_client.xlen(S.DLQ_STREAM) == 0
         assert_stored_exactly(db, records)
-        assert err.count("mongodb unavailable") >= 1
+        # a write during the restart either waits in server selection or fails: one line each way
+        assert err.count("mongodb unavailable") == err.count("mongodb available again") <= 1
         [replayed] = [line for line in err.splitlines() if 'reason="store restarted"' in line]
         lost = acked_at_panic - after_restart
         assert int(re.search(r"newly_stored=(\d+)", replayed).group(1)) >= lost > 0
