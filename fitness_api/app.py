@@ -34,7 +34,7 @@ from fitness_api.docs import DOCS_ASSETS, add_docs_pages
 from fitness_api.errors import validation_error
 from fitness_api.limits import MAX_BODY_BYTES, MAX_HEADER_BYTES, BodySizeLimit, HeaderSizeLimit
 from fitness_api.metrics import RequestMetrics, exposition
-from fitness_api.routes import feedback, meta, plans, reports, users
+from fitness_api.routes import feedback, meta, plans, profile, reports, users
 from fitness_core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ def create_app(
     ):
         app.add_exception_handler(error, _store_unavailable)
     app.add_exception_handler(RequestValidationError, validation_error)
-    for module in (meta, plans, reports, feedback, users):
+    for module in (meta, plans, reports, feedback, users, profile):
         app.include_router(module.router)
     app.add_api_route("/metrics", _metrics, include_in_schema=False)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)

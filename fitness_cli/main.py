@@ -15,7 +15,7 @@ import sys
 
 import click
 
-from fitness_cli.commands import data, demo, dlq, platform, services, streams, users
+from fitness_cli.commands import data, demo, dlq, platform, profile, services, streams, users
 from fitness_cli.common import describe_settings_error, load_settings
 from fitness_core.logs import configure_logging
 
@@ -90,5 +90,6 @@ for command in (
     platform.train_policy,
     platform.robustness_command,
     users.user,
+    profile.profile,
 ):
     main.add_command(command)

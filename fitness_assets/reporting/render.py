@@ -15,9 +15,9 @@ import jinja2
 
 from fitness_assets.documents import inputs_hash
 from fitness_assets.reporting import rules, sections
-from fitness_assets.reporting.charts import format_number
 from fitness_assets.reporting.data import ReportData
 from fitness_core import guidelines, report_index
+from fitness_core.charts import format_number
 from fitness_core.ids import is_user_id
 from fitness_core.plans import Recommendation, ReportDocument
 from fitness_core.report_index import week_label

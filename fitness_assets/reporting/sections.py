@@ -11,8 +11,6 @@ from datetime import date
 
 from markupsafe import Markup
 
-from fitness_assets.reporting import charts
-from fitness_assets.reporting.charts import PALETTE, BulletRow, Reference, Series, format_number
 from fitness_assets.reporting.data import (
     COVERAGE_STREAMS,
     Headline,
@@ -20,7 +18,8 @@ from fitness_assets.reporting.data import (
     protein_target_g,
     sleep_target_h,
 )
-from fitness_core import guidelines
+from fitness_core import charts, guidelines
+from fitness_core.charts import PALETTE, BulletRow, Reference, Series, format_number
 from fitness_core.physiology import DEFAULT_AGE
 from fitness_core.schemas import HR_ZONE_BOUNDS
 

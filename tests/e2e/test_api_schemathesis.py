@@ -45,6 +45,11 @@ CHECKS = [
     positive_data_acceptance,
 ]
 SEEDED_USERS = ("u-0001", "u-0002")  # u-0001 is the example user_id in the schema
+# A profile update merges over the stored profile: which fields it needs (a first profile needs birth
+# year, height and weight; age and birth_year exclude each other) depends on stored state that a
+# request schema cannot express, so a schema-valid body may rightly get 422 there. Its 422s are tested
+# field by field in tests/integration/test_api/test_api_profile.py.
+STATEFUL_BODIES = {("PUT", "/users/{user_id}/profile")}
 
 
 @pytest.fixture(scope="module")
@@ -91,4 +96,6 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(Settings()))
     ],
 )
 def test_every_operation_honours_its_schema(case, fuzz_target) -> None:
-    case.call_and_validate(headers=bearer(fuzz_target[1]), app=fuzz_target[0], checks=CHECKS)
+    stateful = (case.method.upper(), case.path) in STATEFUL_BODIES
+    checks = [c for c in CHECKS if not (stateful and c is positive_data_acceptance)]
+    case.call_and_validate(headers=bearer(fuzz_target[1]), app=fuzz_target[0], checks=checks)

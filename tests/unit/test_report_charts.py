@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from fitness_assets.reporting import charts
-from fitness_assets.reporting.charts import BulletRow, Reference, Series
+from fitness_core import charts
+from fitness_core.charts import BulletRow, Reference, Series
 
 SVG = "{http://www.w3.org/2000/svg}"
 

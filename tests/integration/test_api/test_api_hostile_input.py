@@ -42,9 +42,9 @@ def body_with(field: str, literal: str) -> str:
     return json.dumps({**GOOD, field: "__VALUE__"}).replace('"__VALUE__"', literal)
 
 
-def post(api: TestClient, key: str, content: str | bytes, path: str = "/feedback/u1"):
+def post(api: TestClient, key: str, content: str | bytes, path: str = "/feedback/u1", method: str = "POST"):
     headers = {**bearer(key), "content-type": "application/json"}
-    return api.post(path, content=content, headers=headers)
+    return api.request(method, path, content=content, headers=headers)
 
 
 @pytest.mark.parametrize("field", NUMERIC_FIELDS)
@@ -155,12 +155,12 @@ def hostile_bodies(draw) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
-def write_routes(app) -> list[str]:
-    """Every POST/PUT path of the app (from its OpenAPI schema), with a concrete user id."""
+def write_routes(app) -> list[tuple[str, str]]:
+    """Every POST/PUT operation of the app (from its OpenAPI schema): method and path with a concrete user id."""
     return sorted(
-        path.replace("{user_id}", "u1")
+        (method.upper(), path.replace("{user_id}", "u1"))
         for path, operations in app.openapi()["paths"].items()
-        if {"post", "put"} & set(operations)
+        for method in {"post", "put"} & set(operations)
     )
 
 
@@ -168,10 +168,10 @@ ROUTES = write_routes(create_app(Settings()))
 
 
 def test_the_property_test_covers_the_write_routes() -> None:
-    assert ROUTES == ["/feedback/u1"]
+    assert ROUTES == [("POST", "/feedback/u1"), ("PUT", "/users/u1/profile")]
 
 
-@pytest.mark.parametrize("path", ROUTES)
+@pytest.mark.parametrize(("method", "path"), ROUTES)
 @settings(
     max_examples=300,
     deadline=None,
@@ -179,8 +179,8 @@ def test_the_property_test_covers_the_write_routes() -> None:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(body=hostile_bodies())
-def test_hostile_bodies_never_get_a_server_error(api, admin_key, path, body) -> None:
-    response = post(api, admin_key, body, path)
+def test_hostile_bodies_never_get_a_server_error(api, admin_key, method, path, body) -> None:
+    response = post(api, admin_key, body, path, method)
     assert response.status_code < 500, response.text
     if len(body) > MAX_BODY_BYTES:
         assert response.status_code == 413

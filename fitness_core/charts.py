@@ -1,4 +1,8 @@
-"""Inline SVG charts for the weekly report: no scripts, no external files, readable without colour.
+"""Inline SVG charts for the weekly report and the API's history page: no scripts, no external files,
+readable without colour.
+
+They live in the shared kernel because the reporting assets and the API (which never imports them)
+both render charts; one renderer keeps the two pages alike.
 
 Every chart is an ``<svg role="img">`` with a ``<title>`` and a ``<desc>`` that states the data in
 words, values are printed next to the marks, and reference lines and bands carry a text label, so
@@ -211,8 +215,12 @@ def line_chart(
     references: Sequence[Reference] = (),
     digits: int = 0,
     height: int = 220,
+    width: int = WIDTH,
 ) -> Markup:
-    """Points joined by lines per series (gaps where there is no data), with labelled references."""
+    """Points joined by lines per series (gaps where there is no data), with labelled references.
+
+    ``width`` widens the plot for long series (e.g. a year of weeks on the history page).
+    """
     left, right, top, bottom = 56, 16, 28, 40
     plot_h = height - top - bottom
     values = [v for s in series for v in s.values if v is not None]
@@ -224,22 +232,22 @@ def line_chart(
     def y_of(v: float) -> float:
         return top + plot_h * (1 - (v - vmin) / (vmax - vmin))
 
-    slot = (WIDTH - left - right) / max(len(categories), 1)
+    slot = (width - left - right) / max(len(categories), 1)
     body = [
         _text(left - 6, y_of(t) + 4, format_number(t, digits), anchor="end", fill=MUTED) for t in (vmin, vmax)
     ]
     body += [
-        f'<line x1="{left}" x2="{WIDTH - right}" y1="{y_of(t):.1f}" y2="{y_of(t):.1f}" stroke="{GRID}"/>'
+        f'<line x1="{left}" x2="{width - right}" y1="{y_of(t):.1f}" y2="{y_of(t):.1f}" stroke="{GRID}"/>'
         for t in (vmin, vmax)
     ]
     body.append(_text(left - 6, top - 12, unit, anchor="end", fill=MUTED))
     for ref in references:
         y = y_of(ref.low)
         body.append(
-            f'<line x1="{left}" x2="{WIDTH - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="{INK}" '
+            f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="{INK}" '
             f'stroke-dasharray="5 4"/>'
         )
-        body.append(_text(WIDTH - right, y - 4, ref.label, anchor="end", weight="bold"))
+        body.append(_text(width - right, y - 4, ref.label, anchor="end", weight="bold"))
     markers = ("circle", "rect")
     for k, s in enumerate(series):
         points = [(left + slot * (i + 0.5), v) for i, v in enumerate(s.values)]
@@ -268,7 +276,7 @@ def line_chart(
     if len(series) > 1:
         body += _legend(series, height - 6, left)
     desc = describe_series(categories, series, unit, digits) + "".join(f" {r.label}." for r in references)
-    return _svg(WIDTH, height, title, desc, body)
+    return _svg(width, height, title, desc, body)
 
 
 def bullet_chart(rows: Sequence[BulletRow], *, title: str) -> Markup:
