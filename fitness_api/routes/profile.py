@@ -20,11 +20,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic.fields import FieldInfo
 
 from fitness_api.deps import NOT_FOUND, PROTECTED_ERRORS, State, UserAllowed
-from fitness_api.models import ErrorDetail, UserId
-from fitness_api.routes.feedback import RETRY_AFTER_S
-from fitness_core.schemas import User, encode
+from fitness_api.models import UserId
+from fitness_api.publishing import publish, write_errors
+from fitness_core.schemas import User
 from fitness_core.store import USERS
-from fitness_core.streams import capped_add_one
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["profile"])
@@ -125,16 +124,7 @@ async def get_profile(state: State, user_id: UserId, _access: UserAllowed) -> di
     "/users/{user_id}/profile",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=ProfilePublished,
-    responses={
-        **PROTECTED_ERRORS,
-        400: {"model": ErrorDetail, "description": "the body could not be read as JSON"},
-        413: {"model": ErrorDetail, "description": "request body too large"},
-        503: {
-            "model": ErrorDetail,
-            "description": "Redis or MongoDB unreachable, or fitness:users is at its cap (STREAM_MAXLEN): "
-            "nothing was recorded, retry later",
-        },
-    },
+    responses=write_errors(User.STREAM),
     summary="Set the profile (partial: merged over the stored one)",
 )
 async def put_profile(
@@ -143,17 +133,6 @@ async def put_profile(
     """Publish the merged profile to ``fitness:users``; 202 once it is in the stream."""
     stored = await state.db[USERS].find_one({"_id": user_id})
     record = merge(stored, body, user_id, datetime.now(UTC))
-    cap = state.settings.stream_maxlen
-    added = await capped_add_one(state.redis, record.STREAM, encode(record), cap)
-    if not added.added:
-        log.warning("profile refused: stream at its cap", extra={"stream": record.STREAM, "cap": cap})
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            f"{record.STREAM} is at its cap of {cap:,} entries (the storage writer is behind); "
-            f"nothing was recorded, retry in {RETRY_AFTER_S} s",
-            headers={"Retry-After": str(RETRY_AFTER_S)},
-        )
+    entry_id = await publish(state, record)
     log.info("profile published", extra={"user_id": user_id})
-    return ProfilePublished(
-        stream=record.STREAM, entry_id=str(added.last_id), profile=record.model_dump(mode="json")
-    )
+    return ProfilePublished(stream=record.STREAM, entry_id=entry_id, profile=record.model_dump(mode="json"))

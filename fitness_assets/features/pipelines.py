@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from fitness_assets.features.inputs import (
+    SLEEP_FIELDS,
     ActivityGroup,
     DayIntake,
     UserWeekInputs,
@@ -85,22 +86,7 @@ def prior_efforts_pipeline(weeks: list[str]) -> list[dict[str, Any]]:
 
 def sleep_pipeline(week: str) -> list[dict[str, Any]]:
     """Each user's nights (one record per night: nothing to sum, only to group)."""
-    night = {
-        f: f"${f}"
-        for f in (
-            "local_date",
-            "timezone",
-            "start_ts",
-            "end_ts",
-            "quality",
-            "efficiency",
-            "sleep_stage_breakdown",
-            "awakenings",
-            "latency_min",
-            "resting_heart_rate_bpm",
-            "hrv_rmssd_ms",
-        )
-    }
+    night = {f: f"${f}" for f in SLEEP_FIELDS if f != "user_id"}
     return [_week_match(week), {"$group": {"_id": "$user_id", "nights": {"$push": night}}}]
 
 

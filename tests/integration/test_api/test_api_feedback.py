@@ -7,7 +7,7 @@ from collections import Counter
 from fastapi.testclient import TestClient
 
 from fitness_api.app import create_app
-from fitness_api.routes.feedback import RETRY_AFTER_S
+from fitness_api.publishing import RETRY_AFTER_S
 from fitness_core.schemas import Feedback, decode
 from fitness_streaming.writer import WriterConfig, run_writer
 
