@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from fitness_assets.features.inputs import (
+    FEEDBACK_FIELDS,
     SLEEP_FIELDS,
     ActivityGroup,
     DayIntake,
@@ -120,18 +121,7 @@ def nutrition_pipeline(week: str) -> list[dict[str, Any]]:
 
 def feedback_pipeline(week: str) -> list[dict[str, Any]]:
     """Each user's check-ins of the week."""
-    checkin = {
-        f: f"${f}"
-        for f in (
-            "local_date",
-            "feedback_ts",
-            "mood",
-            "energy",
-            "perceived_exertion",
-            "soreness_level",
-            "readiness",
-        )
-    }
+    checkin = {f: f"${f}" for f in FEEDBACK_FIELDS if f != "user_id"}
     return [_week_match(week), {"$group": {"_id": "$user_id", "checkins": {"$push": checkin}}}]
 
 
